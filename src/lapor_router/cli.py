@@ -1,0 +1,123 @@
+"""``lapor-router``: thin command-line shells over the library (no logic of its own)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import _data
+from .boundaries import check_boundaries
+from .errors import LaporRouterError
+from .locate import Location, Router
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Route geotagged public complaints in Jakarta.")
+data_app = typer.Typer(no_args_is_help=True, help="Install and inspect boundary data.")
+boundaries_app = typer.Typer(no_args_is_help=True, help="Inspect boundary files.")
+app.add_typer(data_app, name="data")
+app.add_typer(boundaries_app, name="boundaries")
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(code=2)
+
+
+@data_app.command("install")
+def data_install(
+    src_dir: Annotated[Path, typer.Argument(help="Directory holding the boundary files.")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Boundary set(s) to install "
+                                                    "(default: every non-optional set).")] = None,
+) -> None:
+    """Copy boundary files into the data directory, verifying each sha256 against the manifest."""
+    try:
+        done = _data.install(src_dir, set_)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    for f in done:
+        out.print(f"{f.status:>17}  {f.name}  sha256 {f.sha256[:12]}…", highlight=False)
+    out.print(f"data directory: {_data.data_dir()}", highlight=False)
+
+
+@data_app.command("path")
+def data_path() -> None:
+    """Print the data directory ($LAPOR_ROUTER_DATA or the per-user data dir)."""
+    out.print(str(_data.data_dir()), highlight=False)
+
+
+@boundaries_app.command("check")
+def boundaries_check(
+    path: Annotated[Path, typer.Argument(help="Kelurahan boundary file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts, invalid geometries, overlapping pairs and gaps (areas in m², EPSG:32748)."""
+    try:
+        report = check_boundaries(path).as_dict()
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"Boundary check: {path}", show_header=False)
+    for key in ("kelurahan", "kecamatan", "kota", "polygons", "multipolygons", "vertices",
+                "area_km2", "overlapping_pairs", "overlap_area_m2", "holes", "mainland_holes",
+                "mainland_hole_area_m2", "largest_hole_m2"):
+        table.add_row(key, str(report[key]))
+    table.add_row("invalid geometries", str(len(report["invalid"])))
+    out.print(table)
+    for row in report["invalid"]:
+        out.print(f"invalid {row['kode']}: {row['reason']}", highlight=False)
+    for row in report["largest_overlaps"][:5]:
+        out.print(f"overlap {row['a']} × {row['b']}: {row['area_m2']} m²", highlight=False)
+
+
+def _location_dict(loc: Location) -> dict[str, Any]:
+    d = asdict(loc)
+    d["flags"] = sorted(loc.flags)
+    d["candidates"] = list(loc.candidates)
+    d["accuracy_shares"] = [{"kode": k, "share": s} for k, s in loc.accuracy_shares]
+    return d
+
+
+@app.command("locate", context_settings={"ignore_unknown_options": True})
+def locate(
+    lon: Annotated[str, typer.Argument(help="Longitude, degrees (or x in --crs).")],
+    lat: Annotated[str, typer.Argument(help="Latitude, degrees (or y in --crs).")],
+    accuracy: Annotated[float | None, typer.Option("--accuracy",
+                                                   help="GPS accuracy radius, metres.")] = None,
+    claimed: Annotated[str | None, typer.Option("--claimed",
+                                                help="Kelurahan the report claims.")] = None,
+    crs: Annotated[str | None, typer.Option("--crs", help="CRS of LON LAT.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print which kelurahan contains a point, and how sure that is."""
+    try:
+        loc = Router.default().locate(lon, lat, accuracy_m=accuracy, claimed=claimed, crs=crs)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(_location_dict(loc), ensure_ascii=False, indent=2))
+        return
+    table = Table(show_header=False)
+    for key, value in _location_dict(loc).items():
+        if value not in (None, [], ()):
+            table.add_row(key, str(value))
+    out.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``lapor-router`` command."""
+    try:
+        app()
+    except LaporRouterError as exc:  # pragma: no cover - commands catch their own
+        err.print(f"error: {exc}")
+        sys.exit(2)

@@ -1,0 +1,43 @@
+"""Every exception lapor_router raises on purpose. All derive from :class:`LaporRouterError`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LaporRouterError(Exception):
+    """Base class of lapor_router's errors."""
+
+
+class BoundaryError(LaporRouterError):
+    """A boundary file or frame cannot be used. Nothing from it was loaded."""
+
+    def __init__(self, source: str | Path, problem: str) -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")
+
+
+class DataError(LaporRouterError):
+    """Boundary data provisioning failed (missing, unknown or corrupted files)."""
+
+
+class DataNotInstalledError(DataError):
+    """The boundary files a Router needs are not in the data directory."""
+
+
+class ChecksumError(DataError):
+    """A file's sha256 differs from the one recorded in the manifest."""
+
+    def __init__(self, path: str | Path, expected: str, actual: str) -> None:
+        self.path = str(path)
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"{self.path}: sha256 {actual} does not match the manifest's {expected}; "
+            "the file is corrupted or is not the release this version of lapor_router knows"
+        )
+
+
+class CoordinateError(LaporRouterError, ValueError):
+    """Coordinate arrays cannot be paired (different lengths) or a CRS is unknown."""

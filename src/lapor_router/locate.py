@@ -1,0 +1,576 @@
+"""Second stage: which kelurahan contains a point, and how sure we are.
+
+The work is done on numpy arrays in three steps, each readable and testable alone:
+
+1. spatial query: an STRtree (a bulk-loaded, packed R-tree) gives candidate polygons for
+   the points, and exact shapely predicates keep those that cover them (``_covering``,
+   ``_within``);
+2. resolution: the status and chosen kelurahan of every point (``_resolve``), including
+   coordinate corrections, GPS accuracy circles, claimed names and context areas;
+3. presentation: a pandas DataFrame (:meth:`Router.locate_many`) or one frozen
+   :class:`Location` (:meth:`Router.locate`, a thin wrapper over the same path).
+
+Distances and areas are computed in metres in the UTM zone of each point (EPSG:32748 for
+all of Jakarta).
+"""
+
+from __future__ import annotations
+
+import difflib
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import _data
+from .boundaries import BoundarySet, load_boundaries, load_installed, normalize_code, transformer
+from .errors import CoordinateError, DataNotInstalledError
+from .normalize import (
+    NOT_FINITE,
+    OUT_OF_RANGE,
+    as_array,
+    coerce_floats,
+    in_range,
+    name_key,
+)
+
+STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
+_EMPTY: frozenset[str] = frozenset()
+_METRES_PER_DEG = 111_320.0
+_CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
+_FUZZY_CUTOFF = 0.8
+_FUZZY_MARGIN = 0.05
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a point is, and how sure we are.
+
+    ``lon``/``lat`` are the degrees actually used (after any flagged correction).
+    ``status`` is one of ``inside``, ``overlap``, ``gap``, ``outside``, ``invalid``.
+    ``distance_m`` is the distance in metres to the chosen kelurahan (0 when covered).
+    ``accuracy_shares`` lists, for a GPS accuracy circle, each kelurahan it touches with
+    its share of the circle's area (0..1), largest first.
+    """
+
+    lon: float | None
+    lat: float | None
+    kode: str | None
+    nama: str | None
+    kecamatan_kode: str | None
+    kecamatan: str | None
+    kota_kode: str | None
+    kota: str | None
+    provinsi_kode: str | None
+    provinsi: str | None
+    status: str
+    candidates: tuple[str, ...]
+    distance_m: float | None
+    flags: frozenset[str]
+    claimed_kode: str | None
+    accuracy_shares: tuple[tuple[str, float], ...]
+    external_kode: str | None
+    external_nama: str | None
+    external_kota: str | None
+    invalid_reason: str | None
+    boundary_set: str
+
+
+COLUMNS = tuple(f.name for f in fields(Location))
+
+
+def _utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EPSG code of the UTM zone of each point (326xx north, 327xx south)."""
+    zone = np.clip(np.floor((lon + 180.0) / 6.0).astype(np.int64) + 1, 1, 60)
+    return np.where(lat >= 0, 32600, 32700) + zone
+
+
+def _degree_radius(lat: np.ndarray, metres: np.ndarray | float) -> np.ndarray:
+    """A radius in degrees that contains every point within ``metres`` (generous)."""
+    coslat = np.maximum(np.cos(np.radians(np.abs(lat))), 0.01)
+    return np.asarray(metres, dtype="float64") / (_METRES_PER_DEG * coslat) * 1.05 + 1e-9
+
+
+def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Index of the first element of each group after sorting by ``keys`` (last key primary)."""
+    order = np.lexsort((*keys, group))
+    _, first = np.unique(group[order], return_index=True)
+    return order[first]
+
+
+class _Index:
+    """An STRtree over one BoundarySet, with exact covering and distance queries."""
+
+    def __init__(self, bs: BoundarySet) -> None:
+        self.bs = bs
+        self.tree = shapely.STRtree(bs.geoms)
+        shapely.prepare(bs.geoms)
+        self.bounds = bs.bounds
+
+    def _in_bounds(self, x: np.ndarray, y: np.ndarray, margin: np.ndarray | float = 0.0
+                   ) -> np.ndarray:
+        minx, miny, maxx, maxy = self.bounds
+        with np.errstate(invalid="ignore"):
+            return np.flatnonzero((x >= minx - margin) & (x <= maxx + margin)
+                                  & (y >= miny - margin) & (y <= maxy + margin))
+
+    def covering(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, polygon) pairs where the polygon covers the point (boundary included)."""
+        sub = self._in_bounds(x, y)
+        if sub.size == 0:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        pt, poly = self.tree.query(shapely.points(x[sub], y[sub]), predicate="intersects")
+        return sub[pt], poly.astype(np.int64)
+
+    def metric_distance(self, x: np.ndarray, y: np.ndarray, pt: np.ndarray, poly: np.ndarray,
+                        to_boundary: bool) -> np.ndarray:
+        """Metres from point ``pt`` to polygon ``poly`` (or to its boundary), pairwise."""
+        out = np.empty(len(pt), dtype="float64")
+        epsg = _utm_epsg(x[pt], y[pt])
+        for code in np.unique(epsg):
+            sel = np.flatnonzero(epsg == code)
+            crs = f"EPSG:{code}"
+            mx, my = transformer("EPSG:4326", crs).transform(x[pt[sel]], y[pt[sel]])
+            polys, rings = self.bs.metric(crs, poly[sel])
+            out[sel] = shapely.distance(rings if to_boundary else polys, shapely.points(mx, my))
+        return out
+
+    def within(self, x: np.ndarray, y: np.ndarray, tol_m: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(point, polygon, metres) for polygons within ``tol_m`` metres of each point."""
+        radius = _degree_radius(y, tol_m) if len(x) else np.empty(0)
+        sub = self._in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
+        if sub.size == 0:
+            e = np.empty(0, np.int64)
+            return e, e, np.empty(0)
+        pt, poly = self.tree.query(shapely.points(x[sub], y[sub]), predicate="dwithin",
+                                   distance=radius[sub])
+        pt, poly = sub[pt], poly.astype(np.int64)
+        dist = self.metric_distance(x, y, pt, poly, to_boundary=False)
+        keep = dist <= tol_m
+        return pt[keep], poly[keep], dist[keep]
+
+    def resolve_covered(self, x: np.ndarray, y: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, ...]]]:
+        """Chosen polygon (-1: none), cover count, and the candidates of overlap points."""
+        n = len(x)
+        pt, poly = self.covering(x, y)
+        count = np.bincount(pt, minlength=n)
+        chosen = np.full(n, -1, dtype=np.int64)
+        single = count[pt] == 1
+        chosen[pt[single]] = poly[single]
+        multi: dict[int, tuple[int, ...]] = {}
+        if (~single).any():
+            mpt, mpoly = pt[~single], poly[~single]
+            # deepest first; ties (within 1 mm: projection noise) go to the smallest code,
+            # which is the smallest row since rows are sorted by code
+            depth = np.round(self.metric_distance(x, y, mpt, mpoly, to_boundary=True), 3)
+            best = _first_per_group(mpt, mpoly, -depth)
+            chosen[mpt[best]] = mpoly[best]
+            order = np.lexsort((mpoly, mpt))
+            for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
+                multi[p] = (*multi.get(p, ()), r)
+        return chosen, count, multi
+
+
+class Router:
+    """Locates report coordinates in a boundary set (and, later stages, routes them).
+
+    >>> router = Router.default()            # installed Jakarta set
+    >>> router.locate(106.8166, -6.1754).nama  # Monas
+    'Gambir'
+    """
+
+    def __init__(self, boundaries: BoundarySet | str | Path,
+                 context: BoundarySet | str | Path | None = None,
+                 gap_tolerance_m: float = 100.0) -> None:
+        self.boundaries = (boundaries if isinstance(boundaries, BoundarySet)
+                           else load_boundaries(boundaries))
+        self.gap_tolerance_m = float(gap_tolerance_m)
+        self._index = _Index(self.boundaries)
+        self._context_source = context
+        self._context: _Index | None = None
+        self._context_lock = threading.Lock()
+        self._name_rows: dict[str, tuple[int, ...]] = {}
+        for i, name in enumerate(self.boundaries.names.tolist()):
+            key = name_key(name)
+            self._name_rows[key] = (*self._name_rows.get(key, ()), i)
+        self._name_keys = list(self._name_rows)
+        self._match_claim = lru_cache(maxsize=65536)(self._match_claim_uncached)
+        bs = self.boundaries
+        self._singletons = np.empty(len(bs) + 1, dtype=object)
+        self._singletons[:] = [(c,) for c in bs.codes.tolist()] + [()]
+        self._categories = {name: _categorical_parts(getattr(bs, attr)) for name, attr in (
+            ("kode", "codes"), ("nama", "names"), ("kecamatan_kode", "kecamatan_codes"),
+            ("kecamatan", "kecamatan_names"), ("kota_kode", "kota_codes"),
+            ("kota", "kota_names"), ("provinsi_kode", "provinsi_codes"),
+            ("provinsi", "provinsi_names"))}
+
+    @classmethod
+    def default(cls, *, context: bool | None = None, gap_tolerance_m: float = 100.0) -> Router:
+        """The installed default (Jakarta) set; with context boundaries when installed.
+
+        ``context=None`` uses the installed context set (Jawa Barat/Banten/DKI desa) if
+        present, loaded lazily on the first point outside Jakarta; ``True`` requires it.
+        Raises :class:`~lapor_router.errors.DataNotInstalledError` when files are missing.
+        """
+        ctx: Path | None = None
+        name = _data.set_files("context")["kelurahan"]
+        try:
+            ctx = _data.installed_path(name)
+        except DataNotInstalledError:
+            if context:
+                raise
+        if context is False:
+            ctx = None
+        return cls(load_installed(), context=ctx, gap_tolerance_m=gap_tolerance_m)
+
+    # ------------------------------------------------------------------ context boundaries
+
+    def _context_index(self) -> _Index | None:
+        if self._context_source is None:
+            return None
+        with self._context_lock:
+            if self._context is None:
+                src = self._context_source
+                bs = src if isinstance(src, BoundarySet) else load_boundaries(src, repair=True)
+                self._context = _Index(bs)
+            return self._context
+
+    # ----------------------------------------------------------------------- claimed names
+
+    def _match_claim_uncached(self, claim: str) -> tuple[int, ...]:
+        """Rows a claimed code or name may mean; () when nothing matches confidently."""
+        code_row = self.boundaries.index_of(claim)
+        if code_row is not None:
+            return (code_row,)
+        key = name_key(claim)
+        if not key:
+            return ()
+        if key in self._name_rows:
+            return self._name_rows[key]
+        scored = sorted(
+            ((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in
+             difflib.get_close_matches(key, self._name_keys, n=3, cutoff=_FUZZY_CUTOFF)),
+            reverse=True,
+        )
+        if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < _FUZZY_MARGIN):
+            return ()
+        return self._name_rows[scored[0][1]]
+
+    # ------------------------------------------------------------------------- the core
+
+    def locate_many(self, lons: Any, lats: Any, accuracy_m: Any = None, claimed: Any = None,
+                    crs: str | None = None) -> pd.DataFrame:
+        """Locate many points at once; one DataFrame row per input, in input order.
+
+        ``lons``/``lats``: arrays, pandas columns or sequences in degrees (EPSG:4326), or in
+        ``crs`` units (e.g. ``"EPSG:32748"`` metres). ``accuracy_m``: GPS accuracy radius in
+        metres (scalar or array). ``claimed``: kelurahan code or name the report carries.
+        Bad rows never raise: they get status ``invalid`` and an ``invalid_reason``.
+        """
+        cols = self._core(lons, lats, accuracy_m, claimed, crs)
+        return self._present(cols, len(cols["status"]))
+
+    def locate(self, lon: Any, lat: Any, accuracy_m: float | None = None,
+               claimed: str | None = None, crs: str | None = None) -> Location:
+        """Locate one point (degrees); a thin wrapper over the :meth:`locate_many` core."""
+        cols = self._core([lon], [lat], None if accuracy_m is None else [accuracy_m],
+                          None if claimed is None else [claimed], crs)
+        return self._location(cols, 0)
+
+    def _core(self, lons: Any, lats: Any, accuracy_m: Any, claimed: Any,
+              crs: str | None) -> dict[str, Any]:
+        lon_raw, lat_raw = as_array(lons), as_array(lats)
+        if len(lon_raw) != len(lat_raw):
+            raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
+        n = len(lon_raw)
+        x, reason = coerce_floats(lon_raw)
+        y, reason_y = coerce_floats(lat_raw)
+        reason = np.where(pd.isna(reason), reason_y, reason)
+        if crs is not None:
+            x, y, reason = self._from_crs(x, y, reason, crs)
+        cols = self._resolve(x, y, reason, projected=crs is not None)
+        if accuracy_m is not None:
+            self._accuracy(cols, as_array(accuracy_m, n))
+        if claimed is not None:
+            self._claimed(cols, as_array(claimed, n))
+        return cols
+
+    @staticmethod
+    def _from_crs(x: np.ndarray, y: np.ndarray, reason: np.ndarray, crs: str
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        try:
+            tr = transformer(crs, "EPSG:4326")
+        except Exception as exc:
+            raise CoordinateError(f"unknown CRS {crs!r} ({exc})") from exc
+        ok = pd.isna(reason)
+        lon, lat = np.full(len(x), np.nan), np.full(len(x), np.nan)
+        if ok.any():
+            lon[ok], lat[ok] = tr.transform(x[ok], y[ok])
+        bad = ok & ~(np.isfinite(lon) & np.isfinite(lat))
+        reason = reason.copy()
+        reason[bad] = NOT_FINITE
+        return lon, lat, reason
+
+    def _resolve(self, x: np.ndarray, y: np.ndarray, reason: np.ndarray,
+                 projected: bool) -> dict[str, Any]:
+        n = len(x)
+        ok = pd.isna(reason)
+        out_of_range = ok & ~in_range(x, y)
+        reason = reason.copy()
+        reason[out_of_range] = OUT_OF_RANGE
+        ok &= ~out_of_range
+        lon = np.where(ok, x, np.nan)
+        lat = np.where(ok, y, np.nan)
+        chosen = np.full(n, -1, dtype=np.int64)
+        status = np.full(n, "invalid", dtype=object)
+        distance = np.full(n, np.nan)
+        multi: dict[int, tuple[int, ...]] = {}
+        flags: dict[int, set[str]] = {}
+
+        rows = np.flatnonzero(ok)
+        ch, count, mul = self._index.resolve_covered(x[rows], y[rows])
+        chosen[rows] = ch
+        status[rows] = np.where(count == 1, "inside", np.where(count > 1, "overlap", "outside"))
+        distance[rows[count > 0]] = 0.0
+        multi.update({int(rows[k]): v for k, v in mul.items()})
+
+        # coordinate mistakes: fixed only when the fix lands inside the boundary set
+        if not projected:
+            suspect = (status == "outside") | out_of_range
+            for fx, fy, names in ((y, x, ("swapped_coordinates",)),
+                                  (x, -y, ("latitude_sign_corrected",)),
+                                  (y, -x, ("swapped_coordinates", "latitude_sign_corrected"))):
+                cand = np.flatnonzero(suspect & in_range(fx, fy))
+                ch, count, mul = self._index.resolve_covered(fx[cand], fy[cand])
+                hit = count > 0
+                fixed = cand[hit]
+                chosen[fixed] = ch[hit]
+                status[fixed] = np.where(count[hit] == 1, "inside", "overlap")
+                distance[fixed] = 0.0
+                lon[fixed], lat[fixed] = fx[fixed], fy[fixed]
+                reason[fixed] = None
+                suspect[fixed] = False
+                multi.update({int(cand[k]): v for k, v in mul.items()})
+                for r in fixed.tolist():
+                    flags.setdefault(r, set()).update(names)
+
+        # gaps: not covered, but a kelurahan lies within the tolerance
+        out = np.flatnonzero(status == "outside")
+        pt, poly, dist = self._index.within(lon[out], lat[out], self.gap_tolerance_m)
+        if pt.size:
+            best = _first_per_group(pt, poly, dist)
+            rows_gap = out[pt[best]]
+            chosen[rows_gap] = poly[best]
+            status[rows_gap] = "gap"
+            distance[rows_gap] = dist[best]
+            order = np.lexsort((poly, dist, pt))
+            for p, r in zip(pt[order].tolist(), poly[order].tolist(), strict=True):
+                key = int(out[p])
+                multi[key] = (*multi.get(key, ()), r)
+
+        external = np.full(n, -1, dtype=np.int64)
+        still_out = np.flatnonzero(status == "outside")
+        ctx = self._context_index() if still_out.size else None
+        if ctx is not None:
+            ch, _, _ = ctx.resolve_covered(lon[still_out], lat[still_out])
+            external[still_out] = ch
+        for r in np.flatnonzero(status == "invalid").tolist():
+            flags.setdefault(r, set()).add("invalid_coordinates")
+        return {"lon": lon, "lat": lat, "chosen": chosen, "status": status,
+                "distance": distance, "multi": multi, "flags": flags, "reason": reason,
+                "external": external, "context": ctx, "shares": {}, "claimed": None}
+
+    def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray) -> None:
+        acc, bad = coerce_floats(acc_raw)
+        given = ~(pd.isna(acc_raw) if acc_raw.dtype == object else np.isnan(acc))
+        invalid_acc = given & (~pd.isna(bad) | ~(acc >= 0))
+        for r in np.flatnonzero(invalid_acc).tolist():
+            cols["flags"].setdefault(r, set()).add("invalid_accuracy")
+        lon, lat = cols["lon"], cols["lat"]
+        use = np.flatnonzero(given & ~invalid_acc & (acc > 0) & np.isfinite(lon))
+        if use.size == 0:
+            return
+        epsg = _utm_epsg(lon[use], lat[use])
+        with np.errstate(all="ignore"):  # degenerate circles near the poles give NaN shares
+            for code in np.unique(epsg):
+                self._accuracy_zone(cols, use[epsg == code], acc, f"EPSG:{code}")
+
+    def _accuracy_zone(self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray,
+                       crs: str) -> None:
+        """Accuracy circles of ``rows``, all in the UTM zone ``crs``."""
+        bs, lon, lat = self.boundaries, cols["lon"], cols["lat"]
+        mx, my = transformer("EPSG:4326", crs).transform(lon[rows], lat[rows])
+        finite = np.isfinite(mx) & np.isfinite(my)  # UTM is undefined near the poles
+        rows, mx, my = rows[finite], mx[finite], my[finite]
+        circles = shapely.buffer(shapely.points(mx, my), acc[rows], quad_segs=_CIRCLE_SEGMENTS)
+        r_deg = _degree_radius(lat[rows], acc[rows])
+        boxes = shapely.box(lon[rows] - r_deg, lat[rows] - r_deg,
+                            lon[rows] + r_deg, lat[rows] + r_deg)
+        pt, poly = self._index.tree.query(boxes, predicate="intersects")
+        polys, rings = bs.metric(crs, poly)
+        share = shapely.area(shapely.intersection(circles[pt], polys)) / shapely.area(circles[pt])
+        touch = share > 0
+        order = np.lexsort((poly[touch], -share[touch], pt[touch]))
+        p_t, poly_t, s_t = pt[touch][order], poly[touch][order], share[touch][order]
+        for p, r, sh in zip(p_t.tolist(), poly_t.tolist(), s_t.tolist(), strict=True):
+            key = int(rows[p])
+            cols["shares"][key] = (*cols["shares"].get(key, ()),
+                                   (str(bs.codes[r]), round(float(sh), 6)))
+        crosses = shapely.intersects(rings, circles[pt])
+        for p in np.unique(pt[crosses]).tolist():
+            cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
+
+    def _claimed(self, cols: dict[str, Any], claims: np.ndarray) -> None:
+        n = len(claims)
+        claimed = np.full(n, None, dtype=object)
+        chosen, multi, flags = cols["chosen"], cols["multi"], cols["flags"]
+        codes = self.boundaries.codes
+        for r, claim in enumerate(claims.tolist()):
+            if claim is None or (isinstance(claim, float) and np.isnan(claim)):
+                continue
+            text = str(claim).strip()
+            if not text:
+                continue
+            rows = self._match_claim(text)
+            located = multi.get(r, (int(chosen[r]),) if chosen[r] >= 0 else ())
+            if len(rows) > 1:  # one name, several kelurahan: the located one if it is among them
+                rows = tuple(x for x in rows if x in located) or ()
+                if not rows:
+                    flags.setdefault(r, set()).add("claimed_ambiguous")
+            if len(rows) != 1:
+                flags.setdefault(r, set()).add("claimed_unknown")
+                continue
+            claimed[r] = codes[rows[0]]
+            if located and rows[0] not in located:
+                flags.setdefault(r, set()).add("claimed_mismatch")
+        cols["claimed"] = claimed
+
+    def _location(self, cols: dict[str, Any], i: int) -> Location:
+        bs, r = self.boundaries, int(cols["chosen"][i])
+
+        def at(arr: np.ndarray) -> Any:
+            return None if r < 0 or pd.isna(arr[r]) else str(arr[r])
+
+        ext_kode = ext_nama = ext_kota = None
+        ctx: _Index | None = cols["context"]
+        if ctx is not None and cols["external"][i] >= 0:
+            e = int(cols["external"][i])
+            ext_kode, ext_nama = str(ctx.bs.codes[e]), str(ctx.bs.names[e])
+            region = _data.regions().get(ext_kode[:5])
+            ext_kota = region.nama if region else None
+        lon, lat, dist = (float(cols[k][i]) for k in ("lon", "lat", "distance"))
+        multi = cols["multi"].get(i)
+        claimed = cols["claimed"]
+        return Location(
+            lon=lon if np.isfinite(lon) else None, lat=lat if np.isfinite(lat) else None,
+            kode=at(bs.codes), nama=at(bs.names),
+            kecamatan_kode=at(bs.kecamatan_codes), kecamatan=at(bs.kecamatan_names),
+            kota_kode=at(bs.kota_codes), kota=at(bs.kota_names),
+            provinsi_kode=at(bs.provinsi_codes), provinsi=at(bs.provinsi_names),
+            status=str(cols["status"][i]),
+            candidates=(tuple(bs.codes[list(multi)].tolist()) if multi
+                        else self._singletons[r]),
+            distance_m=dist if np.isfinite(dist) else None,
+            flags=frozenset(cols["flags"].get(i, _EMPTY)),
+            claimed_kode=None if claimed is None else claimed[i],
+            accuracy_shares=cols["shares"].get(i, ()),
+            external_kode=ext_kode, external_nama=ext_nama, external_kota=ext_kota,
+            invalid_reason=cols["reason"][i], boundary_set=bs.id,
+        )
+
+    def _present(self, cols: dict[str, Any], n: int) -> pd.DataFrame:
+        bs = self.boundaries
+        idx = cols["chosen"]  # -1 gathers the trailing None of each padded array
+
+        def gather(arr: np.ndarray, index: np.ndarray = idx) -> np.ndarray:
+            return np.append(arr, None).astype(object)[index]
+
+        def category(name: str) -> pd.Categorical:
+            cats, row_codes = self._categories[name]
+            return pd.Categorical.from_codes(row_codes[idx], categories=cats)
+
+        candidates = self._singletons[idx]
+        for r, rows in cols["multi"].items():
+            candidates[r] = tuple(bs.codes[list(rows)].tolist())
+        flags = _filled(n, _EMPTY)
+        for r, f in cols["flags"].items():
+            flags[r] = frozenset(f)
+        shares = _filled(n, ())
+        for r, s in cols["shares"].items():
+            shares[r] = s
+        ext_cols: dict[str, np.ndarray] = {k: np.full(n, None, dtype=object) for k in
+                                           ("external_kode", "external_nama", "external_kota")}
+        ctx: _Index | None = cols["context"]
+        if ctx is not None:
+            ext = cols["external"]
+            ext_cols["external_kode"] = gather(ctx.bs.codes, ext)
+            ext_cols["external_nama"] = gather(ctx.bs.names, ext)
+            regions = _data.regions()
+            ext_cols["external_kota"] = np.array(
+                [regions[c[:5]].nama if c and c[:5] in regions else None
+                 for c in ext_cols["external_kode"].tolist()], dtype=object)
+        lon, lat = cols["lon"], cols["lat"]
+        data = {
+            "lon": np.where(np.isfinite(lon), lon, np.nan),
+            "lat": np.where(np.isfinite(lat), lat, np.nan),
+            **{name: category(name) for name in self._categories},
+            "status": pd.Categorical(cols["status"], categories=STATUSES), "candidates": candidates, "distance_m": cols["distance"],
+            "flags": flags,
+            "claimed_kode": (cols["claimed"] if cols["claimed"] is not None
+                             else np.full(n, None, dtype=object)),
+            "accuracy_shares": shares, **ext_cols, "invalid_reason": cols["reason"],
+            "boundary_set": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [bs.id]),
+        }
+        return pd.DataFrame({c: _keep_object(data[c]) for c in COLUMNS})
+
+
+def _categorical_parts(values: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Unique non-null values, and each row's position among them (-1: null; one extra -1
+    at the end so that row index -1 gathers a missing value)."""
+    present = ~pd.isna(values)
+    cats, inverse = np.unique(values[present].astype(str), return_inverse=True)
+    codes = np.full(len(values) + 1, -1, dtype=np.int32)
+    codes[:-1][present] = inverse
+    return cats.tolist(), codes
+
+
+def _keep_object(col: Any) -> Any:
+    """Object arrays stay Python objects (pandas would otherwise infer a string dtype)."""
+    return pd.Series(col, dtype=object, copy=False) if isinstance(col, np.ndarray) and (
+        col.dtype == object) else col
+
+
+def _filled(n: int, value: object) -> np.ndarray:
+    """An object array of n references to one value (tuples and sets included)."""
+    out = np.empty(n, dtype=object)
+    out.fill(value)
+    return out
+
+
+def _none_if_nan(v: Any) -> Any:
+    return None if isinstance(v, float) and np.isnan(v) else v
+
+
+def row_to_location(frame: pd.DataFrame, i: int) -> Location:
+    """Row ``i`` of a :meth:`Router.locate_many` frame as a :class:`Location`."""
+    rec = {c: _none_if_nan(frame[c].iat[i]) for c in COLUMNS}
+    for c in ("lon", "lat", "distance_m"):
+        rec[c] = None if rec[c] is None else float(rec[c])
+    return Location(**rec)
+
+
+def locations(frame: pd.DataFrame) -> Iterable[Location]:
+    """Each row of a :meth:`Router.locate_many` frame as a :class:`Location`."""
+    return (row_to_location(frame, i) for i in range(len(frame)))
+
+
+__all__ = ["COLUMNS", "STATUSES", "Location", "Router", "locations", "normalize_code",
+           "row_to_location"]

@@ -1,0 +1,125 @@
+"""First stage of the pipeline: turn raw coordinates and kelurahan names into clean values.
+
+Coordinates become float64 arrays (degrees, or the caller's CRS units) with a reason for
+every value that cannot be a coordinate; names become comparison keys that survive the
+spellings seen in real reports ("Kel. Rawasari", "KELURAHAN RAWA SARI", "GN. SAHARI UTARA").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING = "missing"
+NOT_A_NUMBER = "not_a_number"
+NOT_FINITE = "not_finite"
+OUT_OF_RANGE = "out_of_range"
+
+
+def as_array(values: Any, n: int | None = None) -> np.ndarray:
+    """A 1-d array from a scalar, sequence, numpy array or pandas column (broadcast to n)."""
+    if isinstance(values, pd.Series | pd.Index):
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+                values.dtype):
+            arr = values.to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            arr = values.to_numpy(dtype=object)
+    elif isinstance(values, np.ndarray):
+        arr = values
+    elif isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        arr = np.array([values], dtype=object)
+    else:
+        items = list(values)
+        arr = np.fromiter(items, dtype=object, count=len(items))  # elements kept as they are
+    arr = arr.reshape(-1) if arr.ndim != 1 else arr
+    if n is not None and len(arr) == 1 and n != 1:
+        arr = np.repeat(arr, n)
+    return arr
+
+
+def _parse_one(v: Any) -> tuple[float, str | None]:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return np.nan, MISSING
+    if isinstance(v, bool | np.bool_):
+        return np.nan, NOT_A_NUMBER
+    if isinstance(v, int | float | np.integer | np.floating):
+        f = float(v)
+        if np.isnan(f):
+            return f, MISSING
+        return f, None if np.isfinite(f) else NOT_FINITE
+    if isinstance(v, bytes):
+        v = v.decode("utf-8", "replace")
+    if isinstance(v, str):
+        text = v.strip()
+        if not text:
+            return np.nan, MISSING
+        if "," in text and "." not in text and text.count(",") == 1:
+            text = text.replace(",", ".")  # decimal comma, common in Indonesian spreadsheets
+        try:
+            f = float(text)
+        except ValueError:
+            return np.nan, NOT_A_NUMBER
+        if np.isnan(f):
+            return np.nan, NOT_A_NUMBER
+        return f, None if np.isfinite(f) else NOT_FINITE
+    return np.nan, NOT_A_NUMBER
+
+
+def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float64 values and an object array of reasons (None where the value is a number)."""
+    reason = np.full(len(values), None, dtype=object)
+    if values.dtype.kind in "fiu":
+        out = values.astype("float64", copy=False)
+        reason[np.isnan(out)] = MISSING
+        reason[np.isinf(out)] = NOT_FINITE
+        return out, reason
+    if values.dtype.kind == "b":
+        reason[:] = NOT_A_NUMBER
+        return np.full(len(values), np.nan), reason
+    out = np.empty(len(values), dtype="float64")
+    for i, v in enumerate(values.tolist()):
+        out[i], reason[i] = _parse_one(v)
+    return out, reason
+
+
+def in_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """True where ``|lon| <= 180`` and ``|lat| <= 90`` (degrees)."""
+    with np.errstate(invalid="ignore"):
+        return (np.abs(lon) <= 180.0) & (np.abs(lat) <= 90.0)
+
+
+# ---------------------------------------------------------------------------- kelurahan names
+
+_ESCAPES = re.compile(r"\\[rntRNT]")
+_PREFIXES = {"kel", "kelurahan", "kelurahaan", "desa", "ds", "kantor", "lurah", "kalurahan"}
+_ABBREVIATIONS = {
+    "gn": "gunung", "gng": "gunung", "pd": "pondok", "pdk": "pondok", "kb": "kebon",
+    "tj": "tanjung", "tg": "tanjung", "tjg": "tanjung", "kp": "kampung", "kmp": "kampung",
+    "ps": "pasar", "psr": "pasar", "kr": "karang", "krg": "karang", "jt": "jati",
+    "utr": "utara", "ut": "utara", "sel": "selatan", "slt": "selatan", "sltn": "selatan",
+    "tim": "timur", "tmr": "timur", "brt": "barat", "bar": "barat", "p": "pulau", "pl": "pulau",
+    "bdg": "bendungan", "kby": "kebayoran", "cpk": "cempaka",
+}
+
+
+def name_key(name: object) -> str:
+    """Comparison key of a kelurahan name: lower-case letters and digits, no prefix or spaces.
+
+    >>> name_key("Kel. Rawa Sari") == name_key("RAWASARI") == "rawasari"
+    True
+    >>> name_key("GN. SAHARI UTARA")
+    'gunungsahariutara'
+    """
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return ""
+    text = _ESCAPES.sub(" ", str(name))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    tokens = re.sub(r"[^a-z0-9]+", " ", text).split()
+    while tokens and tokens[0] in _PREFIXES:
+        tokens = tokens[1:]
+    return "".join(_ABBREVIATIONS.get(t, t) for t in tokens)
