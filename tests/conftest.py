@@ -20,16 +20,21 @@ GROUND_TRUTH = SHARED / "data" / "ground_truth"
 def shared_file(name: str) -> Path:
     path = BOUNDARIES / name
     if not path.is_file():
-        pytest.fail(f"{path} is missing: the tests read the shared boundary files in place "
-                    "(clone the project beside ../shared)")
+        pytest.fail(
+            f"{path} is missing: the tests read the shared boundary files in place "
+            "(clone the project beside ../shared)"
+        )
     return path
 
 
 @pytest.fixture(scope="session")
 def jakarta() -> BoundarySet:
     return load_boundaries(
-        shared_file("jakarta_kel.parquet"), kecamatan=shared_file("jakarta_kec.parquet"),
-        kota=shared_file("jakarta_kab.parquet"), province=shared_file("jakarta_prov.parquet"))
+        shared_file("jakarta_kel.parquet"),
+        kecamatan=shared_file("jakarta_kec.parquet"),
+        kota=shared_file("jakarta_kab.parquet"),
+        province=shared_file("jakarta_prov.parquet"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +58,23 @@ def _box(x0: float, x1: float) -> shapely.Polygon:
 def toy_frame() -> gpd.GeoDataFrame:
     hole = shapely.box(106.004, -6.006, 106.006, -6.004)
     a = shapely.Polygon(_box(106.000, 106.010).exterior.coords, [hole.exterior.coords])
-    e = shapely.MultiPolygon([shapely.box(106.100, -6.002, 106.102, -6.000),
-                              shapely.box(106.110, -6.002, 106.112, -6.000)])
+    e = shapely.MultiPolygon(
+        [
+            shapely.box(106.100, -6.002, 106.102, -6.000),
+            shapely.box(106.110, -6.002, 106.112, -6.000),
+        ]
+    )
     return gpd.GeoDataFrame(
-        {"kode": ["99.01.01.1001", "99.01.01.1002", "99.01.02.1001", "99.01.02.1002",
-                  "99.02.01.1001"],
-         "nama": ["Alpha", "Bravo", "Charlie", "Delta", "Echo Islands"]},
+        {
+            "kode": [
+                "99.01.01.1001",
+                "99.01.01.1002",
+                "99.01.02.1001",
+                "99.01.02.1002",
+                "99.02.01.1001",
+            ],
+            "nama": ["Alpha", "Bravo", "Charlie", "Delta", "Echo Islands"],
+        },
         geometry=[a, _box(106.010, 106.020), _box(106.018, 106.028), _box(106.0285, 106.035), e],
         crs="EPSG:4326",
     )

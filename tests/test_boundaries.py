@@ -8,8 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import shared_file, toy_frame
 
+from conftest import shared_file, toy_frame
 from lapor_router import BoundaryError, check_boundaries, load_boundaries
 from lapor_router.boundaries import normalize_code
 
@@ -55,7 +55,7 @@ def test_file_without_crs_needs_crs_argument(tmp_path: Path):
     frame = toy_frame().set_crs(None, allow_override=True)
     path = tmp_path / "nocrs.parquet"
     frame.to_parquet(path)
-    with pytest.raises(BoundaryError, match="unknown CRS") as info:
+    with pytest.raises(BoundaryError, match=r"unknown CRS") as info:
         load_boundaries(path)
     assert "nocrs.parquet" in str(info.value)
     assert len(load_boundaries(path, crs="EPSG:4326")) == 5
@@ -64,7 +64,7 @@ def test_file_without_crs_needs_crs_argument(tmp_path: Path):
 def test_missing_code_column_is_named(tmp_path: Path):
     path = tmp_path / "nocode.parquet"
     toy_frame().rename(columns={"kode": "id_wilayah"}).to_parquet(path)
-    with pytest.raises(BoundaryError, match="missing code column") as info:
+    with pytest.raises(BoundaryError, match=r"missing code column") as info:
         load_boundaries(path)
     assert str(path) in str(info.value)
     assert len(load_boundaries(path, code_col="id_wilayah")) == 5
@@ -73,21 +73,21 @@ def test_missing_code_column_is_named(tmp_path: Path):
 def test_duplicate_codes_are_refused():
     frame = toy_frame()
     frame.loc[1, "kode"] = frame.loc[0, "kode"]
-    with pytest.raises(BoundaryError, match="duplicate code.*99.01.01.1001"):
+    with pytest.raises(BoundaryError, match=r"duplicate code.*99.01.01.1001"):
         load_boundaries(frame)
 
 
 def test_empty_geometry_is_refused():
     frame = toy_frame()
     frame.loc[2, "geometry"] = shapely.Polygon()
-    with pytest.raises(BoundaryError, match="empty or missing geometry.*99.01.02.1001"):
+    with pytest.raises(BoundaryError, match=r"empty or missing geometry.*99.01.02.1001"):
         load_boundaries(frame)
 
 
 def test_non_polygon_geometry_is_refused():
     frame = toy_frame()
     frame.loc[0, "geometry"] = shapely.Point(106.0, -6.0)
-    with pytest.raises(BoundaryError, match="non-polygon"):
+    with pytest.raises(BoundaryError, match=r"non-polygon"):
         load_boundaries(frame)
 
 
@@ -95,27 +95,28 @@ def test_invalid_geometry_is_refused_unless_repaired():
     frame = toy_frame()
     bowtie = shapely.Polygon([(106.2, -6.0), (106.21, -6.01), (106.21, -6.0), (106.2, -6.01)])
     frame.loc[3, "geometry"] = bowtie
-    with pytest.raises(BoundaryError, match="invalid geometr.*repair=True"):
+    with pytest.raises(BoundaryError, match=r"invalid geometr.*repair=True"):
         load_boundaries(frame)
     bs = load_boundaries(frame, repair=True)
     assert shapely.is_valid(bs.geoms).all()
     assert shapely.area(bs.geoms[bs.index_of("99.01.02.1002")]) == pytest.approx(
-        shapely.area(shapely.make_valid(bowtie)))
+        shapely.area(shapely.make_valid(bowtie))
+    )
 
 
 def test_unreadable_file_gets_a_boundary_error(tmp_path: Path):
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1 this is not parquet")
-    with pytest.raises(BoundaryError, match="broken.parquet.*cannot be read"):
+    with pytest.raises(BoundaryError, match=r"broken.parquet.*cannot be read"):
         load_boundaries(path)
-    with pytest.raises(BoundaryError, match="file not found"):
+    with pytest.raises(BoundaryError, match=r"file not found"):
         load_boundaries(tmp_path / "nothing.geojson")
 
 
 def test_empty_file_is_refused(tmp_path: Path):
     path = tmp_path / "empty.parquet"
     toy_frame().iloc[:0].to_parquet(path)
-    with pytest.raises(BoundaryError, match="no features"):
+    with pytest.raises(BoundaryError, match=r"no features"):
         load_boundaries(path)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import GROUND_TRUTH
 
+from conftest import GROUND_TRUTH
 from lapor_router import Router
 from lapor_router.locate import locations
 from lapor_router.normalize import name_key
@@ -20,7 +21,6 @@ TOLERANCE_M = 100.0
 
 def brute_force(bs, x: np.ndarray, y: np.ndarray, tol_m: float = TOLERANCE_M):
     """Status and chosen row per point, by testing every polygon against every point."""
-    n = len(x)
     metric = gpd.GeoSeries(bs.geoms, crs=4326).to_crs(32748).values
     pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=4326).to_crs(32748).values
     cover = np.vstack([shapely.intersects_xy(g, x, y) for g in bs.geoms])
@@ -38,8 +38,9 @@ def brute_force(bs, x: np.ndarray, y: np.ndarray, tol_m: float = TOLERANCE_M):
     px, py = shapely.get_x(pts[free]), shapely.get_y(pts[free])
     for i, g in enumerate(metric):  # rows ascending: strict < keeps the smallest code on ties
         x0, y0, x1, y1 = shapely.bounds(g)
-        near = np.flatnonzero((px >= x0 - tol_m) & (px <= x1 + tol_m)
-                              & (py >= y0 - tol_m) & (py <= y1 + tol_m))
+        near = np.flatnonzero(
+            (px >= x0 - tol_m) & (px <= x1 + tol_m) & (py >= y0 - tol_m) & (py <= y1 + tol_m)
+        )
         d = shapely.distance(g, pts[free[near]])
         better = (d <= tol_m) & (d < best[near])
         best[near[better]] = d[better]
@@ -51,7 +52,7 @@ def brute_force(bs, x: np.ndarray, y: np.ndarray, tol_m: float = TOLERANCE_M):
     return status, chosen, distance
 
 
-def assert_matches_oracle(router: Router, x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+def assert_matches_oracle(router: Router, x: np.ndarray, y: np.ndarray) -> Any:
     bs = router.boundaries
     df = router.locate_many(x, y)
     status, chosen, distance = brute_force(bs, x, y)
@@ -62,8 +63,11 @@ def assert_matches_oracle(router: Router, x: np.ndarray, y: np.ndarray) -> pd.Da
     got_kode = df["kode"].astype(object).where(df["kode"].notna(), None).to_numpy()
     assert (got_kode == expected_kode).all()
     np.testing.assert_allclose(df["distance_m"].to_numpy(), distance, rtol=1e-6, atol=1e-6)
-    assert not df["flags"].map(lambda f: bool(f & {"swapped_coordinates",
-                                                   "latitude_sign_corrected"})).any()
+    assert (
+        not df["flags"]
+        .map(lambda f: bool(f & {"swapped_coordinates", "latitude_sign_corrected"}))
+        .any()
+    )
     return df
 
 
@@ -107,14 +111,23 @@ def test_a_point_on_each_kelurahan_finds_it_islands_included(router, jakarta):
 def test_hierarchy_columns(router):
     loc = router.locate(106.8272, -6.1754)  # Monas
     assert (loc.kode, loc.nama, loc.kecamatan, loc.kota) == (
-        "31.71.01.1001", "Gambir", "Gambir", "Kota Administrasi Jakarta Pusat")
+        "31.71.01.1001",
+        "Gambir",
+        "Gambir",
+        "Kota Administrasi Jakarta Pusat",
+    )
     assert loc.boundary_set.startswith("jakarta_kel.parquet@608837af3f4f")
 
 
-@pytest.mark.parametrize("lon,lat,kota", [
-    (107.0, -6.25, "Kota Bekasi"), (106.82, -6.40, "Kota Depok"),
-    (106.63, -6.18, "Kota Tangerang"), (106.72, -6.30, "Kota Tangerang Selatan"),
-])
+@pytest.mark.parametrize(
+    "lon,lat,kota",
+    [
+        (107.0, -6.25, "Kota Bekasi"),
+        (106.82, -6.40, "Kota Depok"),
+        (106.63, -6.18, "Kota Tangerang"),
+        (106.72, -6.30, "Kota Tangerang Selatan"),
+    ],
+)
 def test_outside_points_name_the_area_that_contains_them(router, lon, lat, kota):
     loc = router.locate(lon, lat)
     assert loc.status == "outside" and loc.kode is None
@@ -136,19 +149,33 @@ def test_swapped_and_sign_lost_jakarta_points(router):
     assert lost.flags == {"latitude_sign_corrected"}
 
 
-@pytest.mark.parametrize("claim", ["Kel. Rawasari", "KELURAHAN RAWA SARI", "rawasari",
-                                   "31.71.05.1003", "3171051003", " Rawa-Sari "])
+@pytest.mark.parametrize(
+    "claim",
+    [
+        "Kel. Rawasari",
+        "KELURAHAN RAWA SARI",
+        "rawasari",
+        "31.71.05.1003",
+        "3171051003",
+        " Rawa-Sari ",
+    ],
+)
 def test_claimed_rawasari_spellings(router, claim):
     loc = router.locate(106.8272, -6.1754, claimed=claim)
     assert loc.claimed_kode == "31.71.05.1003"
     assert loc.flags == {"claimed_mismatch"}  # the point is Monas, in Gambir
 
 
-@pytest.mark.parametrize("claim,kode", [
-    ("HARAPAN MULYA", "31.71.03.1003"), ("GN. SAHARI UTARA", "31.71.02.1004"),
-    ("MALAWAI", "31.74.07.1001"), ("PERTUKANGAN UTARA", "31.74.10.1003"),
-    ("KAMAL MUARA\\R\\N", "31.72.01.1002"),
-])
+@pytest.mark.parametrize(
+    "claim,kode",
+    [
+        ("HARAPAN MULYA", "31.71.03.1003"),
+        ("GN. SAHARI UTARA", "31.71.02.1004"),
+        ("MALAWAI", "31.74.07.1001"),
+        ("PERTUKANGAN UTARA", "31.74.10.1003"),
+        ("KAMAL MUARA\\R\\N", "31.72.01.1002"),
+    ],
+)
 def test_misspelled_names_from_office_layers(router, claim, kode):
     assert router.locate(106.8272, -6.1754, claimed=claim).claimed_kode == kode
 
@@ -167,17 +194,24 @@ def test_kelurahan_offices_fall_in_their_own_kelurahan(router, jakarta):
     keys = {name_key(n) for n in jakarta.names}
     exact = [r for r in rows if name_key(r["place"]) in keys]
     assert len(exact) >= 225
-    df = router.locate_many([float(r["lon"]) for r in exact], [float(r["lat"]) for r in exact],
-                            claimed=[r["place"] for r in exact])
+    df = router.locate_many(
+        [float(r["lon"]) for r in exact],
+        [float(r["lat"]) for r in exact],
+        claimed=[r["place"] for r in exact],
+    )
     assert (df["claimed_kode"].notna()).all()
     assert not df["flags"].map(lambda f: "claimed_mismatch" in f).any()
     assert set(df["status"].astype(str)) <= {"inside", "overlap"}
     # all offices, misspelled names included: most claims resolve, and resolve to the office
-    df = router.locate_many([float(r["lon"]) for r in rows], [float(r["lat"]) for r in rows],
-                            claimed=[r["place"] for r in rows])
+    df = router.locate_many(
+        [float(r["lon"]) for r in rows],
+        [float(r["lat"]) for r in rows],
+        claimed=[r["place"] for r in rows],
+    )
     resolved = df["claimed_kode"].notna()
     assert resolved.mean() > 0.95
-    assert (df.loc[resolved, "claimed_kode"] == df.loc[resolved, "kode"].astype(object)).mean() > 0.97
+    located = df.loc[resolved, "kode"].astype(object)
+    assert (df.loc[resolved, "claimed_kode"] == located).mean() > 0.97
 
 
 def test_accuracy_shares_on_real_boundaries(router):

@@ -14,10 +14,20 @@ from lapor_router.locate import locations
 any_float = st.floats(allow_nan=True, allow_infinity=True)
 near_jakarta_lon = st.floats(106.3, 107.1)
 near_jakarta_lat = st.floats(-6.5, -5.1)
-messy = st.one_of(any_float, near_jakarta_lon, near_jakarta_lat, st.none(), st.integers(),
-                  st.text(max_size=8), st.just("106.8"), st.just("-6,2"), st.booleans())
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+messy = st.one_of(
+    any_float,
+    near_jakarta_lon,
+    near_jakarta_lat,
+    st.none(),
+    st.integers(),
+    st.text(max_size=8),
+    st.just("106.8"),
+    st.just("-6,2"),
+    st.booleans(),
+)
+SETTINGS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
@@ -33,17 +43,26 @@ def test_any_float_pair_yields_a_location(router, lon, lat):
 
 
 @SETTINGS
-@given(lon=messy, lat=messy, acc=st.one_of(st.none(), any_float, st.text(max_size=3)),
-       claim=st.one_of(st.none(), st.text(max_size=12), st.just("Kel. Gambir")))
+@given(
+    lon=messy,
+    lat=messy,
+    acc=st.one_of(st.none(), any_float, st.text(max_size=3)),
+    claim=st.one_of(st.none(), st.text(max_size=12), st.just("Kel. Gambir")),
+)
 def test_messy_values_never_raise(router, lon, lat, acc, claim):
     loc = router.locate(lon, lat, accuracy_m=acc, claimed=claim)
     assert loc.status in STATUSES
 
 
 @SETTINGS
-@given(points=st.lists(st.tuples(st.one_of(near_jakarta_lon, messy),
-                                 st.one_of(near_jakarta_lat, messy)), min_size=1, max_size=30),
-       accuracy=st.floats(0, 500))
+@given(
+    points=st.lists(
+        st.tuples(st.one_of(near_jakarta_lon, messy), st.one_of(near_jakarta_lat, messy)),
+        min_size=1,
+        max_size=30,
+    ),
+    accuracy=st.floats(0, 500),
+)
 def test_locate_many_equals_locate_row_by_row(router, points, accuracy):
     lons = [p[0] for p in points]
     lats = [p[1] for p in points]

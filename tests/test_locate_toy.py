@@ -12,8 +12,13 @@ import pytest
 
 from lapor_router import Router
 
-A, B, C, D, E = ("99.01.01.1001", "99.01.01.1002", "99.01.02.1001", "99.01.02.1002",
-                 "99.02.01.1001")
+A, B, C, D, E = (
+    "99.01.01.1001",
+    "99.01.01.1002",
+    "99.01.02.1001",
+    "99.01.02.1002",
+    "99.02.01.1001",
+)
 GEOD = pyproj.Geod(ellps="WGS84")
 
 
@@ -78,11 +83,20 @@ def test_islands_of_a_multipolygon(toy_router):
     assert toy_router.locate(106.106, -6.001).status == "outside"  # sea between the islands
 
 
-@pytest.mark.parametrize("lon,lat,reason", [
-    (None, -6.0, "missing"), (106.0, float("nan"), "missing"), (float("inf"), -6.0, "not_finite"),
-    ("abc", -6.0, "not_a_number"), (True, -6.0, "not_a_number"), (106.0, 95.0, "out_of_range"),
-    (200.0, -6.0, "out_of_range"), ("", "", "missing"), ([1], -6.0, "not_a_number"),
-])
+@pytest.mark.parametrize(
+    "lon,lat,reason",
+    [
+        (None, -6.0, "missing"),
+        (106.0, float("nan"), "missing"),
+        (float("inf"), -6.0, "not_finite"),
+        ("abc", -6.0, "not_a_number"),
+        (True, -6.0, "not_a_number"),
+        (106.0, 95.0, "out_of_range"),
+        (200.0, -6.0, "out_of_range"),
+        ("", "", "missing"),
+        ([1], -6.0, "not_a_number"),
+    ],
+)
 def test_invalid_coordinates_are_flagged_not_raised(toy_router, lon, lat, reason):
     loc = toy_router.locate(lon, lat)
     assert loc.status == "invalid"
@@ -183,10 +197,17 @@ def test_locate_many_keeps_order_and_length(toy_router):
     assert len(df) == 6
     assert list(df["status"]) == ["inside", "invalid", "overlap", "outside", "inside", "gap"]
     assert list(df["kode"].astype(object).where(df["kode"].notna(), None)) == [
-        B, None, A, None, B, C]
+        B,
+        None,
+        A,
+        None,
+        B,
+        C,
+    ]
 
 
 def test_locate_many_rejects_unpaired_arrays(toy_router):
     from lapor_router import CoordinateError
+
     with pytest.raises(CoordinateError):
         toy_router.locate_many([106.0, 106.1], [-6.0])

@@ -72,8 +72,9 @@ def set_files(set_name: str) -> dict[str, str]:
     return {r: sets[set_name][r] for r in roles if r in sets[set_name]}
 
 
-def install(src_dir: str | Path, sets: list[str] | None = None,
-            dest_dir: Path | None = None) -> list[InstalledFile]:
+def install(
+    src_dir: str | Path, sets: list[str] | None = None, dest_dir: Path | None = None
+) -> list[InstalledFile]:
     """Copy the files of ``sets`` (default: every non-optional set) from ``src_dir``.
 
     Each file is verified against the manifest's sha256 before it is moved into place, so

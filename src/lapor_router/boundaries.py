@@ -12,7 +12,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +29,7 @@ NAME_COLUMNS = ("nama", "name", "nama_kel", "kelurahan", "desa", "nm_kel", "namo
 _KEMENDAGRI = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")
 _CODE_PARTS = {2: (2,), 4: (2, 2), 6: (2, 2, 2), 10: (2, 2, 2, 4)}
 
-PathOrFrame = str | Path | gpd.GeoDataFrame
+PathOrFrame: TypeAlias = str | Path | gpd.GeoDataFrame
 
 
 def normalize_code(code: object) -> str | None:
@@ -67,30 +67,37 @@ def _read_frame(source: PathOrFrame, layer: str | None = None) -> tuple[gpd.GeoD
     return frame, str(path)
 
 
-def _pick_column(frame: pd.DataFrame, wanted: str | None, choices: tuple[str, ...],
-                 what: str, src: str) -> str:
+def _pick_column(
+    frame: pd.DataFrame, wanted: str | None, choices: tuple[str, ...], what: str, src: str
+) -> str:
     if wanted is not None:
         if wanted not in frame.columns:
-            raise BoundaryError(src, f"missing {what} column {wanted!r} (has {list(frame.columns)})")
+            raise BoundaryError(
+                src, f"missing {what} column {wanted!r} (has {list(frame.columns)})"
+            )
         return wanted
     lower = {str(c).lower(): str(c) for c in frame.columns}
     for c in choices:
         if c in lower:
             return lower[c]
     raise BoundaryError(
-        src, f"missing {what} column: none of {list(choices)} in {list(frame.columns)}; "
-        f"pass {what}_col="
+        src,
+        f"missing {what} column: none of {list(choices)} in {list(frame.columns)}; "
+        f"pass {what}_col=",
     )
 
 
-def _codes_and_names(frame: pd.DataFrame, code_col: str | None, name_col: str | None,
-                     src: str) -> tuple[np.ndarray, np.ndarray]:
+def _codes_and_names(
+    frame: pd.DataFrame, code_col: str | None, name_col: str | None, src: str
+) -> tuple[np.ndarray, np.ndarray]:
     ccol = _pick_column(frame, code_col, CODE_COLUMNS, "code", src)
     ncol = _pick_column(frame, name_col, NAME_COLUMNS, "name", src)
     codes = np.array([normalize_code(c) for c in frame[ccol].to_numpy()], dtype=object)
     missing = np.flatnonzero(pd.isna(codes))
     if missing.size:
-        raise BoundaryError(src, f"{missing.size} row(s) without a code (rows {missing[:5].tolist()})")
+        raise BoundaryError(
+            src, f"{missing.size} row(s) without a code (rows {missing[:5].tolist()})"
+        )
     dup = pd.Series(codes).duplicated(keep=False).to_numpy()
     if dup.any():
         raise BoundaryError(src, f"duplicate code(s): {sorted(set(codes[dup]))[:10]}")
@@ -120,8 +127,9 @@ def _to_wgs84(frame: gpd.GeoDataFrame, crs: Any, src: str) -> gpd.GeoDataFrame:
     return frame
 
 
-def _checked_geometry(frame: gpd.GeoDataFrame, codes: np.ndarray, repair: bool,
-                      src: str) -> np.ndarray:
+def _checked_geometry(
+    frame: gpd.GeoDataFrame, codes: np.ndarray, repair: bool, src: str
+) -> np.ndarray:
     geoms = np.asarray(frame.geometry.values, dtype=object)
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
@@ -130,8 +138,9 @@ def _checked_geometry(frame: gpd.GeoDataFrame, codes: np.ndarray, repair: bool,
     non_area = ~np.isin(types, (3, 6))
     if non_area.any():
         raise BoundaryError(
-            src, f"non-polygon geometry for {codes[non_area][:10].tolist()} "
-            "(kelurahan must be Polygon or MultiPolygon)"
+            src,
+            f"non-polygon geometry for {codes[non_area][:10].tolist()} "
+            "(kelurahan must be Polygon or MultiPolygon)",
         )
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
@@ -139,14 +148,17 @@ def _checked_geometry(frame: gpd.GeoDataFrame, codes: np.ndarray, repair: bool,
             reasons = shapely.is_valid_reason(geoms[invalid])
             pairs = [f"{c}: {r}" for c, r in zip(codes[invalid][:5], reasons[:5], strict=False)]
             raise BoundaryError(
-                src, f"{int(invalid.sum())} invalid geometr(y/ies): {pairs}; "
-                "pass repair=True to fix them with shapely.make_valid"
+                src,
+                f"{int(invalid.sum())} invalid geometr(y/ies): {pairs}; "
+                "pass repair=True to fix them with shapely.make_valid",
             )
         geoms = geoms.copy()
         for i in np.flatnonzero(invalid):
             fixed = _polygonal(shapely.make_valid(geoms[i]))
             if fixed is None:
-                raise BoundaryError(src, f"{codes[i]}: invalid geometry with no area left after repair")
+                raise BoundaryError(
+                    src, f"{codes[i]}: invalid geometry with no area left after repair"
+                )
             geoms[i] = fixed
     return geoms
 
@@ -215,6 +227,8 @@ class BoundarySet:
     def index_of(self, code: str) -> int | None:
         """Row of ``code`` (dotted or plain digits), or None."""
         norm = normalize_code(code)
+        if norm is None:
+            return None
         i = int(np.searchsorted(self.codes, norm))
         return i if i < len(self.codes) and self.codes[i] == norm else None
 
@@ -223,7 +237,10 @@ class BoundarySet:
         with self._lock:
             if epsg not in self._metric:
                 n = len(self.codes)
-                self._metric[epsg] = (np.full(n, None, dtype=object), np.full(n, None, dtype=object))
+                self._metric[epsg] = (
+                    np.full(n, None, dtype=object),
+                    np.full(n, None, dtype=object),
+                )
             polys, rings = self._metric[epsg]
             todo = np.unique(rows[pd.isna(polys[rows])])
             if todo.size:
@@ -236,12 +253,17 @@ class BoundarySet:
         """The set as a GeoDataFrame (one row per kelurahan, EPSG:4326)."""
         return gpd.GeoDataFrame(
             {
-                "kode": self.codes, "nama": self.names,
-                "kecamatan_kode": self.kecamatan_codes, "kecamatan": self.kecamatan_names,
-                "kota_kode": self.kota_codes, "kota": self.kota_names,
-                "provinsi_kode": self.provinsi_codes, "provinsi": self.provinsi_names,
+                "kode": self.codes,
+                "nama": self.names,
+                "kecamatan_kode": self.kecamatan_codes,
+                "kecamatan": self.kecamatan_names,
+                "kota_kode": self.kota_codes,
+                "kota": self.kota_names,
+                "provinsi_kode": self.provinsi_codes,
+                "provinsi": self.provinsi_names,
             },
-            geometry=self.geoms, crs="EPSG:4326",
+            geometry=self.geoms,
+            crs="EPSG:4326",
         )
 
 
@@ -307,14 +329,22 @@ def load_boundaries(
     codes, names, geoms = codes[order], names[order], geoms[order]
     regions = _data.regions()
     levels = {}
-    for level, outline, width in (("kecamatan", kecamatan, 8), ("kota", kota, 5),
-                                  ("provinsi", province, 2)):
+    for level, outline, width in (
+        ("kecamatan", kecamatan, 8),
+        ("kota", kota, 5),
+        ("provinsi", province, 2),
+    ):
         given = _hierarchy_names(outline)
-        parent = np.array([c[:width] if _KEMENDAGRI.match(c) else None for c in codes],
-                          dtype=object)
+        parent = np.array(
+            [c[:width] if _KEMENDAGRI.match(c) else None for c in codes], dtype=object
+        )
         pnames = np.array(
-            [given.get(p) or (regions[p].nama if p in regions else None) if p else None
-             for p in parent], dtype=object)
+            [
+                given.get(p) or (regions[p].nama if p in regions else None) if p else None
+                for p in parent
+            ],
+            dtype=object,
+        )
         if outline is not None:
             lost = sorted({p for p in parent if p and p not in given})
             if lost:
@@ -327,11 +357,17 @@ def load_boundaries(
     else:
         digest = _data.sha256_file(src)
     return BoundarySet(
-        codes=codes, names=names, geoms=geoms,
-        kecamatan_codes=levels["kecamatan"][0], kecamatan_names=levels["kecamatan"][1],
-        kota_codes=levels["kota"][0], kota_names=levels["kota"][1],
-        provinsi_codes=levels["provinsi"][0], provinsi_names=levels["provinsi"][1],
-        source=src, sha256=digest,
+        codes=codes,
+        names=names,
+        geoms=geoms,
+        kecamatan_codes=levels["kecamatan"][0],
+        kecamatan_names=levels["kecamatan"][1],
+        kota_codes=levels["kota"][0],
+        kota_names=levels["kota"][1],
+        provinsi_codes=levels["provinsi"][0],
+        provinsi_names=levels["provinsi"][1],
+        source=src,
+        sha256=digest,
     )
 
 
@@ -342,8 +378,11 @@ def load_installed(set_name: str | None = None) -> BoundarySet:
     files = _data.set_files(name)
     paths = {role: _data.installed_path(f) for role, f in files.items()}
     return load_boundaries(
-        paths["kelurahan"], kecamatan=paths.get("kecamatan"), kota=paths.get("kota"),
-        province=paths.get("province"), repair=name != "jakarta",
+        paths["kelurahan"],
+        kecamatan=paths.get("kecamatan"),
+        kota=paths.get("kota"),
+        province=paths.get("province"),
+        repair=name != "jakarta",
     )
 
 
@@ -371,25 +410,37 @@ class BoundaryReport:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary (largest overlaps and holes only)."""
         return {
-            "source": self.source, "kelurahan": self.kelurahan, "kecamatan": self.kecamatan,
-            "kota": self.kota, "polygons": self.polygons, "multipolygons": self.multipolygons,
-            "vertices": self.vertices, "area_km2": round(self.area_m2 / 1e6, 3),
+            "source": self.source,
+            "kelurahan": self.kelurahan,
+            "kecamatan": self.kecamatan,
+            "kota": self.kota,
+            "polygons": self.polygons,
+            "multipolygons": self.multipolygons,
+            "vertices": self.vertices,
+            "area_km2": round(self.area_m2 / 1e6, 3),
             "metric_crs": self.metric_crs,
             "invalid": [{"kode": c, "reason": r} for c, r in self.invalid],
             "overlapping_pairs": len(self.overlaps),
             "overlap_area_m2": round(sum(a for *_, a in self.overlaps), 1),
-            "largest_overlaps": [{"a": a, "b": b, "area_m2": round(ar, 1)}
-                                 for a, b, ar in self.overlaps[:10]],
-            "holes": len(self.holes), "hole_area_m2": round(sum(self.holes), 1),
+            "largest_overlaps": [
+                {"a": a, "b": b, "area_m2": round(ar, 1)} for a, b, ar in self.overlaps[:10]
+            ],
+            "holes": len(self.holes),
+            "hole_area_m2": round(sum(self.holes), 1),
             "mainland_holes": len(self.mainland_holes),
             "mainland_hole_area_m2": round(sum(self.mainland_holes), 1),
             "largest_hole_m2": round(max(self.holes, default=0.0), 1),
         }
 
 
-def check_boundaries(source: PathOrFrame, *, code_col: str | None = None,
-                     name_col: str | None = None, crs: Any = None,
-                     metric_crs: str = METRIC_CRS) -> BoundaryReport:
+def check_boundaries(
+    source: PathOrFrame,
+    *,
+    code_col: str | None = None,
+    name_col: str | None = None,
+    crs: Any = None,
+    metric_crs: str = METRIC_CRS,
+) -> BoundaryReport:
     """Count features, invalid geometries, overlapping pairs and gaps (holes in the union).
 
     An overlapping pair is two kelurahan whose intersection has a positive area; a gap is an
@@ -402,8 +453,10 @@ def check_boundaries(source: PathOrFrame, *, code_col: str | None = None,
     frame = _to_wgs84(frame, crs, src)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     valid = shapely.is_valid(geoms)
-    invalid = tuple((str(c), str(r)) for c, r in
-                    zip(codes[~valid], shapely.is_valid_reason(geoms[~valid]), strict=True))
+    invalid = tuple(
+        (str(c), str(r))
+        for c, r in zip(codes[~valid], shapely.is_valid_reason(geoms[~valid]), strict=True)
+    )
     metric = project(shapely.make_valid(geoms), "EPSG:4326", metric_crs)
     tree = shapely.STRtree(metric)
     a, b = tree.query(metric, predicate="intersects")
@@ -418,18 +471,26 @@ def check_boundaries(source: PathOrFrame, *, code_col: str | None = None,
     )
     parts = shapely.get_parts(shapely.union_all(metric))
     hole_areas = [
-        [float(shapely.area(shapely.polygons(r))) for r in shapely.get_interior_ring(
-            p, np.arange(shapely.get_num_interior_rings(p)))] for p in parts
+        [
+            float(shapely.area(shapely.polygons(r)))
+            for r in shapely.get_interior_ring(p, np.arange(shapely.get_num_interior_rings(p)))
+        ]
+        for p in parts
     ]
     main = int(np.argmax(shapely.area(parts))) if len(parts) else 0
     types = shapely.get_type_id(geoms)
     kel_codes = [c for c in codes if _KEMENDAGRI.match(c)]
     return BoundaryReport(
-        source=src, kelurahan=len(codes), kecamatan=len({c[:8] for c in kel_codes}),
-        kota=len({c[:5] for c in kel_codes}), polygons=int((types == 3).sum()),
+        source=src,
+        kelurahan=len(codes),
+        kecamatan=len({c[:8] for c in kel_codes}),
+        kota=len({c[:5] for c in kel_codes}),
+        polygons=int((types == 3).sum()),
         multipolygons=int((types == 6).sum()),
         vertices=int(shapely.get_num_coordinates(geoms).sum()),
-        area_m2=float(shapely.area(metric).sum()), invalid=invalid, overlaps=overlaps,
+        area_m2=float(shapely.area(metric).sum()),
+        invalid=invalid,
+        overlaps=overlaps,
         holes=tuple(sorted((h for hs in hole_areas for h in hs), reverse=True)),
         mainland_holes=tuple(sorted(hole_areas[main], reverse=True)) if hole_areas else (),
         metric_crs=metric_crs,

@@ -17,14 +17,15 @@ from .boundaries import check_boundaries
 from .errors import LaporRouterError
 from .locate import Location, Router
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Route geotagged public complaints in Jakarta.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Route geotagged public complaints in Jakarta."
+)
 data_app = typer.Typer(no_args_is_help=True, help="Install and inspect boundary data.")
 boundaries_app = typer.Typer(no_args_is_help=True, help="Inspect boundary files.")
 app.add_typer(data_app, name="data")
 app.add_typer(boundaries_app, name="boundaries")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -35,8 +36,10 @@ def _fail(exc: Exception) -> typer.Exit:
 @data_app.command("install")
 def data_install(
     src_dir: Annotated[Path, typer.Argument(help="Directory holding the boundary files.")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Boundary set(s) to install "
-                                                    "(default: every non-optional set).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Boundary set(s) to install (default: every non-optional set)."),
+    ] = None,
 ) -> None:
     """Copy boundary files into the data directory, verifying each sha256 against the manifest."""
     try:
@@ -68,9 +71,21 @@ def boundaries_check(
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
     table = Table(title=f"Boundary check: {path}", show_header=False)
-    for key in ("kelurahan", "kecamatan", "kota", "polygons", "multipolygons", "vertices",
-                "area_km2", "overlapping_pairs", "overlap_area_m2", "holes", "mainland_holes",
-                "mainland_hole_area_m2", "largest_hole_m2"):
+    for key in (
+        "kelurahan",
+        "kecamatan",
+        "kota",
+        "polygons",
+        "multipolygons",
+        "vertices",
+        "area_km2",
+        "overlapping_pairs",
+        "overlap_area_m2",
+        "holes",
+        "mainland_holes",
+        "mainland_hole_area_m2",
+        "largest_hole_m2",
+    ):
         table.add_row(key, str(report[key]))
     table.add_row("invalid geometries", str(len(report["invalid"])))
     out.print(table)
@@ -92,10 +107,12 @@ def _location_dict(loc: Location) -> dict[str, Any]:
 def locate(
     lon: Annotated[str, typer.Argument(help="Longitude, degrees (or x in --crs).")],
     lat: Annotated[str, typer.Argument(help="Latitude, degrees (or y in --crs).")],
-    accuracy: Annotated[float | None, typer.Option("--accuracy",
-                                                   help="GPS accuracy radius, metres.")] = None,
-    claimed: Annotated[str | None, typer.Option("--claimed",
-                                                help="Kelurahan the report claims.")] = None,
+    accuracy: Annotated[
+        float | None, typer.Option("--accuracy", help="GPS accuracy radius, metres.")
+    ] = None,
+    claimed: Annotated[
+        str | None, typer.Option("--claimed", help="Kelurahan the report claims.")
+    ] = None,
     crs: Annotated[str | None, typer.Option("--crs", help="CRS of LON LAT.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

@@ -94,7 +94,8 @@ def _utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 def _degree_radius(lat: np.ndarray, metres: np.ndarray | float) -> np.ndarray:
     """A radius in degrees that contains every point within ``metres`` (generous)."""
     coslat = np.maximum(np.cos(np.radians(np.abs(lat))), 0.01)
-    return np.asarray(metres, dtype="float64") / (_METRES_PER_DEG * coslat) * 1.05 + 1e-9
+    radius: np.ndarray = np.asarray(metres, dtype="float64") / (_METRES_PER_DEG * coslat)
+    return radius * 1.05 + 1e-9
 
 
 def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
@@ -113,12 +114,17 @@ class _Index:
         shapely.prepare(bs.geoms)
         self.bounds = bs.bounds
 
-    def _in_bounds(self, x: np.ndarray, y: np.ndarray, margin: np.ndarray | float = 0.0
-                   ) -> np.ndarray:
+    def _in_bounds(
+        self, x: np.ndarray, y: np.ndarray, margin: np.ndarray | float = 0.0
+    ) -> np.ndarray:
         minx, miny, maxx, maxy = self.bounds
         with np.errstate(invalid="ignore"):
-            return np.flatnonzero((x >= minx - margin) & (x <= maxx + margin)
-                                  & (y >= miny - margin) & (y <= maxy + margin))
+            return np.flatnonzero(
+                (x >= minx - margin)
+                & (x <= maxx + margin)
+                & (y >= miny - margin)
+                & (y <= maxy + margin)
+            )
 
     def covering(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point, polygon) pairs where the polygon covers the point (boundary included)."""
@@ -128,8 +134,9 @@ class _Index:
         pt, poly = self.tree.query(shapely.points(x[sub], y[sub]), predicate="intersects")
         return sub[pt], poly.astype(np.int64)
 
-    def metric_distance(self, x: np.ndarray, y: np.ndarray, pt: np.ndarray, poly: np.ndarray,
-                        to_boundary: bool) -> np.ndarray:
+    def metric_distance(
+        self, x: np.ndarray, y: np.ndarray, pt: np.ndarray, poly: np.ndarray, to_boundary: bool
+    ) -> np.ndarray:
         """Metres from point ``pt`` to polygon ``poly`` (or to its boundary), pairwise."""
         out = np.empty(len(pt), dtype="float64")
         epsg = _utm_epsg(x[pt], y[pt])
@@ -141,23 +148,26 @@ class _Index:
             out[sel] = shapely.distance(rings if to_boundary else polys, shapely.points(mx, my))
         return out
 
-    def within(self, x: np.ndarray, y: np.ndarray, tol_m: float
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def within(
+        self, x: np.ndarray, y: np.ndarray, tol_m: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, polygon, metres) for polygons within ``tol_m`` metres of each point."""
         radius = _degree_radius(y, tol_m) if len(x) else np.empty(0)
         sub = self._in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
         if sub.size == 0:
             e = np.empty(0, np.int64)
             return e, e, np.empty(0)
-        pt, poly = self.tree.query(shapely.points(x[sub], y[sub]), predicate="dwithin",
-                                   distance=radius[sub])
+        pt, poly = self.tree.query(
+            shapely.points(x[sub], y[sub]), predicate="dwithin", distance=radius[sub]
+        )
         pt, poly = sub[pt], poly.astype(np.int64)
         dist = self.metric_distance(x, y, pt, poly, to_boundary=False)
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
 
-    def resolve_covered(self, x: np.ndarray, y: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, ...]]]:
+    def resolve_covered(
+        self, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, ...]]]:
         """Chosen polygon (-1: none), cover count, and the candidates of overlap points."""
         n = len(x)
         pt, poly = self.covering(x, y)
@@ -187,11 +197,15 @@ class Router:
     'Gambir'
     """
 
-    def __init__(self, boundaries: BoundarySet | str | Path,
-                 context: BoundarySet | str | Path | None = None,
-                 gap_tolerance_m: float = 100.0) -> None:
-        self.boundaries = (boundaries if isinstance(boundaries, BoundarySet)
-                           else load_boundaries(boundaries))
+    def __init__(
+        self,
+        boundaries: BoundarySet | str | Path,
+        context: BoundarySet | str | Path | None = None,
+        gap_tolerance_m: float = 100.0,
+    ) -> None:
+        self.boundaries = (
+            boundaries if isinstance(boundaries, BoundarySet) else load_boundaries(boundaries)
+        )
         self.gap_tolerance_m = float(gap_tolerance_m)
         self._index = _Index(self.boundaries)
         self._context_source = context
@@ -206,11 +220,19 @@ class Router:
         bs = self.boundaries
         self._singletons = np.empty(len(bs) + 1, dtype=object)
         self._singletons[:] = [(c,) for c in bs.codes.tolist()] + [()]
-        self._categories = {name: _categorical_parts(getattr(bs, attr)) for name, attr in (
-            ("kode", "codes"), ("nama", "names"), ("kecamatan_kode", "kecamatan_codes"),
-            ("kecamatan", "kecamatan_names"), ("kota_kode", "kota_codes"),
-            ("kota", "kota_names"), ("provinsi_kode", "provinsi_codes"),
-            ("provinsi", "provinsi_names"))}
+        self._categories = {
+            name: _categorical_parts(getattr(bs, attr))
+            for name, attr in (
+                ("kode", "codes"),
+                ("nama", "names"),
+                ("kecamatan_kode", "kecamatan_codes"),
+                ("kecamatan", "kecamatan_names"),
+                ("kota_kode", "kota_codes"),
+                ("kota", "kota_names"),
+                ("provinsi_kode", "provinsi_codes"),
+                ("provinsi", "provinsi_names"),
+            )
+        }
 
     @classmethod
     def default(cls, *, context: bool | None = None, gap_tolerance_m: float = 100.0) -> Router:
@@ -256,8 +278,10 @@ class Router:
         if key in self._name_rows:
             return self._name_rows[key]
         scored = sorted(
-            ((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in
-             difflib.get_close_matches(key, self._name_keys, n=3, cutoff=_FUZZY_CUTOFF)),
+            (
+                (difflib.SequenceMatcher(None, key, k).ratio(), k)
+                for k in difflib.get_close_matches(key, self._name_keys, n=3, cutoff=_FUZZY_CUTOFF)
+            ),
             reverse=True,
         )
         if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < _FUZZY_MARGIN):
@@ -266,8 +290,14 @@ class Router:
 
     # ------------------------------------------------------------------------- the core
 
-    def locate_many(self, lons: Any, lats: Any, accuracy_m: Any = None, claimed: Any = None,
-                    crs: str | None = None) -> pd.DataFrame:
+    def locate_many(
+        self,
+        lons: Any,
+        lats: Any,
+        accuracy_m: Any = None,
+        claimed: Any = None,
+        crs: str | None = None,
+    ) -> pd.DataFrame:
         """Locate many points at once; one DataFrame row per input, in input order.
 
         ``lons``/``lats``: arrays, pandas columns or sequences in degrees (EPSG:4326), or in
@@ -278,15 +308,27 @@ class Router:
         cols = self._core(lons, lats, accuracy_m, claimed, crs)
         return self._present(cols, len(cols["status"]))
 
-    def locate(self, lon: Any, lat: Any, accuracy_m: float | None = None,
-               claimed: str | None = None, crs: str | None = None) -> Location:
+    def locate(
+        self,
+        lon: Any,
+        lat: Any,
+        accuracy_m: float | None = None,
+        claimed: str | None = None,
+        crs: str | None = None,
+    ) -> Location:
         """Locate one point (degrees); a thin wrapper over the :meth:`locate_many` core."""
-        cols = self._core([lon], [lat], None if accuracy_m is None else [accuracy_m],
-                          None if claimed is None else [claimed], crs)
+        cols = self._core(
+            [lon],
+            [lat],
+            None if accuracy_m is None else [accuracy_m],
+            None if claimed is None else [claimed],
+            crs,
+        )
         return self._location(cols, 0)
 
-    def _core(self, lons: Any, lats: Any, accuracy_m: Any, claimed: Any,
-              crs: str | None) -> dict[str, Any]:
+    def _core(
+        self, lons: Any, lats: Any, accuracy_m: Any, claimed: Any, crs: str | None
+    ) -> dict[str, Any]:
         lon_raw, lat_raw = as_array(lons), as_array(lats)
         if len(lon_raw) != len(lat_raw):
             raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
@@ -304,8 +346,9 @@ class Router:
         return cols
 
     @staticmethod
-    def _from_crs(x: np.ndarray, y: np.ndarray, reason: np.ndarray, crs: str
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _from_crs(
+        x: np.ndarray, y: np.ndarray, reason: np.ndarray, crs: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         try:
             tr = transformer(crs, "EPSG:4326")
         except Exception as exc:
@@ -319,8 +362,9 @@ class Router:
         reason[bad] = NOT_FINITE
         return lon, lat, reason
 
-    def _resolve(self, x: np.ndarray, y: np.ndarray, reason: np.ndarray,
-                 projected: bool) -> dict[str, Any]:
+    def _resolve(
+        self, x: np.ndarray, y: np.ndarray, reason: np.ndarray, projected: bool
+    ) -> dict[str, Any]:
         n = len(x)
         ok = pd.isna(reason)
         out_of_range = ok & ~in_range(x, y)
@@ -345,9 +389,11 @@ class Router:
         # coordinate mistakes: fixed only when the fix lands inside the boundary set
         if not projected:
             suspect = (status == "outside") | out_of_range
-            for fx, fy, names in ((y, x, ("swapped_coordinates",)),
-                                  (x, -y, ("latitude_sign_corrected",)),
-                                  (y, -x, ("swapped_coordinates", "latitude_sign_corrected"))):
+            for fx, fy, names in (
+                (y, x, ("swapped_coordinates",)),
+                (x, -y, ("latitude_sign_corrected",)),
+                (y, -x, ("swapped_coordinates", "latitude_sign_corrected")),
+            ):
                 cand = np.flatnonzero(suspect & in_range(fx, fy))
                 ch, count, mul = self._index.resolve_covered(fx[cand], fy[cand])
                 hit = count > 0
@@ -384,9 +430,20 @@ class Router:
             external[still_out] = ch
         for r in np.flatnonzero(status == "invalid").tolist():
             flags.setdefault(r, set()).add("invalid_coordinates")
-        return {"lon": lon, "lat": lat, "chosen": chosen, "status": status,
-                "distance": distance, "multi": multi, "flags": flags, "reason": reason,
-                "external": external, "context": ctx, "shares": {}, "claimed": None}
+        return {
+            "lon": lon,
+            "lat": lat,
+            "chosen": chosen,
+            "status": status,
+            "distance": distance,
+            "multi": multi,
+            "flags": flags,
+            "reason": reason,
+            "external": external,
+            "context": ctx,
+            "shares": {},
+            "claimed": None,
+        }
 
     def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray) -> None:
         acc, bad = coerce_floats(acc_raw)
@@ -403,8 +460,9 @@ class Router:
             for code in np.unique(epsg):
                 self._accuracy_zone(cols, use[epsg == code], acc, f"EPSG:{code}")
 
-    def _accuracy_zone(self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray,
-                       crs: str) -> None:
+    def _accuracy_zone(
+        self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray, crs: str
+    ) -> None:
         """Accuracy circles of ``rows``, all in the UTM zone ``crs``."""
         bs, lon, lat = self.boundaries, cols["lon"], cols["lat"]
         mx, my = transformer("EPSG:4326", crs).transform(lon[rows], lat[rows])
@@ -412,8 +470,9 @@ class Router:
         rows, mx, my = rows[finite], mx[finite], my[finite]
         circles = shapely.buffer(shapely.points(mx, my), acc[rows], quad_segs=_CIRCLE_SEGMENTS)
         r_deg = _degree_radius(lat[rows], acc[rows])
-        boxes = shapely.box(lon[rows] - r_deg, lat[rows] - r_deg,
-                            lon[rows] + r_deg, lat[rows] + r_deg)
+        boxes = shapely.box(
+            lon[rows] - r_deg, lat[rows] - r_deg, lon[rows] + r_deg, lat[rows] + r_deg
+        )
         pt, poly = self._index.tree.query(boxes, predicate="intersects")
         polys, rings = bs.metric(crs, poly)
         share = shapely.area(shapely.intersection(circles[pt], polys)) / shapely.area(circles[pt])
@@ -422,8 +481,10 @@ class Router:
         p_t, poly_t, s_t = pt[touch][order], poly[touch][order], share[touch][order]
         for p, r, sh in zip(p_t.tolist(), poly_t.tolist(), s_t.tolist(), strict=True):
             key = int(rows[p])
-            cols["shares"][key] = (*cols["shares"].get(key, ()),
-                                   (str(bs.codes[r]), round(float(sh), 6)))
+            cols["shares"][key] = (
+                *cols["shares"].get(key, ()),
+                (str(bs.codes[r]), round(float(sh), 6)),
+            )
         crosses = shapely.intersects(rings, circles[pt])
         for p in np.unique(pt[crosses]).tolist():
             cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
@@ -470,20 +531,27 @@ class Router:
         multi = cols["multi"].get(i)
         claimed = cols["claimed"]
         return Location(
-            lon=lon if np.isfinite(lon) else None, lat=lat if np.isfinite(lat) else None,
-            kode=at(bs.codes), nama=at(bs.names),
-            kecamatan_kode=at(bs.kecamatan_codes), kecamatan=at(bs.kecamatan_names),
-            kota_kode=at(bs.kota_codes), kota=at(bs.kota_names),
-            provinsi_kode=at(bs.provinsi_codes), provinsi=at(bs.provinsi_names),
+            lon=lon if np.isfinite(lon) else None,
+            lat=lat if np.isfinite(lat) else None,
+            kode=at(bs.codes),
+            nama=at(bs.names),
+            kecamatan_kode=at(bs.kecamatan_codes),
+            kecamatan=at(bs.kecamatan_names),
+            kota_kode=at(bs.kota_codes),
+            kota=at(bs.kota_names),
+            provinsi_kode=at(bs.provinsi_codes),
+            provinsi=at(bs.provinsi_names),
             status=str(cols["status"][i]),
-            candidates=(tuple(bs.codes[list(multi)].tolist()) if multi
-                        else self._singletons[r]),
+            candidates=(tuple(bs.codes[list(multi)].tolist()) if multi else self._singletons[r]),
             distance_m=dist if np.isfinite(dist) else None,
             flags=frozenset(cols["flags"].get(i, _EMPTY)),
             claimed_kode=None if claimed is None else claimed[i],
             accuracy_shares=cols["shares"].get(i, ()),
-            external_kode=ext_kode, external_nama=ext_nama, external_kota=ext_kota,
-            invalid_reason=cols["reason"][i], boundary_set=bs.id,
+            external_kode=ext_kode,
+            external_nama=ext_nama,
+            external_kota=ext_kota,
+            invalid_reason=cols["reason"][i],
+            boundary_set=bs.id,
         )
 
     def _present(self, cols: dict[str, Any], n: int) -> pd.DataFrame:
@@ -491,11 +559,14 @@ class Router:
         idx = cols["chosen"]  # -1 gathers the trailing None of each padded array
 
         def gather(arr: np.ndarray, index: np.ndarray = idx) -> np.ndarray:
-            return np.append(arr, None).astype(object)[index]
+            padded = np.empty(len(arr) + 1, dtype=object)
+            padded[:-1] = arr
+            out: np.ndarray = padded[index]
+            return out
 
-        def category(name: str) -> pd.Categorical:
+        def category(name: str) -> Any:
             cats, row_codes = self._categories[name]
-            return pd.Categorical.from_codes(row_codes[idx], categories=cats)
+            return pd.Categorical.from_codes(row_codes[idx], categories=pd.Index(cats))
 
         candidates = self._singletons[idx]
         for r, rows in cols["multi"].items():
@@ -506,8 +577,10 @@ class Router:
         shares = _filled(n, ())
         for r, s in cols["shares"].items():
             shares[r] = s
-        ext_cols: dict[str, np.ndarray] = {k: np.full(n, None, dtype=object) for k in
-                                           ("external_kode", "external_nama", "external_kota")}
+        ext_cols: dict[str, np.ndarray] = {
+            k: np.full(n, None, dtype=object)
+            for k in ("external_kode", "external_nama", "external_kota")
+        }
         ctx: _Index | None = cols["context"]
         if ctx is not None:
             ext = cols["external"]
@@ -515,19 +588,30 @@ class Router:
             ext_cols["external_nama"] = gather(ctx.bs.names, ext)
             regions = _data.regions()
             ext_cols["external_kota"] = np.array(
-                [regions[c[:5]].nama if c and c[:5] in regions else None
-                 for c in ext_cols["external_kode"].tolist()], dtype=object)
+                [
+                    regions[c[:5]].nama if c and c[:5] in regions else None
+                    for c in ext_cols["external_kode"].tolist()
+                ],
+                dtype=object,
+            )
         lon, lat = cols["lon"], cols["lat"]
         data = {
             "lon": np.where(np.isfinite(lon), lon, np.nan),
             "lat": np.where(np.isfinite(lat), lat, np.nan),
             **{name: category(name) for name in self._categories},
-            "status": pd.Categorical(cols["status"], categories=STATUSES), "candidates": candidates, "distance_m": cols["distance"],
+            "status": pd.Categorical(cols["status"], categories=STATUSES),
+            "candidates": candidates,
+            "distance_m": cols["distance"],
             "flags": flags,
-            "claimed_kode": (cols["claimed"] if cols["claimed"] is not None
-                             else np.full(n, None, dtype=object)),
-            "accuracy_shares": shares, **ext_cols, "invalid_reason": cols["reason"],
-            "boundary_set": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [bs.id]),
+            "claimed_kode": (
+                cols["claimed"] if cols["claimed"] is not None else np.full(n, None, dtype=object)
+            ),
+            "accuracy_shares": shares,
+            **ext_cols,
+            "invalid_reason": cols["reason"],
+            "boundary_set": pd.Categorical.from_codes(
+                np.zeros(n, dtype=np.int64), categories=pd.Index([bs.id])
+            ),
         }
         return pd.DataFrame({c: _keep_object(data[c]) for c in COLUMNS})
 
@@ -544,8 +628,11 @@ def _categorical_parts(values: np.ndarray) -> tuple[list[str], np.ndarray]:
 
 def _keep_object(col: Any) -> Any:
     """Object arrays stay Python objects (pandas would otherwise infer a string dtype)."""
-    return pd.Series(col, dtype=object, copy=False) if isinstance(col, np.ndarray) and (
-        col.dtype == object) else col
+    return (
+        pd.Series(col, dtype=object, copy=False)
+        if isinstance(col, np.ndarray) and (col.dtype == object)
+        else col
+    )
 
 
 def _filled(n: int, value: object) -> np.ndarray:
@@ -572,5 +659,12 @@ def locations(frame: pd.DataFrame) -> Iterable[Location]:
     return (row_to_location(frame, i) for i in range(len(frame)))
 
 
-__all__ = ["COLUMNS", "STATUSES", "Location", "Router", "locations", "normalize_code",
-           "row_to_location"]
+__all__ = [
+    "COLUMNS",
+    "STATUSES",
+    "Location",
+    "Router",
+    "locations",
+    "normalize_code",
+    "row_to_location",
+]

@@ -25,7 +25,8 @@ def as_array(values: Any, n: int | None = None) -> np.ndarray:
     """A 1-d array from a scalar, sequence, numpy array or pandas column (broadcast to n)."""
     if isinstance(values, pd.Series | pd.Index):
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-                values.dtype):
+            values.dtype
+        ):
             arr = values.to_numpy(dtype="float64", na_value=np.nan)
         else:
             arr = values.to_numpy(dtype=object)
@@ -90,7 +91,8 @@ def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def in_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """True where ``|lon| <= 180`` and ``|lat| <= 90`` (degrees)."""
     with np.errstate(invalid="ignore"):
-        return (np.abs(lon) <= 180.0) & (np.abs(lat) <= 90.0)
+        ok: np.ndarray = (np.abs(lon) <= 180.0) & (np.abs(lat) <= 90.0)
+    return ok
 
 
 # ---------------------------------------------------------------------------- kelurahan names
@@ -98,12 +100,35 @@ def in_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 _ESCAPES = re.compile(r"\\[rntRNT]")
 _PREFIXES = {"kel", "kelurahan", "kelurahaan", "desa", "ds", "kantor", "lurah", "kalurahan"}
 _ABBREVIATIONS = {
-    "gn": "gunung", "gng": "gunung", "pd": "pondok", "pdk": "pondok", "kb": "kebon",
-    "tj": "tanjung", "tg": "tanjung", "tjg": "tanjung", "kp": "kampung", "kmp": "kampung",
-    "ps": "pasar", "psr": "pasar", "kr": "karang", "krg": "karang", "jt": "jati",
-    "utr": "utara", "ut": "utara", "sel": "selatan", "slt": "selatan", "sltn": "selatan",
-    "tim": "timur", "tmr": "timur", "brt": "barat", "bar": "barat", "p": "pulau", "pl": "pulau",
-    "bdg": "bendungan", "kby": "kebayoran", "cpk": "cempaka",
+    "gn": "gunung",
+    "gng": "gunung",
+    "pd": "pondok",
+    "pdk": "pondok",
+    "kb": "kebon",
+    "tj": "tanjung",
+    "tg": "tanjung",
+    "tjg": "tanjung",
+    "kp": "kampung",
+    "kmp": "kampung",
+    "ps": "pasar",
+    "psr": "pasar",
+    "kr": "karang",
+    "krg": "karang",
+    "jt": "jati",
+    "utr": "utara",
+    "ut": "utara",
+    "sel": "selatan",
+    "slt": "selatan",
+    "sltn": "selatan",
+    "tim": "timur",
+    "tmr": "timur",
+    "brt": "barat",
+    "bar": "barat",
+    "p": "pulau",
+    "pl": "pulau",
+    "bdg": "bendungan",
+    "kby": "kebayoran",
+    "cpk": "cempaka",
 }
 
 
