@@ -654,6 +654,24 @@ def row_to_location(frame: pd.DataFrame, i: int) -> Location:
     return Location(**rec)
 
 
+def summarize(frame: pd.DataFrame) -> dict[str, Any]:
+    """Counts of a :meth:`Router.locate_many` frame: rows, by status, by flag, and the most
+    common claimed → located kelurahan disagreements."""
+    flag_counts: dict[str, int] = {}
+    for flags in frame["flags"]:
+        for f in flags:
+            flag_counts[f] = flag_counts.get(f, 0) + 1
+    status = frame["status"].astype(str).value_counts()
+    mism = frame[frame["flags"].map(lambda f: "claimed_mismatch" in f)]
+    pairs = (mism["claimed_kode"].astype(str) + " → " + mism["kode"].astype(str)).value_counts()
+    return {
+        "rows": len(frame),
+        "by_status": {s: int(status.get(s, 0)) for s in STATUSES},
+        "by_flag": dict(sorted(flag_counts.items())),
+        "top_claimed_mismatches": {k: int(v) for k, v in pairs.head(10).items()},
+    }
+
+
 def locations(frame: pd.DataFrame) -> Iterable[Location]:
     """Each row of a :meth:`Router.locate_many` frame as a :class:`Location`."""
     return (row_to_location(frame, i) for i in range(len(frame)))
