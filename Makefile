@@ -19,7 +19,7 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check src tests examples benchmarks data
+	$(BIN)/ruff format --check $$(git ls-files '*.py')
 	$(BIN)/mypy
 
 test: lint
