@@ -84,3 +84,34 @@ def _same(a: Location, b: Location) -> bool:
         elif x != y:
             return False
     return True
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    points=st.lists(
+        st.tuples(st.one_of(near_jakarta_lon, messy), st.one_of(near_jakarta_lat, messy)),
+        min_size=1,
+        max_size=200,
+    ),
+    accuracy=st.floats(0, 300),
+)
+def test_locate_many_from_four_threads_equals_one_thread(jakarta, points, accuracy):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lapor_router import Router
+
+    lons = [p[0] for p in points]
+    lats = [p[1] for p in points]
+    expected = list(locations(Router(jakarta).locate_many(lons, lats, accuracy_m=accuracy)))
+    cold = Router(jakarta)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(
+            pool.map(
+                lambda _: list(locations(cold.locate_many(lons, lats, accuracy_m=accuracy))),
+                range(4),
+            )
+        )
+    for run in runs:
+        assert all(_same(a, b) for a, b in zip(run, expected, strict=True))

@@ -193,7 +193,7 @@ class Router:
     """Locates report coordinates in a boundary set (and, later stages, routes them).
 
     >>> router = Router.default()            # installed Jakarta set
-    >>> router.locate(106.8166, -6.1754).nama  # Monas
+    >>> router.locate(106.8272, -6.1754).nama  # Monas
     'Gambir'
     """
 
