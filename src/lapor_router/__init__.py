@@ -1,6 +1,7 @@
 """lapor_router: route geotagged public complaints in Jakarta to the unit that must act.
 
-The pipeline, one module per stage: ``normalize`` → ``locate`` → (route → dispatch → batch).
+The pipeline, one module per stage: ``normalize`` → ``locate`` → ``route`` (over the rule
+graph of ``rules``, with ``deadlines``) → ``dispatch`` → (batch).
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from .errors import (
     DataError,
     DataNotInstalledError,
     LaporRouterError,
+    RoutingError,
+    RuleError,
 )
-from .locate import STATUSES, Location, Router
+from .locate import STATUSES, Location
+from .route import HandlerStep, Report, Router, RoutingDecision
+from .rules import RuleGraph, lint
 
 __version__ = "0.1.0"
 
@@ -28,12 +33,19 @@ __all__ = [
     "CoordinateError",
     "DataError",
     "DataNotInstalledError",
+    "HandlerStep",
     "LaporRouterError",
     "Location",
+    "Report",
     "Router",
+    "RoutingDecision",
+    "RoutingError",
+    "RuleError",
+    "RuleGraph",
     "__version__",
     "check_boundaries",
     "data_dir",
     "install",
+    "lint",
     "load_boundaries",
 ]

@@ -16,7 +16,8 @@ from rich.table import Table
 from . import _data
 from .boundaries import check_boundaries
 from .errors import LaporRouterError
-from .locate import Location, Router, summarize
+from .locate import Location, summarize
+from .route import Router
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Route geotagged public complaints in Jakarta."

@@ -41,3 +41,18 @@ class ChecksumError(DataError):
 
 class CoordinateError(LaporRouterError, ValueError):
     """Coordinate arrays cannot be paired (different lengths) or a CRS is unknown."""
+
+
+class RuleError(LaporRouterError):
+    """A rule file is malformed or inconsistent. Nothing from the rule set was loaded."""
+
+    def __init__(self, source: str | Path, where: str, problem: str) -> None:
+        self.source = str(source)
+        self.where = where
+        self.problem = problem
+        location = f"{self.source}: {where}" if where else self.source
+        super().__init__(f"{location}: {problem}")
+
+
+class RoutingError(LaporRouterError, ValueError):
+    """A routing call got something it cannot work with (e.g. a decision from another rule set)."""

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -189,8 +189,9 @@ class _Index:
         return chosen, count, multi
 
 
-class Router:
-    """Locates report coordinates in a boundary set (and, later stages, routes them).
+class Locator:
+    """Locates report coordinates in a boundary set. :class:`lapor_router.Router` adds
+    routing on top; use that.
 
     >>> router = Router.default()            # installed Jakarta set
     >>> router.locate(106.8272, -6.1754).nama  # Monas
@@ -235,7 +236,9 @@ class Router:
         }
 
     @classmethod
-    def default(cls, *, context: bool | None = None, gap_tolerance_m: float = 100.0) -> Router:
+    def default(
+        cls, *, context: bool | None = None, gap_tolerance_m: float = 100.0, **kwargs: Any
+    ) -> Self:
         """The installed default (Jakarta) set; with context boundaries when installed.
 
         ``context=None`` uses the installed context set (Jawa Barat/Banten/DKI desa) if
@@ -251,7 +254,7 @@ class Router:
                 raise
         if context is False:
             ctx = None
-        return cls(load_installed(), context=ctx, gap_tolerance_m=gap_tolerance_m)
+        return cls(load_installed(), context=ctx, gap_tolerance_m=gap_tolerance_m, **kwargs)
 
     # ------------------------------------------------------------------ context boundaries
 
@@ -647,7 +650,7 @@ def _none_if_nan(v: Any) -> Any:
 
 
 def row_to_location(frame: pd.DataFrame, i: int) -> Location:
-    """Row ``i`` of a :meth:`Router.locate_many` frame as a :class:`Location`."""
+    """Row ``i`` of a :meth:`Locator.locate_many` frame as a :class:`Location`."""
     rec = {c: _none_if_nan(frame[c].iat[i]) for c in COLUMNS}
     for c in ("lon", "lat", "distance_m"):
         rec[c] = None if rec[c] is None else float(rec[c])
@@ -681,7 +684,7 @@ __all__ = [
     "COLUMNS",
     "STATUSES",
     "Location",
-    "Router",
+    "Locator",
     "locations",
     "normalize_code",
     "row_to_location",

@@ -1,0 +1,87 @@
+"""Deadlines in Indonesian working days or calendar time, in Asia/Jakarta (WIB).
+
+Rules (documented in the README):
+- a deadline in hours (``24h``) is calendar time from the report's creation;
+- a deadline in calendar days (``6d``, days = "calendar") is that many 24-hour days from the
+  report's creation;
+- a deadline in working days (``1d``, days = "working") starts from the report's creation if
+  that is within office hours (Monday–Friday, 08:00–16:00 WIB, not a public holiday or
+  joint-leave day), else from the opening of the next working day; it ends at the same time
+  of day on the Nth working day after that.
+Holidays come from the ``holidays`` package (country "ID", categories public and government,
+the latter being *cuti bersama*), plus any dates the rule set adds or removes.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from .rules import Deadline, Settings
+
+
+class WorkCalendar:
+    """Working days and office hours of one rule set (thread-safe)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tz = ZoneInfo(settings.timezone)
+        self._holidays = holidays.country_holidays(
+            settings.holiday_country, categories=settings.holiday_categories
+        )
+        self._extra = set(settings.extra_holidays)
+        self._removed = set(settings.removed_holidays)
+        self._lock = threading.Lock()
+
+    def holiday_name(self, day: date) -> str | None:
+        """Name of the holiday or joint-leave day on ``day``, or None."""
+        if day in self._removed:
+            return None
+        if day in self._extra:
+            return "extra holiday (rule set)"
+        with self._lock:  # the holidays object fills in a year on first use
+            name = self._holidays.get(day)
+        return str(name) if name else None
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday–Friday and not a holiday or joint-leave day."""
+        return day.weekday() < 5 and self.holiday_name(day) is None
+
+    def localize(self, moment: datetime) -> datetime:
+        """``moment`` in the rule set's time zone; a naive datetime is taken as local (WIB)."""
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=self.tz)
+        return moment.astimezone(self.tz)
+
+    def clock_start(self, moment: datetime) -> datetime:
+        """When a working-day clock starts for a report made at ``moment``."""
+        local = self.localize(moment)
+        s = self.settings
+        day = local.date()
+        if self.is_working_day(day):
+            if local.time() < s.office_open:
+                return datetime.combine(day, s.office_open, self.tz)
+            if local.time() < s.office_close:
+                return local
+        day += timedelta(days=1)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return datetime.combine(day, s.office_open, self.tz)
+
+    def add(self, moment: datetime, deadline: Deadline) -> datetime:
+        """The moment ``deadline`` after ``moment`` (timezone-aware, in the rule set's zone)."""
+        local = self.localize(moment)
+        if deadline.unit == "h":
+            return (local + timedelta(hours=deadline.amount)).astimezone(self.tz)
+        if deadline.days == "calendar":
+            return (local + timedelta(days=deadline.amount)).astimezone(self.tz)
+        start = self.clock_start(local)
+        day, left = start.date(), deadline.amount
+        while left:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                left -= 1
+        return datetime.combine(day, start.timetz().replace(tzinfo=None), self.tz)

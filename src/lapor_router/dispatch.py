@@ -1,0 +1,107 @@
+"""Fourth stage: what a unit sees of a report, with the reporter protected.
+
+A unit never sees a private reporter's identity (the 2021 Matraman case that made JAKI
+reports private by default), never sees a NIK (national identity number) of anyone, and
+sees phone numbers and e-mail addresses inside the free text masked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .route import RoutingDecision
+
+MASK = "[disamarkan]"
+# +62 / 62 / 0 followed by 8–13 digits, with spaces, dots or dashes between groups
+_PHONE = re.compile(r"(?<![\w+])(?:\+62|62|0)[\s.\-]?8(?:[\s.\-]?\d){7,11}(?!\d)")
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
+_NIK_KEYS = {"nik", "no_ktp", "ktp", "nomor_ktp", "nomor_induk_kependudukan", "national_id"}
+
+
+def mask_text(text: object, extra: tuple[str, ...] = ()) -> str:
+    """Free text with e-mail addresses, phone numbers (+62…, 08…) and 16-digit NIKs masked,
+    and each string in ``extra`` (e.g. a private reporter's name) masked too.
+
+    >>> mask_text("Hubungi 0812-3456-7890 atau budi@mail.com, NIK 3171010101900001")
+    'Hubungi [disamarkan] atau [disamarkan], NIK [disamarkan]'
+    """
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    out = _EMAIL.sub(MASK, str(text))
+    out = _NIK.sub(MASK, out)
+    out = _PHONE.sub(MASK, out)
+    for word in extra:
+        if len(word.strip()) >= 3:
+            out = re.sub(re.escape(word.strip()), MASK, out, flags=re.IGNORECASE)
+    return out
+
+
+def public_reporter(reporter: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """A non-private reporter as a unit may see it: no NIK field, NIK-like values masked."""
+    if not reporter:
+        return None
+    return {
+        str(k): mask_text(v)
+        for k, v in reporter.items()
+        if str(k).lower().replace(" ", "_") not in _NIK_KEYS
+    }
+
+
+def _identity_words(reporter: Mapping[str, Any] | None) -> tuple[str, ...]:
+    if not reporter:
+        return ()
+    return tuple(str(v) for v in reporter.values() if v is not None and str(v).strip())
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def dispatch_record(decision: RoutingDecision) -> dict[str, Any]:
+    """The record a unit receives for ``decision``: JSON-ready, reporter protected."""
+    report = decision.report
+    loc = decision.location
+    private = bool(report.private) if report is not None else True
+    reporter = report.reporter if report is not None else None
+    text = mask_text(
+        report.text if report else "", extra=_identity_words(reporter) if private else ()
+    )
+    record: dict[str, Any] = {
+        "report_id": decision.report_id,
+        "unit_id": decision.unit_id,
+        "unit_name": decision.unit_name,
+        "level": decision.level,
+        "handler_chain": [s.unit_name for s in decision.handler_chain],
+        "category": decision.category,
+        "category_name": decision.category_name,
+        "category_source": decision.category_source,
+        "emergency": decision.emergency,
+        "emergency_number": decision.emergency_number,
+        "kelurahan_kode": loc.kode,
+        "kelurahan": loc.nama,
+        "kecamatan": loc.kecamatan,
+        "kota": loc.kota,
+        "lon": loc.lon,
+        "lat": loc.lat,
+        "location_status": loc.status,
+        "text": text,
+        "created_at": _iso(report.created_at)
+        if report is not None and isinstance(report.created_at, datetime)
+        else (str(report.created_at) if report is not None and report.created_at else None),
+        "respond_by": _iso(decision.respond_by),
+        "due_at": _iso(decision.due_at),
+        "flags": sorted(decision.flags),
+        "missing_information": list(decision.missing_information),
+        "explanation": list(decision.explanation),
+        "rule_set": decision.rule_set,
+        "boundary_set": loc.boundary_set,
+        "private": private,
+    }
+    if not private:
+        record["reporter"] = public_reporter(reporter)
+    return record

@@ -1,0 +1,635 @@
+"""Third stage: who must act on a located report, why, and by when.
+
+Functions over a compiled :class:`~lapor_router.rules.RuleGraph`: the category is taken,
+corrected or inferred from the text (:class:`Classifier`), the matching rule picks the
+responsible unit for the kelurahan, and the decision records the CRM path, the deadlines,
+the explanation and every flag. :meth:`Router.route`, :meth:`Router.transfer` and
+:meth:`Router.escalate` are the public entry points.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .boundaries import BoundarySet
+from .deadlines import WorkCalendar
+from .errors import RoutingError
+from .locate import Location, Locator
+from .normalize import name_key, text_tokens
+from .rules import Category, Deadline, RuleGraph
+
+log = logging.getLogger("lapor_router.route")
+
+_PHRASE_WEIGHT = 2.0
+_WORD_WEIGHT = 1.0
+_FUZZY_WEIGHT = 0.75
+_FUZZY_CUTOFF = 0.85
+_INFER_MIN = 1.0
+_INFER_MARGIN = 0.5
+_MISMATCH_MIN = 2.0
+_CATEGORY_CUTOFF = 0.85
+
+
+@dataclass(frozen=True)
+class Report:
+    """One complaint as it arrives. ``lon``/``lat`` in degrees; ``created_at`` a datetime
+    (naive = WIB) or ISO text; ``reporter`` a mapping such as ``{"name": ..., "phone": ...}``
+    that never reaches a unit for a private report, nor any log; ``attributes`` carries what
+    some units require (e.g. ``pam_customer_number``)."""
+
+    lon: Any
+    lat: Any
+    category: str | None = None
+    text: str = ""
+    claimed: str | None = None
+    accuracy_m: float | None = None
+    created_at: datetime | str | None = None
+    private: bool = False
+    reporter: Mapping[str, Any] | None = field(default=None, repr=False)
+    report_id: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HandlerStep:
+    """One unit on the CRM path: ``role`` is entry, via, responsible, transfer or escalation."""
+
+    unit_id: str
+    unit_name: str
+    level: str
+    role: str
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Who must act on a report. Times are timezone-aware (Asia/Jakarta).
+
+    ``unit_id`` is None only for reports outside Jakarta (``outside_jakarta`` flag).
+    ``category_source`` is ``given``, ``corrected`` (a misspelt category name), ``inferred``
+    (from the text) or None (nothing inferable: ``needs_triage``).
+    """
+
+    report_id: str | None
+    unit_id: str | None
+    unit_name: str | None
+    level: str | None
+    handler_chain: tuple[HandlerStep, ...]
+    category: str | None
+    category_name: str | None
+    category_source: str | None
+    suggested_category: str | None
+    location: Location
+    respond_by: datetime | None
+    due_at: datetime | None
+    emergency: bool
+    emergency_number: str | None
+    explanation: tuple[str, ...]
+    flags: frozenset[str]
+    missing_information: tuple[str, ...]
+    rule_id: str | None
+    rule_set: str
+    candidates: tuple[str, ...] = field(repr=False, default=())
+    visited: tuple[str, ...] = field(repr=False, default=())
+    transfers: int = 0
+    escalations: int = 0
+    report: Report | None = field(repr=False, compare=False, default=None)
+
+    def dispatch_record(self) -> dict[str, Any]:
+        """What the responsible unit sees (see :func:`lapor_router.dispatch.dispatch_record`)."""
+        from .dispatch import dispatch_record
+
+        return dispatch_record(self)
+
+
+# ------------------------------------------------------------------------ categories
+
+
+@dataclass(frozen=True)
+class CategoryGuess:
+    code: str | None
+    source: str | None
+    suggested: str | None
+    flags: frozenset[str]
+    matched: tuple[str, ...]  # keywords that decided an inference or a mismatch
+
+
+class Classifier:
+    """Keyword scoring of Indonesian complaint texts against the rule set's categories."""
+
+    def __init__(self, categories: Mapping[str, Category]) -> None:
+        self.categories = categories
+        self._phrases: list[tuple[str, str]] = []  # (" phrase ", category)
+        self._words: dict[str, list[str]] = {}
+        for c in categories.values():
+            for kw in c.keywords:
+                norm = " ".join(text_tokens(kw))
+                if " " in norm:
+                    self._phrases.append((f" {norm} ", c.code))
+                else:
+                    self._words.setdefault(norm, []).append(c.code)
+        self._long_words = [w for w in self._words if len(w) >= 5]
+        self._names: dict[str, str] = {}
+        for c in categories.values():
+            for label in (c.code, c.name, *c.aliases):
+                self._names.setdefault(name_key(label), c.code)
+        self._score_cache: dict[str, tuple[dict[str, float], dict[str, list[str]]]] = {}
+        self._fuzzy_cache: dict[str, str | None] = {}
+
+    def _fuzzy(self, token: str) -> str | None:
+        if token not in self._fuzzy_cache:
+            best = difflib.get_close_matches(token, self._long_words, n=1, cutoff=_FUZZY_CUTOFF)
+            self._fuzzy_cache[token] = best[0] if best else None
+        return self._fuzzy_cache[token]
+
+    def scores(self, text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """Score per category and the keywords that matched (cached per text)."""
+        if text in self._score_cache:
+            return self._score_cache[text]
+        tokens = text_tokens(text)
+        joined = f" {' '.join(tokens)} "
+        score: dict[str, float] = {}
+        hits: dict[str, list[str]] = {}
+
+        def add(code: str, kw: str, weight: float) -> None:
+            if kw not in hits.setdefault(code, []):
+                hits[code].append(kw)
+                score[code] = score.get(code, 0.0) + weight
+
+        for phrase, code in self._phrases:
+            if phrase in joined:
+                add(code, phrase.strip(), _PHRASE_WEIGHT)
+        for tok in set(tokens):
+            if tok in self._words:
+                for code in self._words[tok]:
+                    add(code, tok, _WORD_WEIGHT)
+            elif len(tok) >= 5 and not tok.isdigit():
+                near = self._fuzzy(tok)
+                if near is not None:
+                    for code in self._words[near]:
+                        add(code, near, _FUZZY_WEIGHT)
+        if len(self._score_cache) < 100_000:
+            self._score_cache[text] = (score, hits)
+        return score, hits
+
+    def resolve_given(self, given: str) -> tuple[str | None, str | None]:
+        """(code, source) for a category the report or app gave: ``given`` for a code, name
+        or alias, ``corrected`` for a close misspelling, (None, None) when unknown."""
+        key = name_key(given)
+        if not key:
+            return None, None
+        if key in self._names:
+            return self._names[key], "given"
+        near = difflib.get_close_matches(key, list(self._names), n=1, cutoff=_CATEGORY_CUTOFF)
+        return (self._names[near[0]], "corrected") if near else (None, None)
+
+    def classify(self, given: str | None, text: str) -> CategoryGuess:
+        """The report's category, with flags ``category_unknown``, ``category_mismatch``,
+        ``needs_triage``."""
+        flags: set[str] = set()
+        score, hits = self.scores(text or "")
+        ranked = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))
+        best, best_score = ranked[0] if ranked else (None, 0.0)
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        confident = best_score >= _INFER_MIN and best_score - second >= _INFER_MARGIN
+        code, source = (None, None)
+        if given is not None and str(given).strip():
+            code, source = self.resolve_given(str(given))
+            if code is None:
+                flags.add("category_unknown")
+        if code is not None:
+            if (
+                confident
+                and best != code
+                and best_score >= _MISMATCH_MIN
+                and score.get(code, 0.0) == 0.0
+            ):
+                flags.add("category_mismatch")
+                return CategoryGuess(
+                    code, source, best, frozenset(flags), tuple(hits.get(best or "", ()))
+                )
+            return CategoryGuess(code, source, None, frozenset(flags), tuple(hits.get(code, ())))
+        if confident and best is not None:
+            return CategoryGuess(best, "inferred", None, frozenset(flags), tuple(hits[best]))
+        flags.add("needs_triage")
+        suggestion = best if best_score >= _INFER_MIN else None
+        return CategoryGuess(None, None, suggestion, frozenset(flags), ())
+
+    def emergency(self, category: Category | None, text: str) -> bool:
+        """True for an emergency category, or when every ``emergency_if`` group is in the text."""
+        if category is None:
+            return False
+        if category.emergency:
+            return True
+        if not category.emergency_if:
+            return False
+        tokens = text_tokens(text)
+        joined, words = f" {' '.join(tokens)} ", set(tokens)
+        return all(
+            any((f" {w} " in joined) if " " in w else (w in words) for w in group)
+            for group in category.emergency_if
+        )
+
+
+# ----------------------------------------------------------------------------- routing
+
+
+def parse_created(
+    value: datetime | str | None, cal: WorkCalendar, now: datetime
+) -> tuple[datetime, set[str]]:
+    """The report's creation time (aware) and flags for an assumed or unreadable one."""
+    if value is None or (isinstance(value, float) and value != value) or value == "":
+        return cal.localize(now), {"created_at_missing"}
+    if isinstance(value, datetime):
+        return cal.localize(value), set()
+    try:
+        return cal.localize(datetime.fromisoformat(str(value).strip())), set()
+    except ValueError:
+        return cal.localize(now), {"created_at_invalid"}
+
+
+def _attributes(rg: RuleGraph, report: Report, wanted: tuple[str, ...]) -> dict[str, str]:
+    attrs = {k: str(v) for k, v in (report.attributes or {}).items() if v not in (None, "")}
+    for code in wanted:
+        spec = rg.spec.attributes[code]
+        if code not in attrs and spec.pattern is not None and report.text:
+            found = spec.pattern.search(report.text)
+            if found:
+                attrs[code] = found.group(1) if found.groups() else found.group(0)
+    return attrs
+
+
+def _step(rg: RuleGraph, unit_id: str, role: str) -> HandlerStep:
+    u = rg.units[unit_id]
+    return HandlerStep(u.id, u.name, u.level, role)
+
+
+def _location_words(loc: Location) -> str:
+    where = f"Kelurahan {loc.nama}, Kecamatan {loc.kecamatan}, {loc.kota}"
+    detail = {
+        "inside": "titik berada di dalam batas kelurahan",
+        "overlap": f"titik berada di batas yang tumpang tindih ({', '.join(loc.candidates)}); "
+        "dipilih kelurahan tempat titik paling dalam",
+        "gap": f"titik berada di celah antarbatas; dipilih kelurahan terdekat "
+        f"({loc.distance_m:.0f} m)"
+        if loc.distance_m is not None
+        else "celah",
+    }[loc.status]
+    return f"Lokasi: {where} ({detail})."
+
+
+def decide(
+    rg: RuleGraph,
+    cal: WorkCalendar,
+    classifier: Classifier,
+    location: Location,
+    report: Report,
+    now: datetime,
+) -> RoutingDecision:
+    """The routing decision for a report already located at ``location``."""
+    flags: set[str] = set(location.flags)
+    explanation: list[str] = []
+    guess = classifier.classify(report.category, report.text)
+    flags |= guess.flags
+    category = rg.categories.get(guess.code) if guess.code else None
+    created, created_flags = parse_created(report.created_at, cal, now)
+    flags |= created_flags
+    if location.status != "inside":
+        flags.add(f"location_{location.status}")
+
+    if category is not None:
+        how = {
+            "given": "dipilih pelapor",
+            "corrected": f"dikoreksi dari {report.category!r}",
+            "inferred": "disimpulkan dari teks laporan",
+        }[str(guess.source)]
+        words = f" (kata kunci: {', '.join(guess.matched)})" if guess.matched else ""
+        explanation.append(f"Kategori: {category.name} ({category.code}), {how}{words}.")
+        if guess.suggested:
+            sug = rg.categories[guess.suggested]
+            explanation.append(
+                f"Teks laporan lebih cocok dengan kategori {sug.name} "
+                f"({sug.code}); kategori pelapor dipertahankan, mohon diperiksa."
+            )
+    else:
+        hint = f" (mungkin {guess.suggested})" if guess.suggested else ""
+        explanation.append(f"Kategori tidak dapat ditentukan dari laporan{hint}: perlu triase.")
+
+    emergency = classifier.emergency(category, report.text)
+    number = category.emergency_number if (emergency and category) else None
+    coordinator = rg.settings.coordinator
+    rule_id: str | None = None
+    chain: list[HandlerStep] = []
+    candidates: list[str] = []
+
+    if location.status == "outside":
+        flags.add("outside_jakarta")
+        where = (
+            f"{location.external_nama}, {location.external_kota}"
+            if location.external_kode
+            else "luar batas wilayah yang dimuat"
+        )
+        explanation.append(
+            f"Lokasi di luar DKI Jakarta ({where}): tidak ada unit Jakarta yang "
+            "berwenang; sampaikan laporan ke pemerintah daerah setempat."
+        )
+        decision_unit = None
+    elif location.status == "invalid":
+        flags |= {"invalid_location", "needs_triage"}
+        explanation.append(
+            f"Koordinat tidak valid ({location.invalid_reason}): laporan "
+            "diteruskan ke unit koordinator untuk triase."
+        )
+        decision_unit = coordinator
+        chain = [_step(rg, coordinator, "responsible")]
+    else:
+        explanation.append(_location_words(location))
+        entry = rg.instance("kelurahan", location.kode)
+        if entry is not None:
+            chain.append(_step(rg, entry, "entry"))
+        ranked = []
+        if category is not None:
+            wanted = tuple(rg.spec.attributes)
+            attrs = _attributes(rg, report, wanted)
+            ranked = rg.matching_rules(category.code, location.kode, attrs)
+        if not ranked:
+            if category is not None:
+                flags.add("no_rule")
+                explanation.append(
+                    f"Tidak ada aturan untuk {category.code} di "
+                    f"{location.kode}: diteruskan ke unit koordinator."
+                )
+            flags.add("needs_triage")
+            decision_unit = coordinator
+        else:
+            rule, decision_unit = ranked[0]
+            rule_id = rule.id
+            explanation.append(f"Aturan {rule.id}: {rule.explain}")
+            for via in rule.via:
+                vid = rg.instance(via, location.kode)
+                if vid is not None:
+                    chain.append(_step(rg, vid, "via"))
+            for alt in (*rule.alternatives, *(u for _, u in ranked[1:])):
+                aid = rg.instance(alt, location.kode) if "@" not in alt else alt
+                if aid is not None and aid not in candidates and aid != decision_unit:
+                    candidates.append(aid)
+        chain = [s for s in chain if s.unit_id != decision_unit]
+        chain.append(_step(rg, decision_unit, "responsible"))
+
+    missing: list[str] = []
+    respond_by = due_at = None
+    unit = rg.units[decision_unit] if decision_unit else None
+    if unit is not None:
+        needs = (*(category.requires if category else ()), *unit.requires)
+        have = _attributes(rg, report, tuple(dict.fromkeys(needs)))
+        missing = [rg.spec.attributes[a].label for a in dict.fromkeys(needs) if a not in have]
+        if missing:
+            flags.add("needs_information")
+            explanation.append(
+                f"{unit.name} memerlukan: {', '.join(missing)}. Mintakan kepada "
+                "pelapor; laporan tidak diarsipkan."
+            )
+        respond = category.respond if category else _default_deadline(rg, "respond")
+        resolve = category.resolve if category else _default_deadline(rg, "resolve")
+        respond_by, due_at = cal.add(created, respond), cal.add(created, resolve)
+        explanation.append("Alur CRM: " + " → ".join(s.unit_name for s in chain) + ".")
+        explanation.append(
+            f"Tenggat: tanggapan paling lambat {respond_by:%Y-%m-%d %H:%M} WIB ({respond}); "
+            f"selesai paling lambat {due_at:%Y-%m-%d %H:%M} WIB ({resolve})."
+        )
+    if emergency:
+        explanation.append(f"DARURAT: hubungi {number} segera; laporan CRM tetap dicatat.")
+
+    decision = RoutingDecision(
+        report_id=report.report_id,
+        unit_id=unit.id if unit else None,
+        unit_name=unit.name if unit else None,
+        level=unit.level if unit else None,
+        handler_chain=tuple(chain),
+        category=category.code if category else None,
+        category_name=category.name if category else None,
+        category_source=guess.source,
+        suggested_category=guess.suggested,
+        location=location,
+        respond_by=respond_by,
+        due_at=due_at,
+        emergency=emergency,
+        emergency_number=number,
+        explanation=tuple(explanation),
+        flags=frozenset(flags),
+        missing_information=tuple(missing),
+        rule_id=rule_id,
+        rule_set=rg.version,
+        candidates=tuple(candidates),
+        visited=(unit.id,) if unit else (),
+        report=report,
+    )
+    log.info(
+        "routed report=%s category=%s unit=%s status=%s flags=%s",
+        report.report_id,
+        decision.category,
+        decision.unit_id,
+        location.status,
+        sorted(decision.flags),
+    )
+    return decision
+
+
+def _default_deadline(rg: RuleGraph, which: str) -> Deadline:
+    return rg.spec.default_respond if which == "respond" else rg.spec.default_resolve
+
+
+def transfer(rg: RuleGraph, decision: RoutingDecision, reason: str) -> RoutingDecision:
+    """ "Not our authority": pass the report to the next candidate unit it has not visited.
+    After ``max_transfers`` transfers, or when no candidate is left, it goes to the
+    coordinating unit; the coordinating unit itself does not transfer (``transfer_refused``).
+    Deadlines keep running from the report's creation."""
+    if not reason or not str(reason).strip():
+        raise RoutingError("a transfer needs a reason")
+    if decision.unit_id is None:
+        raise RoutingError("a report outside Jakarta has no unit to transfer from")
+    if decision.rule_set != rg.version:
+        raise RoutingError(f"decision made with rule set {decision.rule_set}, not {rg.version}")
+    coordinator = rg.settings.coordinator
+    current = rg.units[decision.unit_id]
+    if decision.unit_id == coordinator:
+        return replace(
+            decision,
+            flags=decision.flags | {"transfer_refused"},
+            explanation=(
+                *decision.explanation,
+                f"{current.name} adalah unit koordinator dan tidak mengalihkan laporan ({reason}).",
+            ),
+        )
+    count = decision.transfers + 1
+    nxt = next((c for c in decision.candidates if c not in decision.visited), None)
+    flags = set(decision.flags) | {"transferred"}
+    if count > rg.settings.max_transfers or nxt is None:
+        nxt = coordinator
+        flags |= {"transfer_limit", "needs_triage"}
+    if nxt in decision.visited:  # never the same unit twice: it stays where it is
+        return replace(
+            decision,
+            flags=decision.flags | {"transfer_exhausted"},
+            explanation=(
+                *decision.explanation,
+                f"Tidak ada unit lain yang belum "
+                f"menerima laporan ini; tetap di {current.name} ({reason}).",
+            ),
+        )
+    target = rg.units[nxt]
+    note = f"Dialihkan dari {current.name} ke {target.name} (pengalihan ke-{count}): {reason}."
+    log.info(
+        "transferred report=%s from=%s to=%s count=%d",
+        decision.report_id,
+        current.id,
+        target.id,
+        count,
+    )
+    return replace(
+        decision,
+        unit_id=target.id,
+        unit_name=target.name,
+        level=target.level,
+        handler_chain=(*decision.handler_chain, _step(rg, target.id, "transfer")),
+        explanation=(*decision.explanation, note),
+        flags=frozenset(flags),
+        visited=(*decision.visited, target.id),
+        transfers=count,
+    )
+
+
+def escalate(
+    rg: RuleGraph, cal: WorkCalendar, decision: RoutingDecision, now: datetime
+) -> RoutingDecision:
+    """Move an overdue report (``now`` after ``due_at``) one step up its unit's escalation
+    chain; the higher unit gets the category's response deadline from ``now``. A report that
+    is not overdue comes back unchanged; one already at the top is flagged
+    ``escalation_exhausted``."""
+    if decision.unit_id is None or decision.due_at is None:
+        return decision
+    local_now = cal.localize(now)
+    if local_now <= decision.due_at:
+        return decision
+    up = rg.escalation_chain(decision.unit_id)
+    current = rg.units[decision.unit_id]
+    if not up:
+        return replace(
+            decision,
+            flags=decision.flags | {"overdue", "escalation_exhausted"},
+            explanation=(
+                *decision.explanation,
+                f"Terlambat: {current.name} adalah "
+                "unit tertinggi, eskalasi tidak dapat dilanjutkan.",
+            ),
+        )
+    target = rg.units[up[0]]
+    category = rg.categories.get(decision.category or "")
+    respond = category.respond if category else _default_deadline(rg, "respond")
+    deadline = cal.add(local_now, respond)
+    log.info("escalated report=%s from=%s to=%s", decision.report_id, current.id, target.id)
+    return replace(
+        decision,
+        unit_id=target.id,
+        unit_name=target.name,
+        level=target.level,
+        handler_chain=(*decision.handler_chain, _step(rg, target.id, "escalation")),
+        respond_by=deadline,
+        due_at=deadline,
+        explanation=(
+            *decision.explanation,
+            f"Eskalasi: melewati tenggat "
+            f"{decision.due_at:%Y-%m-%d %H:%M} WIB; {current.name} → {target.name}, "
+            f"tanggapan paling lambat {deadline:%Y-%m-%d %H:%M} WIB.",
+        ),
+        flags=decision.flags | {"overdue", "escalated"},
+        visited=(*decision.visited, target.id),
+        escalations=decision.escalations + 1,
+    )
+
+
+class Router(Locator):
+    """Locates reports in a boundary set and routes them through a rule graph.
+
+    ``rules``: a :class:`RuleGraph`, a path to rule files, or None for the packaged Jakarta
+    rules (compiled lazily for this router's kelurahan on the first routing call).
+
+    >>> router = Router.default()
+    >>> d = router.route(Report(106.8272, -6.1754, text="Jalan berlubang di depan halte"))
+    >>> d.unit_name
+    'Suku Dinas Bina Marga Kota Administrasi Jakarta Pusat'
+    """
+
+    def __init__(
+        self,
+        boundaries: BoundarySet | str | Path,
+        context: BoundarySet | str | Path | None = None,
+        gap_tolerance_m: float = 100.0,
+        rules: RuleGraph | str | Path | None = None,
+    ) -> None:
+        super().__init__(boundaries, context=context, gap_tolerance_m=gap_tolerance_m)
+        self._rules_source = rules
+        self._rules: RuleGraph | None = rules if isinstance(rules, RuleGraph) else None
+        self._calendar: WorkCalendar | None = None
+        self._classifier: Classifier | None = None
+        self._rules_lock = threading.Lock()
+
+    @property
+    def rules(self) -> RuleGraph:
+        """The compiled rule graph (built on first use)."""
+        if self._rules is None or self._calendar is None or self._classifier is None:
+            with self._rules_lock:
+                if self._rules is None:
+                    src = self._rules_source
+                    if isinstance(src, RuleGraph):
+                        self._rules = src
+                    elif src is None:
+                        self._rules = RuleGraph.default(self.boundaries)
+                    else:
+                        self._rules = RuleGraph.load(src, self.boundaries)
+                if self._calendar is None:
+                    self._calendar = WorkCalendar(self._rules.settings)
+                if self._classifier is None:
+                    self._classifier = Classifier(self._rules.categories)
+        return self._rules
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """Working days and office hours of the rule set."""
+        _ = self.rules
+        assert self._calendar is not None
+        return self._calendar
+
+    @property
+    def classifier(self) -> Classifier:
+        """The category classifier of the rule set."""
+        _ = self.rules
+        assert self._classifier is not None
+        return self._classifier
+
+    def now(self) -> datetime:
+        """The current time in the rule set's time zone."""
+        return datetime.now(self.calendar.tz)
+
+    def route(self, report: Report, now: datetime | None = None) -> RoutingDecision:
+        """Locate ``report`` and decide who must act on it. Never raises for bad report
+        content: bad coordinates, categories or dates become flags. ``now`` (default: the
+        current time) stands in for a missing ``created_at``."""
+        loc = self.locate(
+            report.lon, report.lat, accuracy_m=report.accuracy_m, claimed=report.claimed
+        )
+        return decide(self.rules, self.calendar, self.classifier, loc, report, now or self.now())
+
+    def transfer(self, decision: RoutingDecision, reason: str) -> RoutingDecision:
+        """Pass a report the current unit says is not its authority to the next unit."""
+        return transfer(self.rules, decision, reason)
+
+    def escalate(self, decision: RoutingDecision, now: datetime | None = None) -> RoutingDecision:
+        """Move an overdue report one step up its escalation chain."""
+        return escalate(self.rules, self.calendar, decision, now or self.now())

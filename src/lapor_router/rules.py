@@ -1,0 +1,871 @@
+"""Rule files → a networkx rule graph: categories, units, areas and the edges between them.
+
+Rules are data a civil servant can read and change (``rulesets/jakarta/*.toml``). They are
+parsed and checked whole, then compiled into a :class:`networkx.MultiDiGraph` with typed
+nodes (``category``, ``unit``, ``area``) and typed edges (``handled_by`` category → unit,
+``escalates_to`` unit → unit, ``part_of`` area → area). Routing (``route.py``) and linting
+(:func:`lint`) are functions over that graph.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from . import _data
+from .boundaries import BoundarySet
+from .errors import RuleError
+
+LEVELS = ("KEL", "KEC", "KOTA", "PROV", "EXT")
+PER = {"kelurahan": 13, "kecamatan": 8, "kota": 5}  # template level → code prefix length
+DAY_KINDS = ("working", "calendar")
+RULE_FILES = ("categories.toml", "units.toml", "rules.toml")
+_DURATION = re.compile(r"^\s*(\d+)\s*([hd])\s*$")
+
+
+# ------------------------------------------------------------------------- parsed objects
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A duration in hours (``h``, always calendar time) or days (calendar or working)."""
+
+    amount: int
+    unit: str  # "h" | "d"
+    days: str  # "working" | "calendar"
+
+    def __str__(self) -> str:
+        kind = "" if self.unit == "h" else f" {self.days}"
+        return f"{self.amount}{self.unit}{kind}"
+
+
+@dataclass(frozen=True)
+class Category:
+    code: str
+    name: str
+    group: str
+    keywords: tuple[str, ...]
+    aliases: tuple[str, ...]
+    respond: Deadline
+    resolve: Deadline
+    emergency: bool
+    emergency_if: tuple[tuple[str, ...], ...]
+    emergency_number: str
+    requires: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """A fixed unit (``per`` is None) or a template instantiated per kota/kecamatan/kelurahan."""
+
+    id: str
+    name: str
+    level: str
+    per: str | None
+    escalates_to: str | None
+    requires: tuple[str, ...]
+    contact: str | None
+    top: bool
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A concrete unit: a fixed one, or a template instance serving one area."""
+
+    id: str
+    name: str
+    level: str
+    spec: str
+    area: str | None
+    requires: tuple[str, ...]
+    contact: str | None
+    top: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    unit: str
+    via: tuple[str, ...]
+    alternatives: tuple[str, ...]
+    scope: Mapping[str, tuple[str, ...]]  # "kota"/"kecamatan"/"kelurahan" → codes
+    when: Mapping[str, str]
+    priority: int
+    explain: str
+    source: str
+
+    @property
+    def specificity(self) -> int:
+        """3 for a kelurahan-limited rule, 2 kecamatan, 1 kota, 0 everywhere."""
+        return max((("kota", "kecamatan", "kelurahan").index(k) + 1 for k in self.scope), default=0)
+
+
+@dataclass(frozen=True)
+class Attribute:
+    code: str
+    label: str
+    pattern: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class Settings:
+    version: str
+    coordinator: str
+    max_transfers: int
+    timezone: str
+    office_open: time
+    office_close: time
+    holiday_country: str
+    holiday_categories: tuple[str, ...]
+    extra_holidays: tuple[date, ...]
+    removed_holidays: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class Area:
+    """One kelurahan and its hierarchy (names as the boundary set or registry give them)."""
+
+    kode: str
+    nama: str
+    kecamatan_kode: str
+    kecamatan: str
+    kota_kode: str
+    kota: str
+    provinsi_kode: str
+    provinsi: str
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """Everything parsed from the rule files, before it is compiled for a set of areas."""
+
+    source: str
+    categories: Mapping[str, Category]
+    units: Mapping[str, UnitSpec]
+    rules: tuple[Rule, ...]
+    attributes: Mapping[str, Attribute]
+    settings: Settings
+    default_respond: Deadline
+    default_resolve: Deadline
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+class _Reader:
+    """Typed access to one TOML table, raising RuleError with the file and key path."""
+
+    def __init__(self, file: str, where: str, table: Any, allowed: set[str]) -> None:
+        self.file, self.where = file, where
+        if not isinstance(table, dict):
+            raise RuleError(file, where, f"must be a table, not {type(table).__name__}")
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise RuleError(file, where, f"unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+        self.table = table
+
+    def fail(self, key: str, problem: str) -> RuleError:
+        return RuleError(self.file, f"{self.where}.{key}", problem)
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+        if key not in self.table:
+            if default is ...:
+                raise self.fail(key, "is required")
+            return default
+        value = self.table[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise self.fail(key, f"must be {names}, not {type(value).__name__} {value!r}")
+        return value
+
+    def strings(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        value = self.get(key, list, list(default))
+        if not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, "must be a list of non-empty strings")
+        return tuple(v.strip() for v in value)
+
+
+def _deadline(reader: _Reader, key: str, default: Deadline | None) -> Deadline:
+    raw = reader.get(key, dict, None)
+    if raw is None:
+        if default is None:
+            raise reader.fail(key, "is required")
+        return default
+    sub = _Reader(reader.file, f"{reader.where}.{key}", raw, {"duration", "days"})
+    match = _DURATION.match(sub.get("duration", str))
+    if not match:
+        raise sub.fail("duration", 'must look like "24h" or "6d"')
+    days = sub.get("days", str, "calendar")
+    if days not in DAY_KINDS:
+        raise sub.fail("days", f"must be one of {DAY_KINDS}")
+    amount, unit = int(match.group(1)), match.group(2)
+    if unit == "h" and days == "working":
+        raise sub.fail("days", 'hours are calendar time; use "Nd" for working days')
+    if amount <= 0:
+        raise sub.fail("duration", "must be positive")
+    return Deadline(amount, unit, days)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(path, "", f"not valid TOML ({exc})") from exc
+    except OSError as exc:
+        raise RuleError(path, "", f"cannot be read ({exc})") from exc
+
+
+def _merge_files(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """All sections of the rule files, and which file each top-level section came from."""
+    files = [path / f for f in RULE_FILES] if path.is_dir() else [path]
+    if path.is_dir():
+        missing = [f.name for f in files if not f.is_file()]
+        if missing:
+            raise RuleError(path, "", f"missing rule file(s) {missing}")
+    elif not path.is_file():
+        raise RuleError(path, "", "no such rule file or directory")
+    merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for f in files:
+        for section, value in _load_toml(f).items():
+            if section in merged and section != "rules":
+                raise RuleError(f, section, f"also defined in {origin[section]}")
+            if section == "rules":
+                merged.setdefault("rules", [])
+                merged["rules"] += (
+                    [(str(f), r) for r in value] if isinstance(value, list) else [(str(f), value)]
+                )
+            else:
+                merged[section] = value
+            origin.setdefault(section, str(f))
+    return merged, origin
+
+
+def _time(reader: _Reader, key: str, default: str) -> time:
+    text = reader.get(key, str, default)
+    try:
+        return time.fromisoformat(text)
+    except ValueError as exc:
+        raise reader.fail(key, f'must be "HH:MM", not {text!r}') from exc
+
+
+def _dates(reader: _Reader, key: str) -> tuple[date, ...]:
+    out = []
+    for value in reader.get(key, list, []):
+        if isinstance(value, date):
+            out.append(value)
+            continue
+        try:
+            out.append(date.fromisoformat(str(value)))
+        except ValueError as exc:
+            raise reader.fail(key, f"{value!r} is not an ISO date") from exc
+    return tuple(out)
+
+
+def parse_rules(path: str | Path) -> RuleSpec:
+    """Parse and check rule files (a directory of the three files, or one file with every
+    section). Raises :class:`~lapor_router.errors.RuleError` naming file, key and problem."""
+    root = Path(path)
+    data, origin = _merge_files(root)
+    for section in ("categories", "units", "templates", "settings"):
+        if section not in data and not (section == "templates" and "units" in data):
+            raise RuleError(root, section, "section is missing")
+
+    def file_of(section: str) -> str:
+        return origin.get(section, str(root))
+
+    st = _Reader(
+        file_of("settings"),
+        "settings",
+        data["settings"],
+        {
+            "version",
+            "coordinator",
+            "max_transfers",
+            "timezone",
+            "office_open",
+            "office_close",
+            "holiday_country",
+            "holiday_categories",
+            "extra_holidays",
+            "removed_holidays",
+        },
+    )
+    tz = st.get("timezone", str, "Asia/Jakarta")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise st.fail("timezone", f"unknown time zone {tz!r}") from exc
+    max_transfers = st.get("max_transfers", int, 2)
+    if max_transfers < 0:
+        raise st.fail("max_transfers", "must be 0 or more")
+    settings = Settings(
+        version=st.get("version", str),
+        coordinator=st.get("coordinator", str),
+        max_transfers=max_transfers,
+        timezone=tz,
+        office_open=_time(st, "office_open", "08:00"),
+        office_close=_time(st, "office_close", "16:00"),
+        holiday_country=st.get("holiday_country", str, "ID"),
+        holiday_categories=st.strings("holiday_categories", ("public", "government")),
+        extra_holidays=_dates(st, "extra_holidays"),
+        removed_holidays=_dates(st, "removed_holidays"),
+    )
+    if settings.office_open >= settings.office_close:
+        raise st.fail("office_close", "must be later than office_open")
+
+    attributes: dict[str, Attribute] = {}
+    for code, raw in data.get("attributes", {}).items():
+        r = _Reader(file_of("attributes"), f"attributes.{code}", raw, {"label", "pattern"})
+        pattern = r.get("pattern", str, None)
+        try:
+            compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
+        except re.error as exc:
+            raise r.fail("pattern", f"is not a valid regular expression ({exc})") from exc
+        attributes[code] = Attribute(code, r.get("label", str), compiled)
+
+    units: dict[str, UnitSpec] = {}
+    unit_keys = {"name", "level", "escalates_to", "requires", "contact", "top"}
+    for section, per_allowed in (("units", False), ("templates", True)):
+        for uid, raw in data.get(section, {}).items():
+            where = f"{section}.{uid}"
+            r = _Reader(
+                file_of(section), where, raw, unit_keys | ({"per"} if per_allowed else set())
+            )
+            if uid in units:
+                raise RuleError(file_of(section), where, "id is already used by another unit")
+            level = r.get("level", str)
+            if level not in LEVELS:
+                raise r.fail("level", f"must be one of {LEVELS}, not {level!r}")
+            per = r.get("per", str) if per_allowed else None
+            if per is not None and per not in PER:
+                raise r.fail("per", f"must be one of {sorted(PER)}, not {per!r}")
+            name = r.get("name", str)
+            for placeholder in re.findall(r"{(\w+)}", name):
+                if per is None or placeholder not in PER or PER[placeholder] > PER[per]:
+                    raise r.fail(
+                        "name",
+                        f"placeholder {{{placeholder}}} is not available "
+                        f"for a unit {'per ' + per if per else 'without per'}",
+                    )
+            requires = r.strings("requires")
+            for a in requires:
+                if a not in attributes:
+                    raise r.fail("requires", f"unknown attribute {a!r}")
+            units[uid] = UnitSpec(
+                uid,
+                name,
+                level,
+                per,
+                r.get("escalates_to", str, None),
+                requires,
+                r.get("contact", str, None),
+                r.get("top", bool, False),
+            )
+    for spec in units.values():
+        section = "templates" if spec.per else "units"
+        where = f"{section}.{spec.id}.escalates_to"
+        target = spec.escalates_to
+        if target is None:
+            if not spec.top:
+                raise RuleError(file_of(section), where, "is required unless top = true")
+            continue
+        if target not in units:
+            raise RuleError(file_of(section), where, f"unknown unit {target!r}")
+        tper = units[target].per
+        if tper is not None and (spec.per is None or PER[tper] > PER[spec.per]):
+            raise RuleError(
+                file_of(section),
+                where,
+                f"{target!r} is instantiated per {tper}, finer than this unit's area",
+            )
+    if settings.coordinator not in units or units[settings.coordinator].per is not None:
+        raise st.fail("coordinator", f"{settings.coordinator!r} must be a fixed unit id")
+
+    dr = _Reader(
+        file_of("categories"), "defaults", data.get("defaults", {}), {"respond", "resolve"}
+    )
+    default_respond = _deadline(dr, "respond", Deadline(1, "d", "working"))
+    default_resolve = _deadline(dr, "resolve", Deadline(6, "d", "calendar"))
+    categories: dict[str, Category] = {}
+    cat_keys = {
+        "name",
+        "group",
+        "keywords",
+        "aliases",
+        "respond",
+        "resolve",
+        "emergency",
+        "emergency_if",
+        "emergency_number",
+        "requires",
+    }
+    for code, raw in data["categories"].items():
+        r = _Reader(file_of("categories"), f"categories.{code}", raw, cat_keys)
+        emergency_if = r.get("emergency_if", list, [])
+        if not all(
+            isinstance(g, list) and g and all(isinstance(w, str) for w in g) for g in emergency_if
+        ):
+            raise r.fail("emergency_if", "must be a list of non-empty lists of words")
+        requires = r.strings("requires")
+        for a in requires:
+            if a not in attributes:
+                raise r.fail("requires", f"unknown attribute {a!r}")
+        keywords = r.strings("keywords")
+        if not keywords:
+            raise r.fail("keywords", "must list at least one keyword")
+        categories[code] = Category(
+            code=code,
+            name=r.get("name", str),
+            group=r.get("group", str, "lainnya"),
+            keywords=tuple(k.lower() for k in keywords),
+            aliases=tuple(a.lower() for a in r.strings("aliases")),
+            respond=_deadline(r, "respond", default_respond),
+            resolve=_deadline(r, "resolve", default_resolve),
+            emergency=r.get("emergency", bool, False),
+            emergency_if=tuple(tuple(w.lower() for w in g) for g in emergency_if),
+            emergency_number=r.get("emergency_number", str, "112"),
+            requires=requires,
+        )
+
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    rule_keys = {
+        "id",
+        "category",
+        "unit",
+        "via",
+        "alternatives",
+        "kota",
+        "kecamatan",
+        "kelurahan",
+        "when",
+        "priority",
+        "explain",
+    }
+    for i, (file, raw) in enumerate(data.get("rules", [])):
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        r = _Reader(file, f"rules[{i}]" + (f" ({rid})" if rid else ""), raw, rule_keys)
+        rid = r.get("id", str)
+        if rid in seen:
+            raise r.fail("id", f"duplicate rule id {rid!r}")
+        seen.add(rid)
+        category = r.get("category", str)
+        if category not in categories:
+            raise r.fail("category", f"unknown category {category!r}")
+        unit = r.get("unit", str)
+        via, alternatives = r.strings("via"), r.strings("alternatives")
+        for key, ids in (("unit", (unit,)), ("via", via), ("alternatives", alternatives)):
+            for u in ids:
+                if u not in units:
+                    raise r.fail(key, f"unknown unit {u!r}")
+        scope = {k: r.strings(k) for k in ("kota", "kecamatan", "kelurahan") if k in raw}
+        when = r.get("when", dict, {})
+        for k, v in when.items():
+            if k not in attributes:
+                raise r.fail("when", f"unknown attribute {k!r}")
+            if not isinstance(v, str):
+                raise r.fail("when", f"value of {k!r} must be a string")
+        rules.append(
+            Rule(
+                rid,
+                category,
+                unit,
+                via,
+                alternatives,
+                scope,
+                dict(when),
+                r.get("priority", int, 0),
+                r.get("explain", str, ""),
+                file,
+            )
+        )
+    return RuleSpec(
+        str(root),
+        categories,
+        units,
+        tuple(rules),
+        attributes,
+        settings,
+        default_respond,
+        default_resolve,
+    )
+
+
+# -------------------------------------------------------------------------- the graph
+
+
+def _areas_from(boundaries: BoundarySet | None) -> dict[str, Area]:
+    if boundaries is None:
+        return {
+            k: Area(
+                r["kode"],
+                r["kelurahan"],
+                r["kecamatan_kode"],
+                r["kecamatan"],
+                r["kota_kode"],
+                r["kota"],
+                r["provinsi_kode"],
+                r["provinsi"],
+            )
+            for k, r in _data.registry().items()
+        }
+    out = {}
+    bs = boundaries
+    for i, code in enumerate(bs.codes.tolist()):
+        out[code] = Area(
+            code,
+            str(bs.names[i]),
+            *(
+                str(v) if v is not None else ""
+                for v in (
+                    bs.kecamatan_codes[i],
+                    bs.kecamatan_names[i],
+                    bs.kota_codes[i],
+                    bs.kota_names[i],
+                    bs.provinsi_codes[i],
+                    bs.provinsi_names[i],
+                )
+            ),
+        )
+    return out
+
+
+@dataclass(eq=False)
+class RuleGraph:
+    """Compiled rules: ``graph`` plus lookup tables. Build with :meth:`load` / :meth:`default`.
+
+    Node ids: ``category:CODE``, ``unit:ID`` (``ID`` = ``spec`` or ``spec@areacode``),
+    ``area:CODE``. Edge keys: the rule id (``handled_by``), ``escalates_to``, ``part_of``.
+    """
+
+    spec: RuleSpec
+    areas: dict[str, Area]
+    graph: nx.MultiDiGraph
+    units: dict[str, Unit]
+    _cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path, boundaries: BoundarySet | None = None) -> RuleGraph:
+        """Parse rule files and compile them for the kelurahan of ``boundaries`` (default:
+        the committed Jakarta registry)."""
+        return cls.compile(parse_rules(path), boundaries)
+
+    @classmethod
+    def default(cls, boundaries: BoundarySet | None = None) -> RuleGraph:
+        """The packaged Jakarta rule set."""
+        return cls.compile(_default_spec(), boundaries)
+
+    @classmethod
+    def compile(cls, spec: RuleSpec, boundaries: BoundarySet | None = None) -> RuleGraph:
+        areas = _areas_from(boundaries)
+        g = nx.MultiDiGraph(version=spec.settings.version, source=spec.source)
+        for a in areas.values():
+            for code, name, kind, parent in (
+                (a.kode, a.nama, "kelurahan", a.kecamatan_kode),
+                (a.kecamatan_kode, a.kecamatan, "kecamatan", a.kota_kode),
+                (a.kota_kode, a.kota, "kota", a.provinsi_kode),
+                (a.provinsi_kode, a.provinsi, "provinsi", None),
+            ):
+                if not code:
+                    continue
+                g.add_node(f"area:{code}", type="area", kind=kind, name=name)
+                if parent:
+                    g.add_edge(f"area:{code}", f"area:{parent}", key="part_of", type="part_of")
+        units: dict[str, Unit] = {}
+        for s in spec.units.values():
+            if s.per is None:
+                units[s.id] = Unit(s.id, s.name, s.level, s.id, None, s.requires, s.contact, s.top)
+                continue
+            seen: dict[str, Area] = {}
+            for a in areas.values():
+                code = a.kode[: PER[s.per]] if s.per != "kelurahan" else a.kode
+                seen.setdefault(code, a)
+            for code, a in seen.items():
+                name = s.name.format(kelurahan=a.nama, kecamatan=a.kecamatan, kota=a.kota)
+                uid = f"{s.id}@{code}"
+                units[uid] = Unit(uid, name, s.level, s.id, code, s.requires, s.contact, s.top)
+        for u in units.values():
+            g.add_node(
+                f"unit:{u.id}",
+                type="unit",
+                name=u.name,
+                level=u.level,
+                spec=u.spec,
+                area=u.area,
+                top=u.top,
+            )
+        rg = cls(spec, areas, g, units)
+        for u in units.values():
+            target = spec.units[u.spec].escalates_to
+            if target is not None:
+                tid = rg.instance(target, u.area)
+                if tid is not None:
+                    g.add_edge(
+                        f"unit:{u.id}", f"unit:{tid}", key="escalates_to", type="escalates_to"
+                    )
+        for c in spec.categories.values():
+            g.add_node(f"category:{c.code}", type="category", name=c.name, group=c.group)
+        for rule in spec.rules:
+            s = spec.units[rule.unit]
+            targets = [u for u in units.values() if u.spec == s.id and rg._in_scope(rule, u.area)]
+            for u in targets:
+                g.add_edge(
+                    f"category:{rule.category}",
+                    f"unit:{u.id}",
+                    key=rule.id,
+                    type="handled_by",
+                    rule=rule.id,
+                    priority=rule.priority,
+                    specificity=rule.specificity,
+                )
+        return rg
+
+    # ------------------------------------------------------------------------ lookups
+
+    @property
+    def settings(self) -> Settings:
+        return self.spec.settings
+
+    @property
+    def categories(self) -> Mapping[str, Category]:
+        return self.spec.categories
+
+    @property
+    def version(self) -> str:
+        return self.spec.settings.version
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.spec.rules if r.id == rule_id)
+
+    @staticmethod
+    def _in_scope(rule: Rule, area: str | None) -> bool:
+        """Whether a unit serving ``area`` can take a rule limited to ``rule.scope``."""
+        if not rule.scope or area is None:
+            return True
+        codes = [c for cs in rule.scope.values() for c in cs]
+        return any(area.startswith(c) or c.startswith(area) for c in codes)
+
+    def instance(self, unit: str, kelurahan: str | None) -> str | None:
+        """Concrete unit id of a unit/template for the area of ``kelurahan`` (or an area code
+        of the template's level or finer); None when the area has no such instance."""
+        spec = self.spec.units[unit]
+        if spec.per is None:
+            return unit
+        if kelurahan is None or len(kelurahan) < PER[spec.per]:
+            return None
+        uid = f"{unit}@{kelurahan[: PER[spec.per]]}"
+        return uid if uid in self.units else None
+
+    def escalation_chain(self, unit_id: str) -> list[str]:
+        """Units above ``unit_id``, nearest first, up to the top unit."""
+        chain: list[str] = []
+        node = f"unit:{unit_id}"
+        seen = {node}
+        while True:
+            ups = [v for _, v, k in self.graph.out_edges(node, keys=True) if k == "escalates_to"]
+            if not ups or ups[0] in seen:
+                return chain
+            node = ups[0]
+            seen.add(node)
+            chain.append(node.removeprefix("unit:"))
+
+    def matching_rules(
+        self, category: str, kelurahan: str | None, attributes: Mapping[str, str] | None = None
+    ) -> list[tuple[Rule, str]]:
+        """(rule, unit id) pairs for a category at a kelurahan, best first: higher priority,
+        then narrower area, then more attribute conditions. Cached per inputs."""
+        attrs = dict(attributes or {})
+        key = ("match", category, kelurahan, tuple(sorted(attrs.items())))
+        if key in self._cache:
+            return list(self._cache[key])
+        node = f"category:{category}"
+        areas = set()
+        if kelurahan:
+            areas = {kelurahan[:n] for n in (2, 5, 8)} | {kelurahan}
+        found: dict[str, tuple[Rule, str]] = {}
+        for _, target, rid in self.graph.out_edges(node, keys=True):
+            rule = self.rule(rid)
+            if any(attrs.get(k) != v for k, v in rule.when.items()):
+                continue
+            unit = self.units[target.removeprefix("unit:")]
+            if unit.area is not None and unit.area not in areas:
+                continue
+            if rule.scope and not (
+                kelurahan and any(kelurahan.startswith(c) for cs in rule.scope.values() for c in cs)
+            ):
+                continue
+            found[rid] = (rule, unit.id)
+        ranked = sorted(
+            found.values(),
+            key=lambda ru: (-ru[0].priority, -ru[0].specificity, -len(ru[0].when), ru[0].id),
+        )
+        self._cache[key] = tuple(ranked)
+        return ranked
+
+
+@cache
+def _default_spec() -> RuleSpec:
+    return parse_rules(default_rules_path())
+
+
+def default_rules_path() -> Path:
+    """Directory of the packaged Jakarta rule files."""
+    return Path(str(resources.files("lapor_router") / "rulesets" / "jakarta"))
+
+
+# ------------------------------------------------------------------------------- lint
+
+
+@dataclass(frozen=True)
+class LintMessage:
+    severity: str  # "error" | "warning"
+    source: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.source}: {self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class LintReport:
+    messages: tuple[LintMessage, ...]
+    coverage: Mapping[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return not any(m.severity == "error" for m in self.messages)
+
+
+def lint(rg: RuleGraph) -> LintReport:
+    """Prove the rule graph routes every category in every kelurahan to exactly one existing
+    unit, that escalation chains are acyclic and end at a top unit, and that no unit or
+    category is unreachable. Returns messages naming file and rule, and a coverage summary."""
+    msgs: list[LintMessage] = []
+    spec = rg.spec
+    units_file = (
+        str(Path(spec.source) / "units.toml") if Path(spec.source).is_dir() else (spec.source)
+    )
+    cats_file = (
+        str(Path(spec.source) / "categories.toml") if Path(spec.source).is_dir() else (spec.source)
+    )
+    by_level: dict[str, int] = {}
+    routed = 0
+    for code in spec.categories:
+        rules_for = [r for r in spec.rules if r.category == code]
+        if not rules_for:
+            msgs.append(
+                LintMessage(
+                    "error", cats_file, f"categories.{code}", "no rule handles this category"
+                )
+            )
+            continue
+        for kel in rg.areas:
+            ranked = [m for m in rg.matching_rules(code, kel) if not m[0].when]
+            if not ranked:
+                msgs.append(
+                    LintMessage(
+                        "error",
+                        rules_for[0].source,
+                        f"category {code}",
+                        f"no rule routes kelurahan {kel} ({rg.areas[kel].nama})",
+                    )
+                )
+                continue
+            best = ranked[0][0]
+            ties = [
+                r.id
+                for r, _ in ranked
+                if (r.priority, r.specificity) == (best.priority, best.specificity)
+            ]
+            if len(ties) > 1:
+                msgs.append(
+                    LintMessage(
+                        "error",
+                        best.source,
+                        f"rules {ties}",
+                        f"tie for category {code} in kelurahan {kel}",
+                    )
+                )
+                continue
+            unit = rg.units.get(ranked[0][1])
+            if unit is None:
+                msgs.append(
+                    LintMessage(
+                        "error",
+                        best.source,
+                        f"rule {best.id}",
+                        f"unit {ranked[0][1]!r} does not exist",
+                    )
+                )
+                continue
+            routed += 1
+            by_level[unit.level] = by_level.get(unit.level, 0) + 1
+    esc = nx.DiGraph([(u, v) for u, v, k in rg.graph.edges(keys=True) if k == "escalates_to"])
+    if not nx.is_directed_acyclic_graph(esc):
+        cycle = nx.find_cycle(esc)
+        msgs.append(
+            LintMessage(
+                "error",
+                units_file,
+                "escalates_to",
+                f"escalation cycle: {' → '.join(u for u, _ in cycle)}",
+            )
+        )
+    else:
+        for uid, unit in rg.units.items():
+            chain = rg.escalation_chain(uid)
+            last = rg.units[chain[-1]] if chain else unit
+            if not last.top:
+                msgs.append(
+                    LintMessage(
+                        "error",
+                        units_file,
+                        f"unit {uid}",
+                        f"escalation chain ends at {last.id}, not a top unit",
+                    )
+                )
+    referenced = {spec.settings.coordinator}
+    for r in spec.rules:
+        referenced |= {r.unit, *r.via, *r.alternatives}
+    for s in spec.units.values():
+        if s.escalates_to:
+            referenced.add(s.escalates_to)
+    for uid in sorted(set(spec.units) - referenced):
+        section = "templates" if spec.units[uid].per else "units"
+        msgs.append(
+            LintMessage(
+                "error",
+                units_file,
+                f"{section}.{uid}",
+                "unreachable: no rule, escalation or setting refers to it",
+            )
+        )
+    tops = [u for u in spec.units.values() if u.top]
+    if not tops:
+        msgs.append(LintMessage("error", units_file, "units", "no unit has top = true"))
+    coverage = {
+        "rule_set": spec.settings.version,
+        "categories": len(spec.categories),
+        "rules": len(spec.rules),
+        "unit_specs": len(spec.units),
+        "units": len(rg.units),
+        "kelurahan": len(rg.areas),
+        "routed_pairs": routed,
+        "expected_pairs": len(spec.categories) * len(rg.areas),
+        "by_level": dict(sorted(by_level.items())),
+    }
+    return LintReport(tuple(msgs), coverage)
