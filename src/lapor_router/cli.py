@@ -17,7 +17,8 @@ from . import _data
 from .boundaries import check_boundaries
 from .errors import LaporRouterError
 from .locate import Location, summarize
-from .route import Router
+from .route import Report, Router
+from .rules import RuleGraph, lint
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Route geotagged public complaints in Jakarta."
@@ -183,6 +184,99 @@ def locate_file(
     out.print(table)
     for pair, count in summary["top_claimed_mismatches"].items():
         out.print(f"claimed → located  {pair}: {count}", highlight=False)
+
+
+rules_app = typer.Typer(no_args_is_help=True, help="Check routing rule files.")
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("lint")
+def rules_lint(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Rule directory or file (default: the packaged Jakarta rules)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Prove every category routes every kelurahan to exactly one unit, escalation chains
+    are acyclic and end at a top unit, and nothing is unreachable."""
+    try:
+        boundaries = Router.default(context=False).boundaries
+    except LaporRouterError:
+        boundaries = None  # the committed registry names the 267 kelurahan just as well
+    try:
+        rg = RuleGraph.default(boundaries) if path is None else RuleGraph.load(path, boundaries)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    report = lint(rg)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "coverage": report.coverage,
+                    "messages": [str(m) for m in report.messages],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+    else:
+        for m in report.messages:
+            (err if m.severity == "error" else out).print(str(m), highlight=False)
+        c = report.coverage
+        out.print(
+            f"{c['rule_set']}: {c['categories']} categories, {c['rules']} rules, "
+            f"{c['units']} units ({c['unit_specs']} specs) over {c['kelurahan']} kelurahan; "
+            f"{c['routed_pairs']}/{c['expected_pairs']} category × kelurahan pairs routed; "
+            f"responsible level {c['by_level']}",
+            highlight=False,
+        )
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command("route-one", context_settings={"ignore_unknown_options": True})
+def route_one(
+    lon: Annotated[str, typer.Option("--lon", help="Longitude, degrees.")],
+    lat: Annotated[str, typer.Option("--lat", help="Latitude, degrees.")],
+    category: Annotated[str | None, typer.Option(help="Category code or name.")] = None,
+    text: Annotated[str, typer.Option(help="The report's text.")] = "",
+    claimed: Annotated[str | None, typer.Option(help="Claimed kelurahan.")] = None,
+    accuracy: Annotated[float | None, typer.Option(help="GPS accuracy, metres.")] = None,
+    created_at: Annotated[str | None, typer.Option(help="ISO time (naive = WIB).")] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the dispatch record.")] = False,
+) -> None:
+    """Route one report and print the decision with its explanation."""
+    try:
+        router = Router.default(rules=rules)
+        decision = router.route(
+            Report(
+                lon,
+                lat,
+                category=category,
+                text=text,
+                claimed=claimed,
+                accuracy_m=accuracy,
+                created_at=created_at,
+            )
+        )
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(decision.dispatch_record(), indent=2, ensure_ascii=False))
+        return
+    out.print(f"[bold]{decision.unit_name or 'no Jakarta unit'}[/] ({decision.level or '-'})")
+    out.print(
+        f"category: {decision.category} ({decision.category_source}); "
+        f"flags: {', '.join(sorted(decision.flags)) or '-'}",
+        highlight=False,
+    )
+    if decision.emergency:
+        out.print(f"[bold red]EMERGENCY: call {decision.emergency_number}[/]")
+    for line in decision.explanation:
+        out.print(f"- {line}", highlight=False)
 
 
 def main() -> None:

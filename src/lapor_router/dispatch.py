@@ -97,6 +97,7 @@ def dispatch_record(decision: RoutingDecision) -> dict[str, Any]:
         "due_at": _iso(decision.due_at),
         "flags": sorted(decision.flags),
         "missing_information": list(decision.missing_information),
+        "attributes": dict(decision.attributes),
         "explanation": list(decision.explanation),
         "rule_set": decision.rule_set,
         "boundary_set": loc.boundary_set,

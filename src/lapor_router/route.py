@@ -31,7 +31,7 @@ _PHRASE_WEIGHT = 2.0
 _WORD_WEIGHT = 1.0
 _FUZZY_WEIGHT = 0.75
 _FUZZY_CUTOFF = 0.85
-_INFER_MIN = 1.0
+_INFER_MIN = 0.75
 _INFER_MARGIN = 0.5
 _MISMATCH_MIN = 2.0
 _CATEGORY_CUTOFF = 0.85
@@ -47,7 +47,7 @@ class Report:
     lon: Any
     lat: Any
     category: str | None = None
-    text: str = ""
+    text: str = field(default="", repr=False)
     claimed: str | None = None
     accuracy_m: float | None = None
     created_at: datetime | str | None = None
@@ -99,6 +99,7 @@ class RoutingDecision:
     visited: tuple[str, ...] = field(repr=False, default=())
     transfers: int = 0
     escalations: int = 0
+    attributes: Mapping[str, str] = field(repr=False, default_factory=dict)
     report: Report | None = field(repr=False, compare=False, default=None)
 
     def dispatch_record(self) -> dict[str, Any]:
@@ -383,11 +384,13 @@ def decide(
         chain.append(_step(rg, decision_unit, "responsible"))
 
     missing: list[str] = []
+    have: dict[str, str] = {}
     respond_by = due_at = None
     unit = rg.units[decision_unit] if decision_unit else None
     if unit is not None:
         needs = (*(category.requires if category else ()), *unit.requires)
-        have = _attributes(rg, report, tuple(dict.fromkeys(needs)))
+        wanted = tuple(dict.fromkeys(needs))
+        have = {k: v for k, v in _attributes(rg, report, wanted).items() if k in wanted}
         missing = [rg.spec.attributes[a].label for a in dict.fromkeys(needs) if a not in have]
         if missing:
             flags.add("needs_information")
@@ -428,6 +431,7 @@ def decide(
         rule_set=rg.version,
         candidates=tuple(candidates),
         visited=(unit.id,) if unit else (),
+        attributes=have,
         report=report,
     )
     log.info(

@@ -1,0 +1,84 @@
+"""Deadlines in working days (Indonesian holidays and joint leave) and calendar time, WIB."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lapor_router.deadlines import WorkCalendar
+from lapor_router.rules import Deadline, RuleGraph
+
+WIB = ZoneInfo("Asia/Jakarta")
+ONE_WORKING_DAY = Deadline(1, "d", "working")
+
+
+@pytest.fixture(scope="module")
+def cal() -> WorkCalendar:
+    return WorkCalendar(RuleGraph.default().settings)
+
+
+def wib(*args: int) -> datetime:
+    return datetime(*args, tzinfo=WIB)
+
+
+def test_within_office_hours_counts_from_the_report(cal):
+    assert cal.add(wib(2026, 11, 23, 10, 15), ONE_WORKING_DAY) == wib(2026, 11, 24, 10, 15)
+
+
+def test_after_office_hours_counts_from_the_next_working_day(cal):
+    # Friday 17:30 → the clock starts Monday 08:00 → one working day later is Tuesday 08:00
+    assert cal.add(wib(2026, 11, 20, 17, 30), ONE_WORKING_DAY) == wib(2026, 11, 24, 8, 0)
+
+
+def test_before_opening_counts_from_opening_the_same_day(cal):
+    assert cal.clock_start(wib(2026, 11, 23, 6, 0)) == wib(2026, 11, 23, 8, 0)
+    assert cal.add(wib(2026, 11, 23, 6, 0), ONE_WORKING_DAY) == wib(2026, 11, 24, 8, 0)
+
+
+def test_weekend_report_counts_from_monday(cal):
+    assert cal.clock_start(wib(2026, 11, 22, 11, 0)) == wib(2026, 11, 23, 8, 0)
+    assert cal.add(wib(2026, 11, 22, 11, 0), Deadline(5, "d", "working")) == wib(2026, 11, 30, 8, 0)
+
+
+def test_eid_2025_holidays_and_joint_leave_are_skipped(cal):
+    # 28 Mar joint leave, 31 Mar–1 Apr Eid al-Fitr, 2–4 and 7 Apr joint leave (cuti bersama)
+    for day in (date(2025, 3, 28), date(2025, 3, 31), date(2025, 4, 2), date(2025, 4, 7)):
+        assert not cal.is_working_day(day), day
+    assert cal.add(wib(2025, 3, 27, 10, 0), ONE_WORKING_DAY) == wib(2025, 4, 8, 10, 0)
+    # domain facts: 27 Mar–10 Apr 2025 holds 4 working days (27 Mar, 8, 9, 10 Apr)
+    days = [date(2025, 3, 27) + timedelta(n) for n in range(15)]
+    assert sum(cal.is_working_day(d) for d in days) == 4
+
+
+def test_independence_day_joint_leave(cal):
+    # 17 Aug 2025 is a Sunday; Monday 18 Aug is joint leave
+    assert cal.holiday_name(date(2025, 8, 18)) is not None
+    assert cal.add(wib(2025, 8, 15, 14, 0), ONE_WORKING_DAY) == wib(2025, 8, 19, 14, 0)
+
+
+def test_calendar_days_and_hours_ignore_weekends_and_holidays(cal):
+    start = wib(2025, 3, 27, 22, 0)
+    assert cal.add(start, Deadline(6, "d", "calendar")) == wib(2025, 4, 2, 22, 0)
+    assert cal.add(start, Deadline(24, "h", "calendar")) == wib(2025, 3, 28, 22, 0)
+
+
+def test_naive_times_are_wib_and_other_zones_are_converted(cal):
+    naive = cal.add(datetime(2026, 11, 23, 10, 0), ONE_WORKING_DAY)
+    assert naive == wib(2026, 11, 24, 10, 0) and naive.tzinfo is not None
+    utc = cal.add(datetime(2026, 11, 23, 3, 0, tzinfo=UTC), ONE_WORKING_DAY)
+    assert utc == wib(2026, 11, 24, 10, 0)
+    assert str(utc.tzinfo) == "Asia/Jakarta"
+
+
+def test_rule_set_can_add_and_remove_holidays():
+    settings = RuleGraph.default().settings
+    custom = WorkCalendar(
+        replace(
+            settings, extra_holidays=(date(2026, 11, 24),), removed_holidays=(date(2025, 4, 7),)
+        )
+    )
+    assert custom.add(wib(2026, 11, 23, 10, 0), ONE_WORKING_DAY) == wib(2026, 11, 25, 10, 0)
+    assert custom.is_working_day(date(2025, 4, 7))
