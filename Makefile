@@ -23,4 +23,5 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 test: lint
+	$(BIN)/lapor-router rules lint
 	$(BIN)/python -m pytest
