@@ -273,3 +273,18 @@ def test_cli_route_one(tmp_path, monkeypatch):
         app, ["route-one", "--lon", "106.8272", "--lat", "-6.1754", "--category", "fire"]
     )
     assert result.exit_code == 0 and "EMERGENCY: call 112" in result.output
+
+
+def test_the_readme_example_category_loads_lints_and_routes(ruledir):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```toml\n# categories.toml\n", 1)[1].split("```", 1)[0]
+    categories, rules = block.split("# rules.toml\n")
+    with open(ruledir / "categories.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n" + categories)
+    with open(ruledir / "rules.toml", "a", encoding="utf-8") as fh:
+        fh.write("\n" + rules)
+    rg = RuleGraph.load(ruledir)
+    assert lint(rg).ok
+    (rule, unit), *_ = rg.matching_rules("garbage_truck", "31.74.01.1001")
+    assert rule.id == "truk-sampah"
+    assert rg.units[unit].name == "Suku Dinas Lingkungan Hidup Kota Administrasi Jakarta Selatan"
