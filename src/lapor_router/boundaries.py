@@ -213,6 +213,16 @@ class BoundarySet:
     def __len__(self) -> int:
         return len(self.codes)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_metric"] = {}  # projections are rebuilt on demand where the set is unpickled
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     @property
     def id(self) -> str:
         """Short identity of the set: source file name and the first 12 hex digits of its sha256."""

@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
+import numpy as np
+import pandas as pd
 
 from .rules import Deadline, Settings
 
@@ -85,3 +87,54 @@ class WorkCalendar:
             if self.is_working_day(day):
                 left -= 1
         return datetime.combine(day, start.timetz().replace(tzinfo=None), self.tz)
+
+
+def _holiday_array(cal: WorkCalendar, first: int, last: int) -> np.ndarray:
+    """Holiday and joint-leave dates of years ``first``..``last`` as datetime64[D]."""
+    days = set()
+    with cal._lock:
+        for year in range(first, last + 1):
+            days |= {
+                d
+                for d, _ in holidays.country_holidays(
+                    cal.settings.holiday_country,
+                    years=year,
+                    categories=cal.settings.holiday_categories,
+                ).items()
+            }
+    days = (days | cal._extra) - cal._removed
+    return np.array(sorted(days), dtype="datetime64[D]")
+
+
+def add_many(cal: WorkCalendar, moments: pd.Series, deadline: Deadline) -> pd.Series:
+    """:meth:`WorkCalendar.add` over a Series of aware datetimes (vectorized with numpy's
+    business-day functions; the same answers as the scalar method)."""
+    local: pd.Series = moments.dt.tz_convert(cal.tz)
+    if deadline.unit == "h":
+        shifted: pd.Series = local + pd.Timedelta(hours=deadline.amount)
+        return shifted
+    if deadline.days == "calendar":
+        shifted = local + pd.Timedelta(days=deadline.amount)
+        return shifted
+    if local.empty:
+        return local
+    naive = local.dt.tz_localize(None)
+    day = naive.dt.normalize().to_numpy().astype("datetime64[D]")
+    tod = (naive - naive.dt.normalize()).to_numpy()
+    years = pd.DatetimeIndex(day)
+    hol = _holiday_array(cal, int(years.year.min()), int(years.year.max()) + 1)
+    s = cal.settings
+    open_ = np.timedelta64(s.office_open.hour * 60 + s.office_open.minute, "m")
+    close = np.timedelta64(s.office_close.hour * 60 + s.office_close.minute, "m")
+    busy = np.is_busday(day, holidays=hol)
+    in_hours = busy & (tod >= open_) & (tod < close)
+    same_day = busy & (tod < close)
+    start_day = np.where(
+        same_day,
+        day,
+        np.busday_offset(day + np.timedelta64(1, "D"), 0, roll="forward", holidays=hol),
+    )
+    start_tod = np.where(in_hours, tod, open_.astype(tod.dtype))
+    due_day = np.busday_offset(start_day, deadline.amount, roll="forward", holidays=hol)
+    due = due_day.astype("datetime64[ns]") + start_tod
+    return pd.Series(pd.DatetimeIndex(due).tz_localize(cal.tz), index=moments.index)

@@ -235,6 +235,23 @@ class Locator:
             )
         }
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without locks, caches or the tree (rebuilt on unpickling, e.g. on a dask
+        worker); a context set already loaded travels as data, not as a path."""
+        state = self.__dict__.copy()
+        for key in ("_index", "_context_lock", "_match_claim", "_context"):
+            state.pop(key, None)
+        if self._context is not None:
+            state["_context_source"] = self._context.bs
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._index = _Index(self.boundaries)
+        self._context = None
+        self._context_lock = threading.Lock()
+        self._match_claim = lru_cache(maxsize=65536)(self._match_claim_uncached)
+
     @classmethod
     def default(
         cls, *, context: bool | None = None, gap_tolerance_m: float = 100.0, **kwargs: Any

@@ -18,12 +18,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from .boundaries import BoundarySet
-from .deadlines import WorkCalendar
+from .deadlines import WorkCalendar, add_many
 from .errors import RoutingError
 from .locate import Location, Locator
-from .normalize import name_key, text_tokens
-from .rules import Category, Deadline, RuleGraph
+from .normalize import as_array, name_key, text_tokens
+from .rules import Category, Deadline, Rule, RuleGraph
 
 log = logging.getLogger("lapor_router.route")
 
@@ -255,15 +258,67 @@ def parse_created(
         return cal.localize(now), {"created_at_invalid"}
 
 
-def _attributes(rg: RuleGraph, report: Report, wanted: tuple[str, ...]) -> dict[str, str]:
-    attrs = {k: str(v) for k, v in (report.attributes or {}).items() if v not in (None, "")}
-    for code in wanted:
-        spec = rg.spec.attributes[code]
-        if code not in attrs and spec.pattern is not None and report.text:
-            found = spec.pattern.search(report.text)
+def report_attributes(
+    rg: RuleGraph, given: Mapping[str, Any] | None, text: str | None
+) -> dict[str, str]:
+    """A report's attributes: those given, plus those the rule set's patterns find in the text."""
+    attrs = {str(k): str(v) for k, v in (given or {}).items() if v is not None and v != ""}
+    for code, spec in rg.spec.attributes.items():
+        if code not in attrs and spec.pattern is not None and text:
+            found = spec.pattern.search(str(text))
             if found:
                 attrs[code] = found.group(1) if found.groups() else found.group(0)
     return attrs
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The responsible unit for a category at a place, the rule that chose it, the other
+    matching rules, and the flags the choice raises."""
+
+    unit_id: str | None
+    rule: Rule | None
+    ranked: tuple[tuple[Rule, str], ...]
+    flags: frozenset[str]
+
+
+def select_unit(
+    rg: RuleGraph,
+    category: str | None,
+    status: str,
+    kelurahan: str | None,
+    attributes: Mapping[str, str],
+) -> Selection:
+    """Who is responsible: no Jakarta unit outside Jakarta; the coordinating unit for invalid
+    coordinates, an unknown category or no matching rule; else the best matching rule."""
+    coordinator = rg.settings.coordinator
+    if status == "outside":
+        return Selection(None, None, (), frozenset({"outside_jakarta"}))
+    if status == "invalid":
+        return Selection(coordinator, None, (), frozenset({"invalid_location", "needs_triage"}))
+    if category is None:
+        return Selection(coordinator, None, (), frozenset({"needs_triage"}))
+    ranked = rg.matching_rules(category, kelurahan, attributes)
+    if not ranked:
+        return Selection(coordinator, None, (), frozenset({"no_rule", "needs_triage"}))
+    return Selection(ranked[0][1], ranked[0][0], tuple(ranked), frozenset())
+
+
+def requirements(
+    rg: RuleGraph, category: Category | None, unit_id: str, attributes: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Attributes the category and unit need: those present, and labels of those missing."""
+    unit = rg.units[unit_id]
+    needs = dict.fromkeys((*(category.requires if category else ()), *unit.requires))
+    have = {k: attributes[k] for k in needs if k in attributes}
+    return have, [rg.spec.attributes[a].label for a in needs if a not in attributes]
+
+
+def deadlines_of(rg: RuleGraph, category: Category | None) -> tuple[Deadline, Deadline]:
+    """(respond, resolve) deadlines of a category, or the rule set's defaults."""
+    if category is None:
+        return rg.spec.default_respond, rg.spec.default_resolve
+    return category.respond, category.resolve
 
 
 def _step(rg: RuleGraph, unit_id: str, role: str) -> HandlerStep:
@@ -324,13 +379,14 @@ def decide(
 
     emergency = classifier.emergency(category, report.text)
     number = category.emergency_number if (emergency and category) else None
-    coordinator = rg.settings.coordinator
-    rule_id: str | None = None
+    attrs = report_attributes(rg, report.attributes, report.text)
+    sel = select_unit(
+        rg, category.code if category else None, location.status, location.kode, attrs
+    )
+    flags |= sel.flags
     chain: list[HandlerStep] = []
     candidates: list[str] = []
-
     if location.status == "outside":
-        flags.add("outside_jakarta")
         where = (
             f"{location.external_nama}, {location.external_kota}"
             if location.external_kode
@@ -340,66 +396,49 @@ def decide(
             f"Lokasi di luar DKI Jakarta ({where}): tidak ada unit Jakarta yang "
             "berwenang; sampaikan laporan ke pemerintah daerah setempat."
         )
-        decision_unit = None
     elif location.status == "invalid":
-        flags |= {"invalid_location", "needs_triage"}
         explanation.append(
             f"Koordinat tidak valid ({location.invalid_reason}): laporan "
             "diteruskan ke unit koordinator untuk triase."
         )
-        decision_unit = coordinator
-        chain = [_step(rg, coordinator, "responsible")]
     else:
         explanation.append(_location_words(location))
         entry = rg.instance("kelurahan", location.kode)
         if entry is not None:
             chain.append(_step(rg, entry, "entry"))
-        ranked = []
-        if category is not None:
-            wanted = tuple(rg.spec.attributes)
-            attrs = _attributes(rg, report, wanted)
-            ranked = rg.matching_rules(category.code, location.kode, attrs)
-        if not ranked:
-            if category is not None:
-                flags.add("no_rule")
-                explanation.append(
-                    f"Tidak ada aturan untuk {category.code} di "
-                    f"{location.kode}: diteruskan ke unit koordinator."
-                )
-            flags.add("needs_triage")
-            decision_unit = coordinator
-        else:
-            rule, decision_unit = ranked[0]
-            rule_id = rule.id
-            explanation.append(f"Aturan {rule.id}: {rule.explain}")
-            for via in rule.via:
+        if sel.rule is None and category is not None:
+            explanation.append(
+                f"Tidak ada aturan untuk {category.code} di "
+                f"{location.kode}: diteruskan ke unit koordinator."
+            )
+        if sel.rule is not None:
+            explanation.append(f"Aturan {sel.rule.id}: {sel.rule.explain}")
+            for via in sel.rule.via:
                 vid = rg.instance(via, location.kode)
                 if vid is not None:
                     chain.append(_step(rg, vid, "via"))
-            for alt in (*rule.alternatives, *(u for _, u in ranked[1:])):
+            for alt in (*sel.rule.alternatives, *(u for _, u in sel.ranked[1:])):
                 aid = rg.instance(alt, location.kode) if "@" not in alt else alt
-                if aid is not None and aid not in candidates and aid != decision_unit:
+                if aid is not None and aid not in candidates and aid != sel.unit_id:
                     candidates.append(aid)
-        chain = [s for s in chain if s.unit_id != decision_unit]
-        chain.append(_step(rg, decision_unit, "responsible"))
+    if sel.unit_id is not None:
+        chain = [s for s in chain if s.unit_id != sel.unit_id]
+        chain.append(_step(rg, sel.unit_id, "responsible"))
 
     missing: list[str] = []
     have: dict[str, str] = {}
     respond_by = due_at = None
-    unit = rg.units[decision_unit] if decision_unit else None
+    unit = rg.units[sel.unit_id] if sel.unit_id else None
+    rule_id = sel.rule.id if sel.rule else None
     if unit is not None:
-        needs = (*(category.requires if category else ()), *unit.requires)
-        wanted = tuple(dict.fromkeys(needs))
-        have = {k: v for k, v in _attributes(rg, report, wanted).items() if k in wanted}
-        missing = [rg.spec.attributes[a].label for a in dict.fromkeys(needs) if a not in have]
+        have, missing = requirements(rg, category, unit.id, attrs)
         if missing:
             flags.add("needs_information")
             explanation.append(
                 f"{unit.name} memerlukan: {', '.join(missing)}. Mintakan kepada "
                 "pelapor; laporan tidak diarsipkan."
             )
-        respond = category.respond if category else _default_deadline(rg, "respond")
-        resolve = category.resolve if category else _default_deadline(rg, "resolve")
+        respond, resolve = deadlines_of(rg, category)
         respond_by, due_at = cal.add(created, respond), cal.add(created, resolve)
         explanation.append("Alur CRM: " + " → ".join(s.unit_name for s in chain) + ".")
         explanation.append(
@@ -443,10 +482,6 @@ def decide(
         sorted(decision.flags),
     )
     return decision
-
-
-def _default_deadline(rg: RuleGraph, which: str) -> Deadline:
-    return rg.spec.default_respond if which == "respond" else rg.spec.default_resolve
 
 
 def transfer(rg: RuleGraph, decision: RoutingDecision, reason: str) -> RoutingDecision:
@@ -534,8 +569,7 @@ def escalate(
             ),
         )
     target = rg.units[up[0]]
-    category = rg.categories.get(decision.category or "")
-    respond = category.respond if category else _default_deadline(rg, "respond")
+    respond, _ = deadlines_of(rg, rg.categories.get(decision.category or ""))
     deadline = cal.add(local_now, respond)
     log.info("escalated report=%s from=%s to=%s", decision.report_id, current.id, target.id)
     return replace(
@@ -584,6 +618,16 @@ class Router(Locator):
         self._classifier: Classifier | None = None
         self._rules_lock = threading.Lock()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_rules_lock", None)
+        state["_calendar"] = None  # rebuilt from the rule settings on first use
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._rules_lock = threading.Lock()
+
     @property
     def rules(self) -> RuleGraph:
         """The compiled rule graph (built on first use)."""
@@ -621,6 +665,14 @@ class Router(Locator):
         """The current time in the rule set's time zone."""
         return datetime.now(self.calendar.tz)
 
+    def route_frame(
+        self, frame: pd.DataFrame, columns: Any = None, now: datetime | None = None
+    ) -> pd.DataFrame:
+        """Route a DataFrame of reports (see :func:`lapor_router.batch.route_frame`)."""
+        from .batch import route_frame
+
+        return route_frame(self, frame, columns, now=now)
+
     def route(self, report: Report, now: datetime | None = None) -> RoutingDecision:
         """Locate ``report`` and decide who must act on it. Never raises for bad report
         content: bad coordinates, categories or dates become flags. ``now`` (default: the
@@ -637,3 +689,181 @@ class Router(Locator):
     def escalate(self, decision: RoutingDecision, now: datetime | None = None) -> RoutingDecision:
         """Move an overdue report one step up its escalation chain."""
         return escalate(self.rules, self.calendar, decision, now or self.now())
+
+
+_NONE = "\x00"
+DECISION_COLUMNS = (
+    "unit_id",
+    "unit_name",
+    "level",
+    "category",
+    "category_source",
+    "suggested_category",
+    "rule_id",
+    "emergency",
+    "emergency_number",
+    "respond_by",
+    "due_at",
+    "missing_information",
+    "flags",
+)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array holding ``values`` as they are (tuples stay tuples)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def _key(*parts: Any) -> pd.Series:
+    """One text key per row from several columns (missing values kept distinct from text)."""
+    out: pd.Series | None = None
+    for part in parts:
+        text = pd.Series(np.asarray(part, dtype=object), dtype=object).map(
+            lambda v: _NONE if v is None or (isinstance(v, float) and v != v) else str(v)
+        )
+        out = text if out is None else out + "\x1f" + text
+    assert out is not None
+    return out
+
+
+def _factorize(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..k-1 of ``keys`` in order of first appearance (missing keys included, as one
+    value of their own), and the row of each code's first appearance."""
+    codes, _ = pd.factorize(keys.astype(object).where(keys.notna(), _NONE), use_na_sentinel=False)
+    _, first = np.unique(codes, return_index=True)
+    return codes, first
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
+def decide_many(
+    rg: RuleGraph,
+    cal: WorkCalendar,
+    classifier: Classifier,
+    located: pd.DataFrame,
+    categories: Any,
+    texts: Any,
+    created: Any,
+    now: datetime,
+    attributes: list[Mapping[str, Any] | None] | None = None,
+) -> pd.DataFrame:
+    """The columns of :func:`decide` for many located reports at once (same answers).
+
+    Work is done once per distinct value: per (category, text) for classification, per
+    created-at value for parsing, per (category, place, attributes) for the rule lookup, and
+    per category for the vectorized deadlines. ``located`` is a locate_many frame.
+    """
+    n = len(located)
+    idx = located.index
+    given = pd.Series(
+        as_array(categories, n) if categories is not None else [None] * n, dtype=object
+    ).map(lambda v: None if _text(v).strip() == "" else v)
+    text = pd.Series(as_array(texts, n) if texts is not None else [""] * n, dtype=object).map(_text)
+    # classification: once per distinct (category, text)
+    inv, first = _factorize(_key(given, text))
+    given_values: list[Any] = given.tolist()
+    guesses = [classifier.classify(given_values[i], str(text.iat[i])) for i in first]
+    cat_u = np.array([g.code for g in guesses], dtype=object)
+    emer_u = np.array(
+        [
+            classifier.emergency(rg.categories.get(g.code or ""), str(text.iat[i]))
+            for g, i in zip(guesses, first, strict=True)
+        ],
+        dtype=np.bool_,
+    )
+    cat = cat_u[inv]
+    emergency = emer_u[inv]
+    # attributes found in texts, once per distinct (attributes, text)
+    attrs_list = attributes if attributes is not None else [None] * n
+    attr_keys = pd.Series([repr(sorted((a or {}).items())) for a in attrs_list], dtype=object)
+    ainv, afirst = _factorize(_key(attr_keys, text))
+    attrs_u = [report_attributes(rg, attrs_list[i], str(text.iat[i])) for i in afirst]
+    # rule selection: once per distinct (category, status, kelurahan, attributes)
+    status = located["status"].astype(str).to_numpy()
+    kode = located["kode"].astype(object).where(located["kode"].notna(), None).to_numpy()
+    skey = _key(cat, status, kode, ainv)
+    sinv, sfirst = _factorize(skey)
+    unit_u, rule_u, flags_u, missing_u = [], [], [], []
+    for i in sfirst:
+        category = rg.categories.get(cat[i] or "")
+        sel = select_unit(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]])
+        flags = set(sel.flags)
+        missing: list[str] = []
+        if sel.unit_id is not None:
+            _, missing = requirements(rg, category, sel.unit_id, attrs_u[ainv[i]])
+            if missing:
+                flags.add("needs_information")
+        unit_u.append(sel.unit_id)
+        rule_u.append(sel.rule.id if sel.rule else None)
+        flags_u.append(frozenset(flags))
+        missing_u.append(tuple(missing))
+    unit_id = np.array(unit_u, dtype=object)[sinv]
+    # created-at: once per distinct value
+    created_s = pd.Series(as_array(created, n) if created is not None else [None] * n, dtype=object)
+    cinv, cuniq = pd.factorize(
+        created_s.map(lambda v: v if v is not None else _NONE), use_na_sentinel=False
+    )
+    parsed = [parse_created(None if v == _NONE else v, cal, now) for v in cuniq]
+    when = pd.Series(pd.DatetimeIndex([p[0] for p in parsed]).tz_convert(cal.tz)[cinv], index=idx)
+    cflags = [frozenset(p[1]) for p in parsed]
+    # deadlines: vectorized per category
+    respond_by = pd.Series(pd.NaT, index=idx, dtype=f"datetime64[ns, {cal.tz.key}]")
+    due_at = respond_by.copy()
+    cat_key = np.array(["" if c is None else c for c in cat_u], dtype=object)[inv]
+    has_unit = np.array([u is not None for u in unit_u], dtype=bool)[sinv]
+    for code in np.unique(cat_key[has_unit]):
+        rows = has_unit & (cat_key == code)
+        respond, resolve = deadlines_of(rg, rg.categories.get(code))
+        respond_by[rows] = add_many(cal, when[rows], respond)
+        due_at[rows] = add_many(cal, when[rows], resolve)
+    # flags: the location's, the category's, the created-at's, the selection's
+    gflags = [g.flags for g in guesses]
+    loc_flags = located["flags"].to_numpy()
+    all_flags = np.empty(n, dtype=object)
+    cache: dict[tuple[Any, ...], frozenset[str]] = {}
+    for r in range(n):
+        k = (loc_flags[r], inv[r], cinv[r], sinv[r], status[r])
+        f = cache.get(k)
+        if f is None:
+            f = loc_flags[r] | gflags[inv[r]] | cflags[cinv[r]] | flags_u[sinv[r]]
+            if status[r] != "inside":
+                f = f | {f"location_{status[r]}"}
+            cache[k] = f
+        all_flags[r] = f
+    units = rg.units
+    number = np.array(
+        [
+            rg.categories[c].emergency_number if (e and c) else None
+            for c, e in zip(cat_u, emer_u, strict=True)
+        ],
+        dtype=object,
+    )[inv]
+    columns = {
+        "unit_id": unit_id,
+        "unit_name": _objects([units[u].name if u else None for u in unit_id]),
+        "level": _objects([units[u].level if u else None for u in unit_id]),
+        "category": cat,
+        "category_source": _objects([g.source for g in guesses])[inv],
+        "suggested_category": _objects([g.suggested for g in guesses])[inv],
+        "rule_id": _objects(rule_u)[sinv],
+        "emergency": emergency,
+        "emergency_number": number,
+        "respond_by": respond_by,
+        "due_at": due_at,
+        "missing_information": _objects(missing_u)[sinv],
+        "flags": all_flags,
+    }
+    return pd.DataFrame(
+        {
+            k: pd.Series(v, index=idx, dtype=object)
+            if isinstance(v, np.ndarray) and v.dtype == object
+            else v
+            for k, v in columns.items()
+        },
+        index=idx,
+    )
