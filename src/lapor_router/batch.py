@@ -778,7 +778,10 @@ class Tally:
             (kel["claimed_kode"].astype(str) + " → " + kel["kelurahan_kode"].astype(str)).tolist()
         )
         if unit_col:
-            unit = rr[rr[unit_col].map(_present)]
+            current = rr[unit_col].map(lambda v: str(v).strip().lower() if _present(v) else "")
+            new_id = rr["unit_id"].map(lambda v: v.lower() if isinstance(v, str) else "")
+            new_name = rr["unit_name"].map(lambda v: v.lower() if isinstance(v, str) else "")
+            unit = rr[(current != "") & (current != new_id) & (current != new_name)]
             t.rerouted_unit.update(
                 (
                     unit[unit_col].astype(str)

@@ -279,6 +279,115 @@ def route_one(
         out.print(f"- {line}", highlight=False)
 
 
+def _summary_table(summary: dict[str, Any]) -> None:
+    table = Table(title=f"{summary['input']} → {summary['output']}")
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    for key in ("rows_read", "rows_written", "rows_rejected", "rows_rerouted"):
+        table.add_row(key.replace("_", " "), f"{summary[key]:,}")
+    for status, count in summary["by_status"].items():
+        table.add_row(f"status {status}", f"{count:,}")
+    for flag, count in list(summary["by_flag"].items())[:12]:
+        table.add_row(f"flag {flag}", f"{count:,}")
+    for reason, count in summary["reject_reasons"].items():
+        table.add_row(f"rejected: {reason}", f"{count:,}")
+    out.print(table)
+    for title, key in (("kelurahan", "rerouted_kelurahan"), ("unit", "rerouted_unit")):
+        for pair, count in list(summary[key].items())[:5]:
+            out.print(f"rerouted {title}: {pair}  ×{count}", highlight=False)
+    out.print(
+        f"rejects: {summary['rejects']}; summary: {summary['output']}.summary.json", highlight=False
+    )
+
+
+@app.command("route")
+def route_cmd(
+    input: Annotated[Path, typer.Argument(help="Reports: .csv, .jsonl, .geojson or .parquet.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Routed output file.")],
+    rejects: Annotated[Path | None, typer.Option(help="Unparseable rows (.csv).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
+    engine: Annotated[str, typer.Option(help="local or dask.")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Dask LocalCluster workers.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
+    lon_col: Annotated[str | None, typer.Option(help="Longitude column.")] = None,
+    lat_col: Annotated[str | None, typer.Option(help="Latitude column.")] = None,
+    category_col: Annotated[str | None, typer.Option(help="Category column.")] = None,
+    text_col: Annotated[str | None, typer.Option(help="Free-text column.")] = None,
+    claimed_col: Annotated[str | None, typer.Option(help="Current kelurahan column.")] = None,
+    unit_col: Annotated[str | None, typer.Option(help="Current unit column.")] = None,
+    private_col: Annotated[str | None, typer.Option(help="Private-report column.")] = None,
+    reporter_cols: Annotated[
+        str | None, typer.Option(help="Reporter identity columns, comma-separated.")
+    ] = None,
+    created_col: Annotated[str | None, typer.Option(help="Creation-time column.")] = None,
+    accuracy_col: Annotated[str | None, typer.Option(help="GPS accuracy column.")] = None,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 50_000,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Re-route every row of a report file; unparseable rows go to REJECTS."""
+    from .batch import Columns, route_file
+
+    columns = Columns(
+        lon=lon_col,
+        lat=lat_col,
+        category=category_col,
+        text=text_col,
+        claimed=claimed_col,
+        unit=unit_col,
+        private=private_col,
+        created_at=created_col,
+        accuracy=accuracy_col,
+        reporter=tuple(c.strip() for c in reporter_cols.split(",") if c.strip())
+        if reporter_cols
+        else (),
+    )
+    try:
+        router = Router.default(rules=rules)
+        summary = route_file(
+            input,
+            output,
+            rejects,
+            resume=resume,
+            engine=engine,
+            workers=workers,
+            scheduler=scheduler,
+            columns=columns,
+            chunk_rows=chunk_rows,
+            router=router,
+        )
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _summary_table(summary)
+
+
+@app.command("report")
+def report_cmd(
+    routed: Annotated[Path, typer.Argument(help="An output file of `lapor-router route`.")],
+    html: Annotated[Path | None, typer.Option("--html", help="Write an HTML map.")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="Write a PNG picture.")] = None,
+) -> None:
+    """Map the reports per kelurahan and the claimed → located moves of rerouted ones."""
+    from .report import html_map, png_map, read_routed
+
+    if html is None and png is None:
+        raise _fail(LaporRouterError("nothing to do: give --html and/or --png"))
+    try:
+        frame = read_routed(routed)
+        boundaries = Router.default(context=False).boundaries
+        if html is not None:
+            html_map(frame, boundaries, html)
+            out.print(f"wrote {html}", highlight=False)
+        if png is not None:
+            png_map(frame, boundaries, png)
+            out.print(f"wrote {png}", highlight=False)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+
+
 def main() -> None:
     """Entry point of the ``lapor-router`` command."""
     try:

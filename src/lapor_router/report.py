@@ -1,0 +1,183 @@
+"""Pictures of a re-routed report file: where reports are, and where they were misplaced.
+
+An HTML map (folium) with a choropleth of reports per kelurahan and a line from each
+claimed kelurahan to the kelurahan the reports really lie in, coloured by how many; and a
+static PNG (matplotlib) of the same. For a lurah who wants to see, not read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .batch import BatchError, file_format
+from .boundaries import BoundarySet
+
+
+def read_routed(path: str | Path) -> pd.DataFrame:
+    """A routed output file (any supported format) as a DataFrame."""
+    src = Path(path)
+    fmt = file_format(src)
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(src, dtype=str, keep_default_na=False)
+        elif fmt == "jsonl":
+            frame = pd.read_json(src, lines=True, dtype=False)
+        elif fmt == "geojson":
+            frame = pd.DataFrame(gpd.read_file(src).drop(columns="geometry"))
+        else:
+            frame = pd.read_parquet(src)
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"{src}: cannot be read ({exc})") from exc
+    missing = {"kelurahan_kode", "claimed_kode", "reroute"} - set(frame.columns)
+    if missing:
+        raise BatchError(f"{src}: not a lapor-router output (missing {sorted(missing)})")
+    frame["reroute"] = frame["reroute"].map(lambda v: str(v).strip().lower() in ("true", "1"))
+    for c in ("kelurahan_kode", "claimed_kode"):
+        frame[c] = frame[c].map(lambda v: v if isinstance(v, str) and v.strip() else None)
+    return frame
+
+
+def summarize_map(
+    frame: pd.DataFrame, boundaries: BoundarySet
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Reports per kelurahan (a GeoDataFrame in EPSG:4326) and claimed → located flows
+    (``from``, ``to``, ``count``, with the two kelurahan's representative points)."""
+    counts = frame["kelurahan_kode"].value_counts()
+    kel = boundaries.to_frame()
+    kel["reports"] = kel["kode"].map(counts).fillna(0).astype(int)
+    moved = frame[
+        frame["reroute"]
+        & frame["claimed_kode"].notna()
+        & frame["kelurahan_kode"].notna()
+        & (frame["claimed_kode"] != frame["kelurahan_kode"])
+    ]
+    flows = (
+        moved.groupby(["claimed_kode", "kelurahan_kode"])
+        .size()
+        .rename("count")
+        .reset_index()
+        .rename(columns={"claimed_kode": "from", "kelurahan_kode": "to"})
+    )
+    points = dict(zip(kel["kode"], shapely.point_on_surface(kel.geometry.values), strict=True))
+    flows = flows[flows["from"].isin(points) & flows["to"].isin(points)].copy()
+    flows["from_point"] = flows["from"].map(points)
+    flows["to_point"] = flows["to"].map(points)
+    return kel, flows.sort_values("count", ascending=False, kind="stable")
+
+
+def html_map(
+    frame: pd.DataFrame, boundaries: BoundarySet, dest: str | Path, max_flows: int = 500
+) -> None:
+    """Write an interactive HTML map (folium): choropleth and claimed → located lines."""
+    import folium
+
+    kel, flows = summarize_map(frame, boundaries)
+    b = boundaries.bounds
+    fmap = folium.Map(
+        location=[(b[1] + b[3]) / 2, (b[0] + b[2]) / 2], zoom_start=11, tiles="OpenStreetMap"
+    )
+    top = max(int(kel["reports"].max()), 1)
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        n = feature["properties"]["reports"]
+        return {
+            "fillColor": _colour(n / top),
+            "color": "#555555",
+            "weight": 0.5,
+            "fillOpacity": 0.65 if n else 0.1,
+        }
+
+    folium.GeoJson(
+        kel[["kode", "nama", "kecamatan", "reports", "geometry"]].to_json(),
+        name="Laporan per kelurahan",
+        style_function=style,
+        tooltip=folium.GeoJsonTooltip(
+            fields=["nama", "kecamatan", "reports"], aliases=["Kelurahan", "Kecamatan", "Laporan"]
+        ),
+    ).add_to(fmap)
+    layer = folium.FeatureGroup(name="Salah kelurahan (klaim → lokasi)")
+    most = max(int(flows["count"].max()), 1) if len(flows) else 1
+    for row in flows.head(max_flows).itertuples():
+        a, z = row.from_point, row.to_point
+        folium.PolyLine(
+            [(a.y, a.x), (z.y, z.x)],
+            color=_colour(row.count / most, "flow"),
+            weight=1.5 + 4 * row.count / most,
+            opacity=0.9,
+            tooltip=f"{row._1} → {row.to}: {row.count}",
+        ).add_to(layer)
+        folium.CircleMarker(
+            (z.y, z.x), radius=2 + 3 * row.count / most, color="#b30000", fill=True
+        ).add_to(layer)
+    layer.add_to(fmap)
+    folium.LayerControl().add_to(fmap)
+    fmap.save(str(dest))
+
+
+def png_map(
+    frame: pd.DataFrame, boundaries: BoundarySet, dest: str | Path, max_flows: int = 300
+) -> None:
+    """Write a static PNG (matplotlib): choropleth and claimed → located arrows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kel, flows = summarize_map(frame, boundaries)
+    mainland = (
+        kel[~kel["kode"].str.startswith("31.01")]
+        if (kel["kode"].str.startswith("31.7").any())
+        else kel
+    )
+    fig, ax = plt.subplots(figsize=(10, 10), dpi=120)
+    mainland.plot(
+        column="reports",
+        cmap="YlOrRd",
+        linewidth=0.3,
+        edgecolor="#666666",
+        ax=ax,
+        legend=True,
+        legend_kwds={"label": "laporan per kelurahan", "shrink": 0.6},
+    )
+    most = max(int(flows["count"].max()), 1) if len(flows) else 1
+    for row in flows.head(max_flows).itertuples():
+        a, z = row.from_point, row.to_point
+        ax.annotate(
+            "",
+            xy=(z.x, z.y),
+            xytext=(a.x, a.y),
+            arrowprops={
+                "arrowstyle": "->",
+                "color": "#08306b",
+                "lw": 0.6 + 2.0 * row.count / most,
+                "alpha": 0.8,
+            },
+        )
+    ax.set_title(
+        f"{int(kel['reports'].sum())} laporan; {int(flows['count'].sum())} di "
+        "kelurahan yang salah (panah: klaim → lokasi)"
+    )
+    ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(dest)
+    plt.close(fig)
+
+
+def _colour(x: float, kind: str = "fill") -> str:
+    """A hex colour for a share 0..1 (yellow → red for fills, light → dark blue for flows)."""
+    x = float(np.clip(x, 0, 1))
+    stops = (
+        [(255, 255, 204), (253, 141, 60), (189, 0, 38)]
+        if kind == "fill"
+        else [(158, 202, 225), (33, 113, 181), (8, 48, 107)]
+    )
+    i = 0 if x < 0.5 else 1
+    t = x * 2 - i
+    c = [round(stops[i][k] + (stops[i + 1][k] - stops[i][k]) * t) for k in range(3)]
+    return "#{:02x}{:02x}{:02x}".format(*c)
