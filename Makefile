@@ -14,8 +14,10 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(BIN)/lapor-router data install $(BOUNDARIES)
-	$(BIN)/lapor-router locate-file examples/reports_sample.csv \
-		--claimed-col claimed_kelurahan --accuracy-col accuracy_m
+	mkdir -p out
+	$(BIN)/lapor-router route examples/reports_sample.csv -o out/reports_routed.csv \
+		--reporter-cols reporter_name,reporter_phone
+	$(BIN)/lapor-router report out/reports_routed.csv --html out/map.html --png out/map.png
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -166,34 +166,3 @@ def test_cli_boundaries_check_json():
         479,
         896,
     )
-
-
-def test_cli_locate_file_summarizes_every_row(data_home: Path, tmp_path: Path):
-    install(BOUNDARIES, ["jakarta"])
-    sample = ROOT / "examples" / "reports_sample.csv"
-    out = tmp_path / "located.csv"
-    result = runner.invoke(
-        app,
-        [
-            "locate-file",
-            str(sample),
-            "--claimed-col",
-            "claimed_kelurahan",
-            "--accuracy-col",
-            "accuracy_m",
-            "-o",
-            str(out),
-            "--json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
-    with open(sample, encoding="utf-8") as fh:
-        n = sum(1 for _ in csv.DictReader(fh))
-    assert summary["rows"] == n == sum(summary["by_status"].values())
-    assert summary["by_status"]["invalid"] > 0 and summary["by_flag"]["swapped_coordinates"] > 0
-    with open(out, encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) == n and "located_kode" in rows[0]
-    result = runner.invoke(app, ["locate-file", str(sample), "--lon-col", "x"])
-    assert result.exit_code == 2 and "missing column" in result.output

@@ -8,7 +8,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -16,7 +15,7 @@ from rich.table import Table
 from . import _data
 from .boundaries import check_boundaries
 from .errors import LaporRouterError
-from .locate import Location, summarize
+from .locate import Location
 from .route import Report, Router
 from .rules import RuleGraph, lint
 
@@ -132,58 +131,6 @@ def locate(
         if value not in (None, [], ()):
             table.add_row(key, str(value))
     out.print(table)
-
-
-@app.command("locate-file")
-def locate_file(
-    path: Annotated[Path, typer.Argument(help="CSV file of reports.")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write located CSV.")
-    ] = None,
-    lon_col: Annotated[str, typer.Option(help="Longitude column.")] = "lon",
-    lat_col: Annotated[str, typer.Option(help="Latitude column.")] = "lat",
-    accuracy_col: Annotated[str | None, typer.Option(help="GPS accuracy column, metres.")] = None,
-    claimed_col: Annotated[str | None, typer.Option(help="Claimed kelurahan column.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-) -> None:
-    """Locate every row of a CSV file and print a summary (statuses, flags, mismatches)."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise _fail(LaporRouterError(f"{path}: cannot be read as CSV ({exc})")) from exc
-    missing = [c for c in (lon_col, lat_col, accuracy_col, claimed_col) if c and c not in frame]
-    if missing:
-        raise _fail(LaporRouterError(f"{path}: missing column(s) {missing}"))
-    try:
-        router = Router.default()
-    except LaporRouterError as exc:
-        raise _fail(exc) from exc
-    located = router.locate_many(
-        frame[lon_col],
-        frame[lat_col],
-        accuracy_m=frame[accuracy_col].replace("", None) if accuracy_col else None,
-        claimed=frame[claimed_col] if claimed_col else None,
-    )
-    summary = {"input": str(path), "boundary_set": router.boundaries.id, **summarize(located)}
-    if output is not None:
-        result = pd.concat(
-            [frame, located.drop(columns=["lon", "lat"]).add_prefix("located_")], axis=1
-        )
-        for col in ("located_flags", "located_candidates"):
-            result[col] = result[col].map(lambda v: ";".join(sorted(v)))
-        result.to_csv(output, index=False)
-        summary["output"] = str(output)
-    if as_json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-        return
-    table = Table(title=f"{summary['rows']} reports located on {router.boundaries.id}")
-    table.add_column("status / flag")
-    table.add_column("rows", justify="right")
-    for key, count in {**summary["by_status"], **summary["by_flag"]}.items():
-        table.add_row(key, str(count))
-    out.print(table)
-    for pair, count in summary["top_claimed_mismatches"].items():
-        out.print(f"claimed → located  {pair}: {count}", highlight=False)
 
 
 rules_app = typer.Typer(no_args_is_help=True, help="Check routing rule files.")

@@ -103,17 +103,16 @@ def html_map(
     ).add_to(fmap)
     layer = folium.FeatureGroup(name="Salah kelurahan (klaim → lokasi)")
     most = max(int(flows["count"].max()), 1) if len(flows) else 1
-    for row in flows.head(max_flows).itertuples():
-        a, z = row.from_point, row.to_point
+    for a, z, count, src, dst in _flow_rows(flows, max_flows):
         folium.PolyLine(
             [(a.y, a.x), (z.y, z.x)],
-            color=_colour(row.count / most, "flow"),
-            weight=1.5 + 4 * row.count / most,
+            color=_colour(count / most, "flow"),
+            weight=1.5 + 4 * count / most,
             opacity=0.9,
-            tooltip=f"{row._1} → {row.to}: {row.count}",
+            tooltip=f"{src} → {dst}: {count}",
         ).add_to(layer)
         folium.CircleMarker(
-            (z.y, z.x), radius=2 + 3 * row.count / most, color="#b30000", fill=True
+            (z.y, z.x), radius=2 + 3 * count / most, color="#b30000", fill=True
         ).add_to(layer)
     layer.add_to(fmap)
     folium.LayerControl().add_to(fmap)
@@ -146,8 +145,7 @@ def png_map(
         legend_kwds={"label": "laporan per kelurahan", "shrink": 0.6},
     )
     most = max(int(flows["count"].max()), 1) if len(flows) else 1
-    for row in flows.head(max_flows).itertuples():
-        a, z = row.from_point, row.to_point
+    for a, z, count, _src, _dst in _flow_rows(flows, max_flows):
         ax.annotate(
             "",
             xy=(z.x, z.y),
@@ -155,7 +153,7 @@ def png_map(
             arrowprops={
                 "arrowstyle": "->",
                 "color": "#08306b",
-                "lw": 0.6 + 2.0 * row.count / most,
+                "lw": 0.6 + 2.0 * count / most,
                 "alpha": 0.8,
             },
         )
@@ -167,6 +165,21 @@ def png_map(
     fig.tight_layout()
     fig.savefig(dest)
     plt.close(fig)
+
+
+def _flow_rows(flows: pd.DataFrame, limit: int) -> list[tuple[Any, Any, int, str, str]]:
+    """(from point, to point, count, from code, to code) of the ``limit`` largest flows."""
+    top = flows.head(limit)
+    return list(
+        zip(
+            top["from_point"].tolist(),
+            top["to_point"].tolist(),
+            top["count"].astype(int).tolist(),
+            top["from"].astype(str).tolist(),
+            top["to"].astype(str).tolist(),
+            strict=True,
+        )
+    )
 
 
 def _colour(x: float, kind: str = "fill") -> str:
