@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import shapely
 
-from conftest import shared_file, toy_frame
 from lapor_router import BoundaryError, check_boundaries, load_boundaries
 from lapor_router.boundaries import normalize_code
+
+from conftest import shared_file, toy_frame
 
 
 def test_jakarta_set_has_267_kelurahan_with_hierarchy(jakarta):

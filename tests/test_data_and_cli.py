@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BOUNDARIES, ROOT
 from lapor_router import (
     ChecksumError,
     DataError,
@@ -21,6 +20,8 @@ from lapor_router import (
     install,
 )
 from lapor_router.cli import app
+
+from conftest import BOUNDARIES, ROOT
 
 JAKARTA_FILES = [
     "jakarta_kel.parquet",

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import shapely
 
-from conftest import GROUND_TRUTH
 from lapor_router import Router
 from lapor_router.locate import locations
 from lapor_router.normalize import name_key
+
+from conftest import GROUND_TRUTH
 
 TOLERANCE_M = 100.0
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import BOUNDARIES
 from lapor_router import RuleError, RuleGraph, lint
 from lapor_router.cli import app
 from lapor_router.rules import default_rules_path
+
+from conftest import BOUNDARIES
 
 
 @pytest.fixture()

@@ -227,7 +227,11 @@ def _route(
     )
     new_unit = decided["unit_id"].map(lambda v: v.lower() if isinstance(v, str) else "")
     new_name = decided["unit_name"].map(lambda v: v.lower() if isinstance(v, str) else "")
-    unit_changed = (unit_given != "") & (unit_given != new_unit) & (unit_given != new_name)
+    unit_changed = (
+        (unit_given.to_numpy(dtype=object) != "")
+        & (unit_given.to_numpy(dtype=object) != new_unit.to_numpy(dtype=object))
+        & (unit_given.to_numpy(dtype=object) != new_name.to_numpy(dtype=object))
+    )
     kel_changed = located["flags"].map(lambda f: "claimed_mismatch" in f)
     out["row_id"] = np.asarray(row_ids if row_ids is not None else np.arange(n), dtype=np.int64)
     out["kelurahan_kode"] = located["kode"].astype(object).to_numpy()
@@ -247,7 +251,7 @@ def _route(
     ):
         out[c] = decided[c].to_numpy()
     out["flags"] = decided["flags"].to_numpy()
-    out["reroute"] = (unit_changed | kel_changed).to_numpy(dtype=bool)
+    out["reroute"] = unit_changed.astype(bool) | kel_changed.to_numpy(dtype=bool)
     for c in ("kelurahan_kode", "kelurahan", "kecamatan", "kota", "claimed_kode"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out, located
@@ -601,8 +605,8 @@ def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.
         out[geometry] = shapely.to_wkt(out[geometry].to_numpy(), rounding_precision=-1)
     if fmt == "csv":
         for c in out.columns:
-            if out[c].dtype == object:
-                out[c] = out[c].map(_neutralise)
+            if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+                out[c] = out[c].astype(object).map(_neutralise)
     return out
 
 
@@ -771,9 +775,9 @@ class Tally:
         t.by_unit.update(
             routed["unit_id"].map(lambda u: u if isinstance(u, str) else "(none)").tolist()
         )
-        rr = routed[routed["reroute"]]
+        rr = routed[routed["reroute"].to_numpy(dtype=bool)]
         t.rows_rerouted = len(rr)
-        kel = rr[rr["flags"].map(lambda f: "claimed_mismatch" in f)]
+        kel = rr[rr["flags"].map(lambda f: "claimed_mismatch" in f).to_numpy(dtype=bool)]
         t.rerouted_kelurahan.update(
             (kel["claimed_kode"].astype(str) + " → " + kel["kelurahan_kode"].astype(str)).tolist()
         )
@@ -781,7 +785,9 @@ class Tally:
             current = rr[unit_col].map(lambda v: str(v).strip().lower() if _present(v) else "")
             new_id = rr["unit_id"].map(lambda v: v.lower() if isinstance(v, str) else "")
             new_name = rr["unit_name"].map(lambda v: v.lower() if isinstance(v, str) else "")
-            unit = rr[(current != "") & (current != new_id) & (current != new_name)]
+            unit = rr[
+                ((current != "") & (current != new_id) & (current != new_name)).to_numpy(dtype=bool)
+            ]
             t.rerouted_unit.update(
                 (
                     unit[unit_col].astype(str)

@@ -809,7 +809,9 @@ def decide_many(
         created_s.map(lambda v: v if v is not None else _NONE), use_na_sentinel=False
     )
     parsed = [parse_created(None if v == _NONE else v, cal, now) for v in cuniq]
-    when = pd.Series(pd.DatetimeIndex([p[0] for p in parsed]).tz_convert(cal.tz)[cinv], index=idx)
+    when = pd.Series(
+        pd.to_datetime([p[0] for p in parsed], utc=True).tz_convert(cal.tz)[cinv], index=idx
+    )
     cflags = [frozenset(p[1]) for p in parsed]
     # deadlines: vectorized per category
     respond_by = pd.Series(pd.NaT, index=idx, dtype=f"datetime64[ns, {cal.tz.key}]")

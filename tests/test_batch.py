@@ -1,0 +1,423 @@
+"""Batch re-routing of report files: formats, every row accounted for, resume after a kill,
+spreadsheet safety, privacy, and the Dask engine equal to the local one."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from lapor_router import Report, Router
+from lapor_router.batch import BatchError, Columns, route_file, route_frame
+
+from conftest import BOUNDARIES, ROOT
+
+sys.path.insert(0, str(ROOT / "examples"))
+from generate_reports import generate, write_csv
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+REPORTER = Columns(reporter=("reporter_name", "reporter_phone"))
+
+
+@pytest.fixture(scope="module")
+def reports() -> pd.DataFrame:
+    return generate(400, BOUNDARIES / "jakarta_kel.parquet", seed=7)
+
+
+@pytest.fixture(scope="module")
+def messy_csv(tmp_path_factory, reports) -> Path:
+    path = tmp_path_factory.mktemp("in") / "reports.csv"
+    write_csv(reports, path, broken=12, seed=3)
+    return path
+
+
+def read_any(path: Path) -> pd.DataFrame:
+    suffix = path.suffix
+    if suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    if suffix == ".jsonl":
+        return pd.read_json(path, lines=True, dtype=False)
+    if suffix == ".geojson":
+        return gpd.read_file(path)
+    return gpd.read_parquet(path)
+
+
+def rejects_of(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_every_row_is_written_or_rejected_exactly_once(router, messy_csv, tmp_path):
+    out = tmp_path / "routed.csv"
+    summary = route_file(
+        messy_csv, out, columns=REPORTER, chunk_rows=97, router=router, now=NOW, progress=False
+    )
+    routed, rejected = read_any(out), rejects_of(tmp_path / "routed.csv.rejects.csv")
+    ids = sorted(routed["row_id"].astype(int).tolist() + rejected["row_id"].astype(int).tolist())
+    with open(messy_csv, "rb") as fh:
+        data_lines = sum(1 for _ in fh) - 1
+    assert ids == list(range(data_lines)) == list(range(summary["rows_read"]))
+    assert (summary["rows_written"], summary["rows_rejected"]) == (400, 12)
+    assert set(rejected["reject_reason"].str.split(":").str[0]) >= {
+        "broken quoting",
+        "bad encoding",
+        "empty line",
+        "expected 12 fields, got 10",
+    }
+    assert not (tmp_path / "routed.csv.parts").exists()
+    saved = json.loads((tmp_path / "routed.csv.summary.json").read_text(encoding="utf-8"))
+    assert saved["rows_read"] == summary["rows_read"]
+    assert sum(saved["by_status"].values()) == 400
+    assert saved["rows_rerouted"] == int((routed["reroute"] == "True").sum()) > 0
+
+
+def test_output_columns_and_rows_follow_the_input(router, messy_csv, tmp_path, reports):
+    out = tmp_path / "routed.csv"
+    route_file(messy_csv, out, columns=REPORTER, router=router, now=NOW, progress=False)
+    routed = read_any(out)
+    expected = [
+        "report_id",
+        "created_at",
+        "lon",
+        "lat",
+        "accuracy_m",
+        "claimed_kelurahan",
+        "category_input",
+        "text",
+        "current_unit",
+        "private",
+        "reporter_name",
+        "reporter_phone",
+        "row_id",
+        "kelurahan_kode",
+        "kelurahan",
+        "kecamatan",
+        "kota",
+        "location_status",
+        "claimed_kode",
+        "unit_id",
+        "unit_name",
+        "category",
+        "category_source",
+        "respond_by",
+        "due_at",
+        "emergency",
+        "flags",
+        "reroute",
+    ]
+    assert list(routed.columns) == expected
+    assert list(routed["report_id"]) == list(reports["report_id"])
+    bad = routed[routed["location_status"] == "invalid"]
+    assert len(bad) > 0 and (bad["unit_id"] == "biro_pemerintahan").all()
+
+
+def test_batch_decisions_equal_route_row_by_row(router, reports):
+    routed = route_frame(router, reports, REPORTER, now=NOW)
+    for i in range(0, len(reports), 3):
+        r = reports.iloc[i]
+        d = router.route(
+            Report(
+                r.lon,
+                r.lat,
+                category=r.category,
+                text=r.text,
+                claimed=r.claimed_kelurahan,
+                accuracy_m=r.accuracy_m,
+                created_at=r.created_at,
+            ),
+            now=NOW,
+        )
+        got = routed.iloc[i]
+        assert (got.unit_id if isinstance(got.unit_id, str) else None) == d.unit_id
+        assert (got.category if isinstance(got.category, str) else None) == d.category
+        assert got["flags"] == d.flags
+        assert (pd.isna(got.due_at) and d.due_at is None) or got.due_at == d.due_at
+        assert (pd.isna(got.respond_by) and d.respond_by is None) or got.respond_by == d.respond_by
+        assert bool(got.emergency) == d.emergency
+
+
+@pytest.mark.parametrize("out_name", ["o.csv", "o.jsonl", "o.geojson", "o.parquet"])
+def test_each_output_format_round_trips(router, messy_csv, tmp_path, out_name):
+    reference = read_any(_run(router, messy_csv, tmp_path / "ref.csv"))
+    routed = read_any(_run(router, messy_csv, tmp_path / out_name))
+    assert len(routed) == len(reference) == 400
+    for col in ("row_id", "kelurahan_kode", "unit_id", "category", "location_status", "report_id"):
+        a = routed[col].map(lambda v: "" if v is None or v != v else str(v)).tolist()
+        b = reference[col].map(lambda v: "" if v is None or v != v else str(v)).tolist()
+        assert a == b, col
+    if out_name.endswith((".geojson", ".parquet")):
+        assert routed.geometry.notna().sum() == (reference["location_status"] != "invalid").sum()
+
+
+@pytest.mark.parametrize("in_name", ["i.jsonl", "i.geojson", "i.parquet"])
+def test_each_input_format_routes_like_csv(router, reports, tmp_path, in_name):
+    clean = reports[
+        pd.to_numeric(reports["lon"], errors="coerce").notna()
+        & pd.to_numeric(reports["lat"], errors="coerce").notna()
+    ].reset_index(drop=True)
+    csv_in = tmp_path / "i.csv"
+    clean.to_csv(csv_in, index=False)
+    src = tmp_path / in_name
+    if in_name.endswith(".jsonl"):
+        clean.to_json(src, orient="records", lines=True)
+    else:
+        g = gpd.GeoDataFrame(
+            clean.drop(columns=["lon", "lat"]),
+            geometry=gpd.points_from_xy(clean["lon"].astype(float), clean["lat"].astype(float)),
+            crs=4326,
+        )
+        g.to_file(src, driver="GeoJSON") if in_name.endswith(".geojson") else g.to_parquet(src)
+    a = read_any(_run(router, csv_in, tmp_path / "a.csv"))
+    b = read_any(_run(router, src, tmp_path / "b.csv"))
+    assert len(a) == len(b) == len(clean)
+    for col in ("kelurahan_kode", "unit_id", "category", "flags", "due_at"):
+        assert a[col].tolist() == b[col].tolist(), col
+
+
+def test_unreadable_geometries_and_json_lines_are_rejected(router, tmp_path):
+    lines = [
+        '{"lon": 106.8272, "lat": -6.1754, "text": "sampah"}',
+        "{not json",
+        "[1, 2]",
+        "",
+        '{"lon": "x", "lat": null}',
+    ]
+    src = tmp_path / "r.jsonl"
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = _summary(router, src, tmp_path / "o.csv")
+    assert (summary["rows_written"], summary["rows_rejected"]) == (2, 3)
+    gj = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [106.8272, -6.1754]},
+                "properties": {"text": "got mampet"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": "rusak"},
+                "properties": {"text": "x"},
+            },
+            {"type": "Feature", "geometry": None, "properties": {"text": "tanpa lokasi"}},
+        ],
+    }
+    src = tmp_path / "r.geojson"
+    src.write_text(json.dumps(gj), encoding="utf-8")
+    summary = _summary(router, src, tmp_path / "o2.csv")
+    assert (summary["rows_written"], summary["rows_rejected"]) == (2, 1)
+    rejected = rejects_of(tmp_path / "o2.csv.rejects.csv")
+    assert rejected["row_id"].tolist() == ["1"]
+    assert rejected["reject_reason"].iat[0].startswith("unreadable geometry")
+
+
+def test_spreadsheet_formulas_are_neutralised(router, messy_csv, tmp_path):
+    out = _run(router, messy_csv, tmp_path / "o.csv")
+    with open(out, encoding="utf-8", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@")]
+    dangerous = [c for c in cells if c.startswith("-") and not _is_number(c)]
+    assert dangerous == []
+    assert any(c.startswith("'=HYPERLINK") for c in cells)
+    assert any(_is_number(c) and c.startswith("-6.") for c in cells)  # latitudes untouched
+
+
+def test_private_reporters_are_masked(router, messy_csv, tmp_path, reports):
+    routed = read_any(_run(router, messy_csv, tmp_path / "o.csv"))
+    private = routed["private"] == "true"
+    assert private.sum() > 0 and (~private).sum() > 0
+    assert (routed.loc[private, "reporter_name"] == "[disamarkan]").all()
+    assert (routed.loc[private, "reporter_phone"] == "[disamarkan]").all()
+    assert (routed.loc[~private, "reporter_name"] != "[disamarkan]").all()
+    assert not routed["text"].str.contains("0812-3456-7890").any()
+    assert routed["text"].str.contains("[disamarkan]", regex=False).any()
+
+
+def test_resume_after_sigkill_equals_a_clean_run(router, tmp_path, reports):
+    src = tmp_path / "big.csv"
+    big = pd.concat([reports] * 10, ignore_index=True)
+    write_csv(big, src, broken=20, seed=5)
+    clean = tmp_path / "clean.csv"
+    route_file(src, clean, columns=REPORTER, chunk_rows=100, router=router, now=NOW, progress=False)
+    out = tmp_path / "killed.csv"
+    script = (
+        "import sys; from datetime import datetime; from zoneinfo import ZoneInfo\n"
+        "sys.path.insert(0, sys.argv[4])\n"
+        "from conftest import BOUNDARIES\n"
+        "from lapor_router import Router, load_boundaries\n"
+        "from lapor_router.batch import route_file, Columns\n"
+        "r = Router(load_boundaries(BOUNDARIES / 'jakarta_kel.parquet'))\n"
+        "now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo('Asia/Jakarta'))\n"
+        "route_file(sys.argv[1], sys.argv[2], columns=Columns(reporter=('reporter_name',"
+        "'reporter_phone')), chunk_rows=100, router=r, now=now, progress=False,"
+        " resume=sys.argv[3] == '1')\n"
+    )
+    args = [sys.executable, "-c", script, str(src), str(out), "0", str(ROOT / "tests")]
+    proc = subprocess.Popen(args)
+    progress = tmp_path / "killed.csv.parts" / "progress.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if len(json.loads(progress.read_text())["chunks"]) >= 3:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(json.loads(progress.read_text())["chunks"])
+    assert 3 <= done < 41, "the run was killed part-way"
+    assert not out.exists(), "an interrupted run leaves no complete-looking output"
+    args[5] = "1"
+    subprocess.run(args, check=True)
+    assert out.read_bytes() == clean.read_bytes()
+    assert (tmp_path / "killed.csv.rejects.csv").read_bytes() == (
+        tmp_path / "clean.csv.rejects.csv"
+    ).read_bytes()
+    s1 = json.loads((tmp_path / "clean.csv.summary.json").read_text())
+    s2 = json.loads((tmp_path / "killed.csv.summary.json").read_text())
+    for key in ("input", "output", "rejects", "run_started_at"):
+        s1.pop(key), s2.pop(key)
+    assert s1 == s2
+
+
+def test_resume_refuses_a_changed_input(router, messy_csv, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(messy_csv.read_bytes())
+    out = tmp_path / "o.csv"
+    parts = tmp_path / "o.csv.parts"
+    route_file(src, out, router=router, now=NOW, progress=False, chunk_rows=50)
+    parts.mkdir()
+    (parts / "progress.json").write_text(
+        json.dumps({"settings": {"input": {}}, "now": NOW.isoformat(), "chunks": []})
+    )
+    with pytest.raises(BatchError, match="changed since the interrupted run"):
+        route_file(src, out, router=router, now=NOW, progress=False, resume=True)
+
+
+def test_bad_requests_get_typed_errors(router, messy_csv, tmp_path):
+    with pytest.raises(BatchError, match="unknown format"):
+        route_file(messy_csv, tmp_path / "o.xlsx", router=router)
+    with pytest.raises(BatchError, match="no such input"):
+        route_file(tmp_path / "none.csv", tmp_path / "o.csv", router=router)
+    with pytest.raises(BatchError, match="column 'bujur_x'"):
+        route_file(
+            messy_csv,
+            tmp_path / "o.csv",
+            columns=Columns(lon="bujur_x"),
+            router=router,
+            progress=False,
+        )
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(BatchError, match="header"):
+        route_file(empty, tmp_path / "o.csv", router=router, progress=False)
+
+
+def test_dask_engine_equals_local(router, messy_csv, tmp_path):
+    local = _run(router, messy_csv, tmp_path / "local.csv", chunk_rows=120)
+    remote = tmp_path / "dask.csv"
+    route_file(
+        messy_csv,
+        remote,
+        columns=REPORTER,
+        chunk_rows=120,
+        router=router,
+        now=NOW,
+        engine="dask",
+        workers=2,
+        progress=False,
+    )
+    assert remote.read_bytes() == local.read_bytes()
+
+
+def test_route_dask_equals_route_frame(router, reports):
+    import dask.dataframe as dd
+    from distributed import Client, LocalCluster
+
+    from lapor_router.dask import route_dask
+
+    expected = route_frame(router, reports, REPORTER, now=NOW)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        ddf = dd.from_pandas(reports, npartitions=4)
+        got = route_dask(ddf, router, REPORTER, client=client, now=NOW).compute()
+    assert list(got.columns) == list(expected.columns)
+    for col in expected.columns:
+        assert [_plain(v) for v in got[col]] == [_plain(v) for v in expected[col]], col
+
+
+def test_cli_route_and_report(messy_csv, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lapor_router import install
+    from lapor_router.cli import app
+
+    monkeypatch.setenv("LAPOR_ROUTER_DATA", str(tmp_path / "home"))
+    install(BOUNDARIES, ["jakarta"])
+    runner = CliRunner()
+    out = tmp_path / "o.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "route",
+            str(messy_csv),
+            "-o",
+            str(out),
+            "--reporter-cols",
+            "reporter_name,reporter_phone",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["rows_read"] == summary["rows_written"] + summary["rows_rejected"] == 412
+    result = runner.invoke(
+        app,
+        ["report", str(out), "--html", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png")],
+    )
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "Laporan per kelurahan" in html and "PolyLine" in html.replace("polyline", "PolyLine")
+    assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = runner.invoke(app, ["route", str(messy_csv), "-o", str(tmp_path / "o.txt")])
+    assert bad.exit_code == 2 and "unknown format" in bad.output
+
+
+def _run(router: Router, src: Path, out: Path, chunk_rows: int = 150) -> Path:
+    route_file(
+        src, out, columns=REPORTER, chunk_rows=chunk_rows, router=router, now=NOW, progress=False
+    )
+    return out
+
+
+def _summary(router: Router, src: Path, out: Path) -> dict:
+    return route_file(src, out, router=router, now=NOW, progress=False)
+
+
+def _plain(v: object) -> object:
+    """A value with every kind of missing (None, NaN, NA, NaT) as None."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return v
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return np.isfinite(float(text))
