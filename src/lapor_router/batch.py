@@ -596,17 +596,48 @@ def _neutralise(value: Any) -> Any:
     return value
 
 
+def _iso(times: pd.Series) -> pd.Series:
+    """ISO 8601 text of aware datetimes (as ``datetime.isoformat`` writes them), None for NaT."""
+    wall = times.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    diff = wall - utc
+    diff[np.isnat(diff)] = np.timedelta64(0, "us")
+    minutes = (diff // np.timedelta64(1, "m")).astype(np.int64, copy=False)
+    text = np.char.replace(np.datetime_as_string(wall, unit="us"), ".000000", "")
+    offsets = {
+        m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+        for m in np.unique(minutes[times.notna().to_numpy()]).tolist()
+    }
+    zone = np.array([offsets.get(m, "") for m in minutes.tolist()], dtype=object)
+    out = pd.Series(np.char.add(text, zone.astype(str)), index=times.index, dtype=object)
+    return out.where(times.notna(), None)
+
+
+def _flag_text(flags: pd.Series) -> pd.Series:
+    cache: dict[frozenset[str], str] = {}
+    return flags.map(lambda f: cache.setdefault(f, ";".join(sorted(f))) if f else "")
+
+
 def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.DataFrame:
     out = frame.copy()
-    out["flags"] = out["flags"].map(lambda f: ";".join(sorted(f)) if f else "")
+    out["flags"] = _flag_text(out["flags"])
     for c in ("respond_by", "due_at"):
-        out[c] = out[c].map(lambda t: t.isoformat() if pd.notna(t) else None)
+        out[c] = _iso(out[c])
     if geometry and geometry in out and fmt in ("csv", "jsonl"):
         out[geometry] = shapely.to_wkt(out[geometry].to_numpy(), rounding_precision=-1)
     if fmt == "csv":
         for c in out.columns:
             if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
-                out[c] = out[c].astype(object).map(_neutralise)
+                col = out[c].astype(object)
+                risky = (
+                    col.astype(str).str[:1].isin(_FORMULA_START)
+                    & col.map(lambda v: isinstance(v, str))
+                    if len(col)
+                    else col.astype(bool)
+                )
+                if risky.any():
+                    col[risky] = col[risky].map(_neutralise)
+                out[c] = col
     return out
 
 
@@ -653,7 +684,7 @@ def write_part(
     else:
         geoms = _point_geometry(frame, geometry, lonlat)
         table = frame.drop(columns=[geometry]) if geometry in frame else frame.copy()
-        table["flags"] = table["flags"].map(lambda f: ";".join(sorted(f)) if f else "")
+        table["flags"] = _flag_text(table["flags"])
         for c in table.columns:
             if table[c].dtype == object and c not in ("respond_by", "due_at"):
                 table[c] = table[c].map(

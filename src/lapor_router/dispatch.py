@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,13 +33,30 @@ def mask_text(text: object, extra: tuple[str, ...] = ()) -> str:
     """
     if text is None or (isinstance(text, float) and text != text):
         return ""
-    out = _EMAIL.sub(MASK, str(text))
-    out = _NIK.sub(MASK, out)
-    out = _PHONE.sub(MASK, out)
-    for word in extra:
-        if len(word.strip()) >= 3:
-            out = re.sub(re.escape(word.strip()), MASK, out, flags=re.IGNORECASE)
+    return _mask(str(text), tuple(w.strip() for w in extra if len(w.strip()) >= 3))
+
+
+@lru_cache(maxsize=1 << 16)
+def _mask(text: str, extra: tuple[str, ...]) -> str:
+    out = _PHONE.sub(MASK, _NIK.sub(MASK, _EMAIL.sub(MASK, text)))
+    for word in sorted(extra, key=len, reverse=True):
+        out = _replace_folded(out, word)
     return out
+
+
+def _replace_folded(text: str, word: str) -> str:
+    """``text`` with every case-insensitive occurrence of ``word`` masked (no regex: reporter
+    values are unique per row and would each compile a pattern)."""
+    low, target = text.casefold(), word.casefold()
+    if len(low) != len(text):  # case folding changed lengths: let a regex do it
+        return re.sub(re.escape(word), MASK, text, flags=re.IGNORECASE)
+    parts, start = [], 0
+    i = low.find(target)
+    while i >= 0:
+        parts += [text[start:i], MASK]
+        start = i + len(target)
+        i = low.find(target, start)
+    return "".join(parts) + text[start:] if parts else text
 
 
 def public_reporter(reporter: Mapping[str, Any] | None) -> dict[str, str] | None:

@@ -488,14 +488,25 @@ class Locator:
         mx, my = transformer("EPSG:4326", crs).transform(lon[rows], lat[rows])
         finite = np.isfinite(mx) & np.isfinite(my)  # UTM is undefined near the poles
         rows, mx, my = rows[finite], mx[finite], my[finite]
-        circles = shapely.buffer(shapely.points(mx, my), acc[rows], quad_segs=_CIRCLE_SEGMENTS)
         r_deg = _degree_radius(lat[rows], acc[rows])
         boxes = shapely.box(
             lon[rows] - r_deg, lat[rows] - r_deg, lon[rows] + r_deg, lat[rows] + r_deg
         )
         pt, poly = self._index.tree.query(boxes, predicate="intersects")
         polys, rings = bs.metric(crs, poly)
-        share = shapely.area(shapely.intersection(circles[pt], polys)) / shapely.area(circles[pt])
+        centres = shapely.points(mx, my)
+        radius = acc[rows][pt]
+        # a circle crosses a boundary iff the boundary passes within the radius; a circle
+        # that crosses none lies wholly inside (share 1) or wholly outside (share 0) each
+        # candidate, so only crossing pairs need the (costly) polygon intersection
+        crosses = shapely.distance(rings, centres[pt]) < radius
+        share = shapely.intersects_xy(bs.geoms[poly], lon[rows][pt], lat[rows][pt]).astype(float)
+        if crosses.any():
+            cut = np.unique(pt[crosses])
+            circles = np.full(len(rows), None, dtype=object)
+            circles[cut] = shapely.buffer(centres[cut], acc[rows][cut], quad_segs=_CIRCLE_SEGMENTS)
+            c = circles[pt[crosses]]
+            share[crosses] = shapely.area(shapely.intersection(c, polys[crosses])) / shapely.area(c)
         touch = share > 0
         order = np.lexsort((poly[touch], -share[touch], pt[touch]))
         p_t, poly_t, s_t = pt[touch][order], poly[touch][order], share[touch][order]
@@ -505,7 +516,6 @@ class Locator:
                 *cols["shares"].get(key, ()),
                 (str(bs.codes[r]), round(float(sh), 6)),
             )
-        crosses = shapely.intersects(rings, circles[pt])
         for p in np.unique(pt[crosses]).tolist():
             cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
 

@@ -82,9 +82,13 @@ def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if values.dtype.kind == "b":
         reason[:] = NOT_A_NUMBER
         return np.full(len(values), np.nan), reason
-    out = np.empty(len(values), dtype="float64")
-    for i, v in enumerate(values.tolist()):
-        out[i], reason[i] = _parse_one(v)
+    # fast path: what pandas parses as plain numbers; the rest value by value
+    out = np.array(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype="float64")
+    slow = ~np.isfinite(out) | np.array(
+        [isinstance(v, bool | np.bool_) for v in values], dtype=bool
+    )
+    for i in np.flatnonzero(slow).tolist():
+        out[i], reason[i] = _parse_one(values[i])
     return out, reason
 
 
