@@ -122,7 +122,10 @@ def test_output_columns_and_rows_follow_the_input(router, messy_csv, tmp_path, r
     assert len(bad) > 0 and (bad["unit_id"] == "biro_pemerintahan").all()
 
 
-def test_batch_decisions_equal_route_row_by_row(router, reports):
+def test_batch_decisions_equal_route_row_by_row(router, reports, tmp_path):
+    path = tmp_path / "clean.csv"
+    reports.to_csv(path, index=False)
+    reports = pd.read_csv(path, dtype=str, keep_default_na=False)  # as a file gives them
     routed = route_frame(router, reports, REPORTER, now=NOW)
     for i in range(0, len(reports), 3):
         r = reports.iloc[i]
@@ -141,6 +144,9 @@ def test_batch_decisions_equal_route_row_by_row(router, reports):
         got = routed.iloc[i]
         assert (got.unit_id if isinstance(got.unit_id, str) else None) == d.unit_id
         assert (got.category if isinstance(got.category, str) else None) == d.category
+        assert (got.category_source if isinstance(got.category_source, str) else None) == (
+            d.category_source
+        )
         assert got["flags"] == d.flags
         assert (pd.isna(got.due_at) and d.due_at is None) or got.due_at == d.due_at
         assert (pd.isna(got.respond_by) and d.respond_by is None) or got.respond_by == d.respond_by

@@ -203,7 +203,11 @@ class Classifier:
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confident = best_score >= _INFER_MIN and best_score - second >= _INFER_MARGIN
         code, source = (None, None)
-        if given is not None and str(given).strip():
+        if (
+            given is not None
+            and not (isinstance(given, float) and given != given)
+            and str(given).strip()
+        ):
             code, source = self.resolve_given(str(given))
             if code is None:
                 flags.add("category_unknown")
@@ -760,10 +764,12 @@ def decide_many(
     """
     n = len(located)
     idx = located.index
+    raw_given = as_array(categories, n) if categories is not None else [None] * n
     given = pd.Series(
-        as_array(categories, n) if categories is not None else [None] * n, dtype=object
-    ).map(lambda v: None if _text(v).strip() == "" else v)
-    text = pd.Series(as_array(texts, n) if texts is not None else [""] * n, dtype=object).map(_text)
+        _objects([None if _text(v).strip() == "" else v for v in raw_given]), dtype=object
+    )
+    raw_text = as_array(texts, n) if texts is not None else [""] * n
+    text = pd.Series(_objects([_text(v) for v in raw_text]), dtype=object)
     # classification: once per distinct (category, text)
     inv, first = _factorize(_key(given, text))
     given_values: list[Any] = given.tolist()
