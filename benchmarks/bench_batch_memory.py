@@ -49,15 +49,31 @@ def main() -> None:
     src = work / f"reports_{args.rows}.csv"
     if not src.exists():
         t = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "examples" / "generate_reports.py"), "-n",
-                        str(args.rows), "--fast", "--broken", str(max(args.rows // 10_000, 1)),
-                        "-o", str(src)], check=True)
-        print(f"generated {src} ({src.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.perf_counter() - t:.0f} s")
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "examples" / "generate_reports.py"),
+                "-n",
+                str(args.rows),
+                "--fast",
+                "--broken",
+                str(max(args.rows // 10_000, 1)),
+                "-o",
+                str(src),
+            ],
+            check=True,
+        )
+        print(
+            f"generated {src} ({src.stat().st_size / 1e6:.0f} MB) in "
+            f"{time.perf_counter() - t:.0f} s"
+        )
     out = work / "routed.csv"
     t = time.perf_counter()
-    proc = psutil.Popen([sys.executable, "-c", CHILD, str(src), str(out), str(SHARED),
-                         str(args.chunk_rows)], stdout=subprocess.PIPE, text=True)
+    proc = psutil.Popen(
+        [sys.executable, "-c", CHILD, str(src), str(out), str(SHARED), str(args.chunk_rows)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     peak = 0
     while proc.poll() is None:
         try:
@@ -72,11 +88,15 @@ def main() -> None:
     ru_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # KiB on Linux
     peak = max(peak, ru_peak)
     rows = result["rows_read"]
-    print(f"rows read {rows:,}; written {result['rows_written']:,}; rejected "
-          f"{result['rows_rejected']:,}; rerouted {result['rows_rerouted']:,}")
+    print(
+        f"rows read {rows:,}; written {result['rows_written']:,}; rejected "
+        f"{result['rows_rejected']:,}; rerouted {result['rows_rerouted']:,}"
+    )
     print(f"wall {wall:.1f} s; {rows / wall:,.0f} rows/s; chunk {args.chunk_rows:,} rows")
-    print(f"peak RSS {peak / 1e6:,.0f} MB; bound {BOUND_BYTES / 1e6:,.0f} MB; "
-          f"ratio {peak / BOUND_BYTES:.2f} → {'OK' if peak < BOUND_BYTES else 'OVER'}")
+    print(
+        f"peak RSS {peak / 1e6:,.0f} MB; bound {BOUND_BYTES / 1e6:,.0f} MB; "
+        f"ratio {peak / BOUND_BYTES:.2f} → {'OK' if peak < BOUND_BYTES else 'OVER'}"
+    )
 
 
 if __name__ == "__main__":
