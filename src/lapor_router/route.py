@@ -203,11 +203,7 @@ class Classifier:
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confident = best_score >= _INFER_MIN and best_score - second >= _INFER_MARGIN
         code, source = (None, None)
-        if (
-            given is not None
-            and not (isinstance(given, float) and given != given)
-            and str(given).strip()
-        ):
+        if not _missing(given) and str(given).strip():
             code, source = self.resolve_given(str(given))
             if code is None:
                 flags.add("category_unknown")
@@ -252,7 +248,7 @@ def parse_created(
     value: datetime | str | None, cal: WorkCalendar, now: datetime
 ) -> tuple[datetime, set[str]]:
     """The report's creation time (aware) and flags for an assumed or unreadable one."""
-    if value is None or (isinstance(value, float) and value != value) or value == "":
+    if _missing(value) or (isinstance(value, str) and not value.strip()):
         return cal.localize(now), {"created_at_missing"}
     if isinstance(value, datetime):
         return cal.localize(value), set()
@@ -726,7 +722,7 @@ def _key(*parts: Any) -> pd.Series:
     out: pd.Series | None = None
     for part in parts:
         text = pd.Series(np.asarray(part, dtype=object), dtype=object).map(
-            lambda v: _NONE if v is None or (isinstance(v, float) and v != v) else str(v)
+            lambda v: _NONE if _missing(v) else str(v)
         )
         out = text if out is None else out + "\x1f" + text
     assert out is not None
@@ -741,8 +737,18 @@ def _factorize(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, first
 
 
+def _missing(value: Any) -> bool:
+    """None, NaN, pd.NA or NaT: what files and frames use for an empty cell."""
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
+
+
 def _text(value: Any) -> str:
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+    return "" if _missing(value) else str(value)
 
 
 def decide_many(
