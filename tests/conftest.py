@@ -3,6 +3,7 @@ hand-made boundary set whose answers can be worked out on paper."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 BOUNDARIES = SHARED / "data" / "kelurahan_boundaries"
 GROUND_TRUTH = SHARED / "data" / "ground_truth"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _index_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Quadtree caches go to a fresh directory, so every run builds (and tests) them."""
+    os.environ["LAPOR_ROUTER_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
 
 def shared_file(name: str) -> Path:

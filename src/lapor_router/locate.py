@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import _data
+from . import _data, quadtree
 from .boundaries import BoundarySet, load_boundaries, load_installed, normalize_code, transformer
 from .errors import CoordinateError, DataNotInstalledError
 from .normalize import (
@@ -108,11 +108,30 @@ def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
 class _Index:
     """An STRtree over one BoundarySet, with exact covering and distance queries."""
 
-    def __init__(self, bs: BoundarySet) -> None:
+    def __init__(self, bs: BoundarySet, accelerate: bool = False, tol_m: float = 100.0) -> None:
         self.bs = bs
         self.tree = shapely.STRtree(bs.geoms)
         shapely.prepare(bs.geoms)
         self.bounds = bs.bounds
+        self.accelerate = accelerate
+        self.tol_m = tol_m
+        self._qt: quadtree.CoverageTree | None = None
+        self._qt_lock = threading.Lock()
+
+    @property
+    def qt(self) -> quadtree.CoverageTree:
+        """The coverage quadtree (loaded from the cache, or built once)."""
+        if self._qt is None:
+            with self._qt_lock:
+                if self._qt is None:
+                    self._qt = quadtree.cached(self.bs.sha256, self.bs.geoms, self.tree, self.tol_m)
+        return self._qt
+
+    def labels(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Quadtree label per point (EXACT everywhere when not accelerated)."""
+        if not self.accelerate or len(x) == 0:
+            return np.full(len(x), quadtree.EXACT, dtype=np.int32)
+        return self.qt.lookup(x, y)
 
     def _in_bounds(
         self, x: np.ndarray, y: np.ndarray, margin: np.ndarray | float = 0.0
@@ -167,12 +186,24 @@ class _Index:
 
     def resolve_covered(
         self, x: np.ndarray, y: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, ...]]]:
-        """Chosen polygon (-1: none), cover count, and the candidates of overlap points."""
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, ...]], np.ndarray]:
+        """Chosen polygon (-1: none), cover count, the candidates of overlap points, and
+        which points lie far (beyond the gap tolerance) from every polygon."""
         n = len(x)
-        pt, poly = self.covering(x, y)
-        count = np.bincount(pt, minlength=n)
+        lab = self.labels(x, y)
         chosen = np.full(n, -1, dtype=np.int64)
+        count = np.zeros(n, dtype=np.int64)
+        fast = lab >= 0
+        chosen[fast] = lab[fast]
+        count[fast] = 1
+        far = lab == quadtree.FAR
+        rest = np.flatnonzero(lab == quadtree.EXACT)
+        if rest.size == n:
+            pt, poly = self.covering(x, y)
+        else:
+            pt, poly = self.covering(x[rest], y[rest])
+            pt = rest[pt]
+        count += np.bincount(pt, minlength=n)
         single = count[pt] == 1
         chosen[pt[single]] = poly[single]
         multi: dict[int, tuple[int, ...]] = {}
@@ -186,7 +217,7 @@ class _Index:
             order = np.lexsort((mpoly, mpt))
             for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
                 multi[p] = (*multi.get(p, ()), r)
-        return chosen, count, multi
+        return chosen, count, multi, far
 
 
 class Locator:
@@ -203,12 +234,14 @@ class Locator:
         boundaries: BoundarySet | str | Path,
         context: BoundarySet | str | Path | None = None,
         gap_tolerance_m: float = 100.0,
+        accelerate: bool = True,
     ) -> None:
         self.boundaries = (
             boundaries if isinstance(boundaries, BoundarySet) else load_boundaries(boundaries)
         )
         self.gap_tolerance_m = float(gap_tolerance_m)
-        self._index = _Index(self.boundaries)
+        self.accelerate = accelerate
+        self._index = _Index(self.boundaries, accelerate, self.gap_tolerance_m)
         self._context_source = context
         self._context: _Index | None = None
         self._context_lock = threading.Lock()
@@ -219,6 +252,35 @@ class Locator:
         self._name_keys = list(self._name_rows)
         self._match_claim = lru_cache(maxsize=65536)(self._match_claim_uncached)
         bs = self.boundaries
+        self._inside: list[tuple[Any, ...]] = [
+            (
+                *(
+                    None if pd.isna(v) else str(v)
+                    for v in (
+                        bs.codes[i],
+                        bs.names[i],
+                        bs.kecamatan_codes[i],
+                        bs.kecamatan_names[i],
+                        bs.kota_codes[i],
+                        bs.kota_names[i],
+                        bs.provinsi_codes[i],
+                        bs.provinsi_names[i],
+                    )
+                ),
+                "inside",
+                (str(bs.codes[i]),),
+                0.0,
+                _EMPTY,
+                None,
+                (),
+                None,
+                None,
+                None,
+                None,
+                bs.id,
+            )
+            for i in range(len(bs))
+        ]
         self._singletons = np.empty(len(bs) + 1, dtype=object)
         self._singletons[:] = [(c,) for c in bs.codes.tolist()] + [()]
         self._categories = {
@@ -243,11 +305,14 @@ class Locator:
             state.pop(key, None)
         if self._context is not None:
             state["_context_source"] = self._context.bs
+        state["_quadtree"] = self._index._qt  # a built tree travels; workers need no cache
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        qt = state.pop("_quadtree", None)
         self.__dict__.update(state)
-        self._index = _Index(self.boundaries)
+        self._index = _Index(self.boundaries, self.accelerate, self.gap_tolerance_m)
+        self._index._qt = qt
         self._context = None
         self._context_lock = threading.Lock()
         self._match_claim = lru_cache(maxsize=65536)(self._match_claim_uncached)
@@ -337,6 +402,19 @@ class Locator:
         crs: str | None = None,
     ) -> Location:
         """Locate one point (degrees); a thin wrapper over the :meth:`locate_many` core."""
+        if (
+            accuracy_m is None
+            and claimed is None
+            and crs is None
+            and self.accelerate
+            and isinstance(lon, float | int)
+            and isinstance(lat, float | int)
+            and not isinstance(lon, bool)
+            and not isinstance(lat, bool)
+        ):
+            label = self._index.qt.lookup_one(lon, lat)
+            if label >= 0:  # inside one kelurahan: the vectorized core would say the same
+                return Location(float(lon), float(lat), *self._inside[label])
         cols = self._core(
             [lon],
             [lat],
@@ -400,7 +478,9 @@ class Locator:
         flags: dict[int, set[str]] = {}
 
         rows = np.flatnonzero(ok)
-        ch, count, mul = self._index.resolve_covered(x[rows], y[rows])
+        ch, count, mul, far_rows = self._index.resolve_covered(x[rows], y[rows])
+        far = np.zeros(n, dtype=bool)
+        far[rows] = far_rows
         chosen[rows] = ch
         status[rows] = np.where(count == 1, "inside", np.where(count > 1, "overlap", "outside"))
         distance[rows[count > 0]] = 0.0
@@ -415,7 +495,7 @@ class Locator:
                 (y, -x, ("swapped_coordinates", "latitude_sign_corrected")),
             ):
                 cand = np.flatnonzero(suspect & in_range(fx, fy))
-                ch, count, mul = self._index.resolve_covered(fx[cand], fy[cand])
+                ch, count, mul, _ = self._index.resolve_covered(fx[cand], fy[cand])
                 hit = count > 0
                 fixed = cand[hit]
                 chosen[fixed] = ch[hit]
@@ -428,8 +508,9 @@ class Locator:
                 for r in fixed.tolist():
                     flags.setdefault(r, set()).update(names)
 
-        # gaps: not covered, but a kelurahan lies within the tolerance
-        out = np.flatnonzero(status == "outside")
+        # gaps: not covered, but a kelurahan lies within the tolerance (never for points the
+        # quadtree knows to be far from every kelurahan)
+        out = np.flatnonzero((status == "outside") & ~far)
         pt, poly, dist = self._index.within(lon[out], lat[out], self.gap_tolerance_m)
         if pt.size:
             best = _first_per_group(pt, poly, dist)
@@ -446,7 +527,7 @@ class Locator:
         still_out = np.flatnonzero(status == "outside")
         ctx = self._context_index() if still_out.size else None
         if ctx is not None:
-            ch, _, _ = ctx.resolve_covered(lon[still_out], lat[still_out])
+            ch, _, _, _ = ctx.resolve_covered(lon[still_out], lat[still_out])
             external[still_out] = ch
         for r in np.flatnonzero(status == "invalid").tolist():
             flags.setdefault(r, set()).add("invalid_coordinates")

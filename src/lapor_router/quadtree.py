@@ -115,8 +115,14 @@ def _tolerance_deg(lat: np.ndarray, tol_m: float) -> np.ndarray:
     return tol
 
 
-def build(geoms: np.ndarray, tree: shapely.STRtree, tol_m: float, min_size_m: float = 10.0,
-          max_nodes: int = 20_000_000, root_blocks: int = 16) -> CoverageTree:
+def build(
+    geoms: np.ndarray,
+    tree: shapely.STRtree,
+    tol_m: float,
+    min_size_m: float = 10.0,
+    max_nodes: int = 20_000_000,
+    root_blocks: int = 16,
+) -> CoverageTree:
     """Classify cells level by level with vectorized shapely predicates (see module doc)."""
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     pad = float(_tolerance_deg(np.array([max(abs(miny), abs(maxy))]), tol_m)[0])
@@ -146,9 +152,13 @@ def build(geoms: np.ndarray, tree: shapely.STRtree, tol_m: float, min_size_m: fl
         lab[covered] = single[covered].astype(np.int32)
         empty = np.flatnonzero(count == 0)
         if empty.size:
-            near_pt, _ = tree.query(boxes[empty], predicate="dwithin",
-                                    distance=_tolerance_deg(np.maximum(
-                                        np.abs(ys[empty]), np.abs(ys[empty] + size)), tol_m))
+            near_pt, _ = tree.query(
+                boxes[empty],
+                predicate="dwithin",
+                distance=_tolerance_deg(
+                    np.maximum(np.abs(ys[empty]), np.abs(ys[empty] + size)), tol_m
+                ),
+            )
             far = np.ones(empty.size, dtype=bool)
             far[near_pt] = False
             lab[empty[far]] = FAR
@@ -168,15 +178,29 @@ def build(geoms: np.ndarray, tree: shapely.STRtree, tol_m: float, min_size_m: fl
         xs = np.repeat(xs[split], 4) + np.tile([0, half, 0, half], split.size)
         ys = np.repeat(ys[split], 4) + np.tile([0, 0, half, half], split.size)
         size = half
-    return CoverageTree(float(minx), float(miny), float(size0), nx, ny,
-                        np.concatenate(labels), np.concatenate(children), float(min_size))
+    return CoverageTree(
+        float(minx),
+        float(miny),
+        float(size0),
+        nx,
+        ny,
+        np.concatenate(labels),
+        np.concatenate(children),
+        float(min_size),
+    )
 
 
 _LOCK = threading.Lock()
 
 
-def cached(key_sha256: str, geoms: np.ndarray, tree: shapely.STRtree, tol_m: float,
-           min_size_m: float = 10.0, max_nodes: int = 20_000_000) -> CoverageTree:
+def cached(
+    key_sha256: str,
+    geoms: np.ndarray,
+    tree: shapely.STRtree,
+    tol_m: float,
+    min_size_m: float = 10.0,
+    max_nodes: int = 20_000_000,
+) -> CoverageTree:
     """The tree for a boundary set, loaded from the cache directory or built and saved."""
     key = hashlib.sha256(
         f"{key_sha256}|{tol_m}|{min_size_m}|{max_nodes}|{FORMAT_VERSION}".encode()
@@ -187,17 +211,28 @@ def cached(key_sha256: str, geoms: np.ndarray, tree: shapely.STRtree, tol_m: flo
             try:
                 with np.load(path) as z:
                     meta = z["meta"]
-                    return CoverageTree(float(meta[0]), float(meta[1]), float(meta[2]),
-                                        int(meta[3]), int(meta[4]), z["label"], z["child"],
-                                        float(meta[5]))
+                    return CoverageTree(
+                        float(meta[0]),
+                        float(meta[1]),
+                        float(meta[2]),
+                        int(meta[3]),
+                        int(meta[4]),
+                        z["label"],
+                        z["child"],
+                        float(meta[5]),
+                    )
             except (OSError, KeyError, ValueError):
                 pass  # a damaged cache file is rebuilt below
         qt = build(geoms, tree, tol_m, min_size_m, max_nodes)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as fh:
-                np.savez(fh, label=qt.label, child=qt.child, meta=np.array(
-                    [qt.x0, qt.y0, qt.size0, qt.nx, qt.ny, qt.min_size_deg]))
+                np.savez(
+                    fh,
+                    label=qt.label,
+                    child=qt.child,
+                    meta=np.array([qt.x0, qt.y0, qt.size0, qt.nx, qt.ny, qt.min_size_deg]),
+                )
             os.replace(fh.name, path)
         except OSError:
             pass  # a read-only cache is no reason to fail: the tree is in memory

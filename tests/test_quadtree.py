@@ -1,0 +1,103 @@
+"""The quadtree accelerator changes speed, never answers: the accelerated and the plain
+R-tree + predicate paths agree on every point, edges and vertices included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lapor_router import Router
+from lapor_router.locate import locations
+from lapor_router.quadtree import EXACT, FAR, build, cached
+
+
+@pytest.fixture(scope="module")
+def pair(jakarta):
+    return Router(jakarta), Router(jakarta, accelerate=False)
+
+
+def assert_same(fast: Router, plain: Router, x, y) -> None:
+    a, b = fast.locate_many(x, y), plain.locate_many(x, y)
+    for col in a.columns:
+        left, right = a[col].tolist(), b[col].tolist()
+        if a[col].dtype.kind == "f":
+            assert np.allclose(a[col], b[col], equal_nan=True, rtol=0, atol=0), col
+        else:
+            assert left == right or pd.Series(left).equals(pd.Series(right)), col
+
+
+def edge_points(jakarta, rng, n: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices, edge midpoints, and points a hair (1e-9 .. 1e-4 degree) off the edges."""
+    coords = shapely.get_coordinates(shapely.boundary(jakarta.geoms))
+    i = rng.integers(0, len(coords) - 1, n)
+    t = rng.uniform(0, 1, n)
+    x = coords[i, 0] + t * (coords[i + 1, 0] - coords[i, 0])
+    y = coords[i, 1] + t * (coords[i + 1, 1] - coords[i, 1])
+    jitter = 10.0 ** rng.uniform(-9, -4, n) * rng.choice([-1, 1], n)
+    half = n // 2
+    x[half:] += jitter[half:]
+    y[half:] -= jitter[half:]
+    return np.concatenate([coords[:, 0], x]), np.concatenate([coords[:, 1], y])
+
+
+def test_accelerated_equals_plain_on_random_points(pair, jakarta):
+    rng = np.random.default_rng(11)
+    minx, miny, maxx, maxy = jakarta.bounds
+    x = np.concatenate([rng.uniform(minx, maxx, 50_000), rng.uniform(106.68, 106.98, 50_000)])
+    y = np.concatenate([rng.uniform(miny, maxy, 50_000), rng.uniform(-6.38, -6.08, 50_000)])
+    assert_same(*pair, x, y)
+
+
+def test_accelerated_equals_plain_on_edges_and_vertices(pair, jakarta):
+    x, y = edge_points(jakarta, np.random.default_rng(5))
+    assert_same(*pair, x, y)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.floats(106.3, 107.1), st.floats(-6.5, -5.1)), min_size=1, max_size=50))
+def test_scalar_fast_path_equals_the_core(pair, points):
+    fast, plain = pair
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    for lon, lat, loc in zip(lons, lats, locations(plain.locate_many(lons, lats)), strict=True):
+        assert fast.locate(lon, lat) == loc
+
+
+def test_labelled_cells_are_answered_correctly(jakarta):
+    tree = shapely.STRtree(jakarta.geoms)
+    qt = build(jakarta.geoms, tree, 100.0, min_size_m=50.0)
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(106.3, 107.1, 200_000), rng.uniform(-6.5, -5.1, 200_000)
+    lab = qt.lookup(x, y)
+    inside = lab >= 0
+    # the province box is mostly sea: ~5 % of it is land inside a kelurahan
+    assert inside.mean() > 0.03 and (lab == FAR).mean() > 0.3 and (lab == EXACT).any()
+    # a labelled point lies in its polygon and in no other
+    pts = shapely.points(x[inside], y[inside])
+    hits, _ = tree.query(pts, predicate="intersects")
+    assert (np.bincount(hits, minlength=inside.sum()) == 1).all()
+    assert shapely.intersects_xy(jakarta.geoms[lab[inside]], x[inside], y[inside]).all()
+    # a far point has no kelurahan within 100 m
+    far = np.flatnonzero(lab == FAR)[:2000]
+    near, _ = tree.query(shapely.points(x[far], y[far]), predicate="dwithin", distance=0.0009)
+    assert near.size == 0
+    assert [qt.lookup_one(a, b) for a, b in zip(x[:500], y[:500], strict=True)] == list(lab[:500])
+    assert qt.lookup_one(float("nan"), -6.2) == EXACT
+
+
+def test_the_tree_is_cached_on_disk_and_reused(jakarta, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAPOR_ROUTER_CACHE", str(tmp_path))
+    tree = shapely.STRtree(jakarta.geoms)
+    first = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=200.0)
+    files = list(tmp_path.glob("quadtree-*.npz"))
+    assert len(files) == 1
+    again = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=200.0)
+    assert np.array_equal(first.label, again.label) and np.array_equal(first.child, again.child)
+    files[0].write_bytes(b"damaged")
+    rebuilt = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=200.0)
+    assert np.array_equal(first.label, rebuilt.label)
