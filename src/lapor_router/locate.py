@@ -41,6 +41,7 @@ from .normalize import (
 )
 
 STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
+INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
 _EMPTY: frozenset[str] = frozenset()
 _METRES_PER_DEG = 111_320.0
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
@@ -472,7 +473,7 @@ class Locator:
         lon = np.where(ok, x, np.nan)
         lat = np.where(ok, y, np.nan)
         chosen = np.full(n, -1, dtype=np.int64)
-        status = np.full(n, "invalid", dtype=object)
+        status = np.full(n, INVALID, dtype=np.int8)
         distance = np.full(n, np.nan)
         multi: dict[int, tuple[int, ...]] = {}
         flags: dict[int, set[str]] = {}
@@ -482,13 +483,13 @@ class Locator:
         far = np.zeros(n, dtype=bool)
         far[rows] = far_rows
         chosen[rows] = ch
-        status[rows] = np.where(count == 1, "inside", np.where(count > 1, "overlap", "outside"))
+        status[rows] = np.where(count == 1, INSIDE, np.where(count > 1, OVERLAP, OUTSIDE))
         distance[rows[count > 0]] = 0.0
         multi.update({int(rows[k]): v for k, v in mul.items()})
 
         # coordinate mistakes: fixed only when the fix lands inside the boundary set
         if not projected:
-            suspect = (status == "outside") | out_of_range
+            suspect = (status == OUTSIDE) | out_of_range
             for fx, fy, names in (
                 (y, x, ("swapped_coordinates",)),
                 (x, -y, ("latitude_sign_corrected",)),
@@ -499,7 +500,7 @@ class Locator:
                 hit = count > 0
                 fixed = cand[hit]
                 chosen[fixed] = ch[hit]
-                status[fixed] = np.where(count[hit] == 1, "inside", "overlap")
+                status[fixed] = np.where(count[hit] == 1, INSIDE, OVERLAP)
                 distance[fixed] = 0.0
                 lon[fixed], lat[fixed] = fx[fixed], fy[fixed]
                 reason[fixed] = None
@@ -510,13 +511,13 @@ class Locator:
 
         # gaps: not covered, but a kelurahan lies within the tolerance (never for points the
         # quadtree knows to be far from every kelurahan)
-        out = np.flatnonzero((status == "outside") & ~far)
+        out = np.flatnonzero((status == OUTSIDE) & ~far)
         pt, poly, dist = self._index.within(lon[out], lat[out], self.gap_tolerance_m)
         if pt.size:
             best = _first_per_group(pt, poly, dist)
             rows_gap = out[pt[best]]
             chosen[rows_gap] = poly[best]
-            status[rows_gap] = "gap"
+            status[rows_gap] = GAP
             distance[rows_gap] = dist[best]
             order = np.lexsort((poly, dist, pt))
             for p, r in zip(pt[order].tolist(), poly[order].tolist(), strict=True):
@@ -524,12 +525,12 @@ class Locator:
                 multi[key] = (*multi.get(key, ()), r)
 
         external = np.full(n, -1, dtype=np.int64)
-        still_out = np.flatnonzero(status == "outside")
+        still_out = np.flatnonzero(status == OUTSIDE)
         ctx = self._context_index() if still_out.size else None
         if ctx is not None:
             ch, _, _, _ = ctx.resolve_covered(lon[still_out], lat[still_out])
             external[still_out] = ch
-        for r in np.flatnonzero(status == "invalid").tolist():
+        for r in np.flatnonzero(status == INVALID).tolist():
             flags.setdefault(r, set()).add("invalid_coordinates")
         return {
             "lon": lon,
@@ -652,7 +653,7 @@ class Locator:
             kota=at(bs.kota_names),
             provinsi_kode=at(bs.provinsi_codes),
             provinsi=at(bs.provinsi_names),
-            status=str(cols["status"][i]),
+            status=STATUSES[int(cols["status"][i])],
             candidates=(tuple(bs.codes[list(multi)].tolist()) if multi else self._singletons[r]),
             distance_m=dist if np.isfinite(dist) else None,
             flags=frozenset(cols["flags"].get(i, _EMPTY)),
@@ -710,7 +711,7 @@ class Locator:
             "lon": np.where(np.isfinite(lon), lon, np.nan),
             "lat": np.where(np.isfinite(lat), lat, np.nan),
             **{name: category(name) for name in self._categories},
-            "status": pd.Categorical(cols["status"], categories=STATUSES),
+            "status": pd.Categorical.from_codes(cols["status"], categories=pd.Index(STATUSES)),
             "candidates": candidates,
             "distance_m": cols["distance"],
             "flags": flags,

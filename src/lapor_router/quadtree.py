@@ -61,12 +61,13 @@ class CoverageTree:
         return len(self.label)
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Label of the leaf holding each point (EXACT outside the root grid or for NaN)."""
-        out = np.full(len(x), EXACT, dtype=np.int32)
+        """Label of the leaf holding each point: FAR outside the root grid (which is the
+        set's box grown by the gap tolerance), EXACT for NaN."""
         with np.errstate(invalid="ignore"):
             fx = np.floor((x - self.x0) / self.size0)
             fy = np.floor((y - self.y0) / self.size0)
             ok = (fx >= 0) & (fx < self.nx) & (fy >= 0) & (fy < self.ny)
+        out = np.where(np.isnan(fx) | np.isnan(fy), EXACT, FAR).astype(np.int32)
         active = np.flatnonzero(ok)
         ix, iy = fx[active].astype(np.int64), fy[active].astype(np.int64)
         node = iy * self.nx + ix
@@ -91,8 +92,10 @@ class CoverageTree:
         """:meth:`lookup` for one point, in plain Python (a few microseconds)."""
         fx = (x - self.x0) / self.size0
         fy = (y - self.y0) / self.size0
-        if not (0 <= fx < self.nx and 0 <= fy < self.ny):  # False for NaN too
+        if fx != fx or fy != fy:
             return EXACT
+        if not (0 <= fx < self.nx and 0 <= fy < self.ny):
+            return FAR
         ix, iy = int(fx), int(fy)
         node = iy * self.nx + ix
         ox, oy, size = self.x0 + ix * self.size0, self.y0 + iy * self.size0, self.size0

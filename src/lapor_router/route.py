@@ -612,8 +612,9 @@ class Router(Locator):
         rules: RuleGraph | str | Path | None = None,
         accelerate: bool = True,
     ) -> None:
-        super().__init__(boundaries, context=context, gap_tolerance_m=gap_tolerance_m,
-                         accelerate=accelerate)
+        super().__init__(
+            boundaries, context=context, gap_tolerance_m=gap_tolerance_m, accelerate=accelerate
+        )
         self._rules_source = rules
         self._rules: RuleGraph | None = rules if isinstance(rules, RuleGraph) else None
         self._calendar: WorkCalendar | None = None
