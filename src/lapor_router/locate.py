@@ -34,6 +34,7 @@ from .errors import CoordinateError, DataNotInstalledError
 from .normalize import (
     NOT_FINITE,
     OUT_OF_RANGE,
+    REASONS,
     as_array,
     coerce_floats,
     in_range,
@@ -118,6 +119,7 @@ class _Index:
         self.tol_m = tol_m
         self._qt: quadtree.CoverageTree | None = None
         self._qt_lock = threading.Lock()
+        self._external: dict[str, tuple[list[str], np.ndarray]] | None = None
 
     @property
     def qt(self) -> quadtree.CoverageTree:
@@ -127,6 +129,21 @@ class _Index:
                 if self._qt is None:
                     self._qt = quadtree.cached(self.bs.sha256, self.bs.geoms, self.tree, self.tol_m)
         return self._qt
+
+    def external_parts(self) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Categorical parts of this (context) set's code, name and kota name per polygon."""
+        if self._external is None:
+            regions = _data.regions()
+            kota = np.array(
+                [regions[c[:5]].nama if c[:5] in regions else None for c in self.bs.codes.tolist()],
+                dtype=object,
+            )
+            self._external = {
+                "external_kode": _categorical_parts(self.bs.codes),
+                "external_nama": _categorical_parts(self.bs.names),
+                "external_kota": _categorical_parts(kota),
+            }
+        return self._external
 
     def labels(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Quadtree label per point (EXACT everywhere when not accelerated)."""
@@ -434,7 +451,7 @@ class Locator:
         n = len(lon_raw)
         x, reason = coerce_floats(lon_raw)
         y, reason_y = coerce_floats(lat_raw)
-        reason = np.where(pd.isna(reason), reason_y, reason)
+        reason = np.where(reason == 0, reason_y, reason)
         if crs is not None:
             x, y, reason = self._from_crs(x, y, reason, crs)
         cols = self._resolve(x, y, reason, projected=crs is not None)
@@ -452,23 +469,23 @@ class Locator:
             tr = transformer(crs, "EPSG:4326")
         except Exception as exc:
             raise CoordinateError(f"unknown CRS {crs!r} ({exc})") from exc
-        ok = pd.isna(reason)
+        ok = reason == 0
         lon, lat = np.full(len(x), np.nan), np.full(len(x), np.nan)
         if ok.any():
             lon[ok], lat[ok] = tr.transform(x[ok], y[ok])
         bad = ok & ~(np.isfinite(lon) & np.isfinite(lat))
         reason = reason.copy()
-        reason[bad] = NOT_FINITE
+        reason[bad] = REASONS.index(NOT_FINITE)
         return lon, lat, reason
 
     def _resolve(
         self, x: np.ndarray, y: np.ndarray, reason: np.ndarray, projected: bool
     ) -> dict[str, Any]:
         n = len(x)
-        ok = pd.isna(reason)
+        ok = reason == 0
         out_of_range = ok & ~in_range(x, y)
         reason = reason.copy()
-        reason[out_of_range] = OUT_OF_RANGE
+        reason[out_of_range] = REASONS.index(OUT_OF_RANGE)
         ok &= ~out_of_range
         lon = np.where(ok, x, np.nan)
         lat = np.where(ok, y, np.nan)
@@ -503,7 +520,7 @@ class Locator:
                 status[fixed] = np.where(count[hit] == 1, INSIDE, OVERLAP)
                 distance[fixed] = 0.0
                 lon[fixed], lat[fixed] = fx[fixed], fy[fixed]
-                reason[fixed] = None
+                reason[fixed] = 0
                 suspect[fixed] = False
                 multi.update({int(cand[k]): v for k, v in mul.items()})
                 for r in fixed.tolist():
@@ -550,7 +567,8 @@ class Locator:
     def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray) -> None:
         acc, bad = coerce_floats(acc_raw)
         given = ~(pd.isna(acc_raw) if acc_raw.dtype == object else np.isnan(acc))
-        invalid_acc = given & (~pd.isna(bad) | ~(acc >= 0))
+        with np.errstate(invalid="ignore"):
+            invalid_acc = given & ((bad != 0) | ~(acc >= 0))
         for r in np.flatnonzero(invalid_acc).tolist():
             cols["flags"].setdefault(r, set()).add("invalid_accuracy")
         lon, lat = cols["lon"], cols["lat"]
@@ -603,9 +621,8 @@ class Locator:
 
     def _claimed(self, cols: dict[str, Any], claims: np.ndarray) -> None:
         n = len(claims)
-        claimed = np.full(n, None, dtype=object)
+        claimed = np.full(n, -1, dtype=np.int64)
         chosen, multi, flags = cols["chosen"], cols["multi"], cols["flags"]
-        codes = self.boundaries.codes
         for r, claim in enumerate(claims.tolist()):
             if claim is None or (isinstance(claim, float) and np.isnan(claim)):
                 continue
@@ -621,7 +638,7 @@ class Locator:
             if len(rows) != 1:
                 flags.setdefault(r, set()).add("claimed_unknown")
                 continue
-            claimed[r] = codes[rows[0]]
+            claimed[r] = rows[0]
             if located and rows[0] not in located:
                 flags.setdefault(r, set()).add("claimed_mismatch")
         cols["claimed"] = claimed
@@ -657,12 +674,14 @@ class Locator:
             candidates=(tuple(bs.codes[list(multi)].tolist()) if multi else self._singletons[r]),
             distance_m=dist if np.isfinite(dist) else None,
             flags=frozenset(cols["flags"].get(i, _EMPTY)),
-            claimed_kode=None if claimed is None else claimed[i],
+            claimed_kode=None
+            if claimed is None or claimed[i] < 0
+            else str(self.boundaries.codes[claimed[i]]),
             accuracy_shares=cols["shares"].get(i, ()),
             external_kode=ext_kode,
             external_nama=ext_nama,
             external_kota=ext_kota,
-            invalid_reason=cols["reason"][i],
+            invalid_reason=REASONS[int(cols["reason"][i])],
             boundary_set=bs.id,
         )
 
@@ -676,9 +695,9 @@ class Locator:
             out: np.ndarray = padded[index]
             return out
 
-        def category(name: str) -> Any:
+        def category(name: str, index: np.ndarray = idx) -> Any:
             cats, row_codes = self._categories[name]
-            return pd.Categorical.from_codes(row_codes[idx], categories=pd.Index(cats))
+            return pd.Categorical.from_codes(row_codes[index], categories=pd.Index(cats))
 
         candidates = self._singletons[idx]
         for r, rows in cols["multi"].items():
@@ -689,23 +708,14 @@ class Locator:
         shares = _filled(n, ())
         for r, s in cols["shares"].items():
             shares[r] = s
-        ext_cols: dict[str, np.ndarray] = {
-            k: np.full(n, None, dtype=object)
-            for k in ("external_kode", "external_nama", "external_kota")
-        }
         ctx: _Index | None = cols["context"]
-        if ctx is not None:
-            ext = cols["external"]
-            ext_cols["external_kode"] = gather(ctx.bs.codes, ext)
-            ext_cols["external_nama"] = gather(ctx.bs.names, ext)
-            regions = _data.regions()
-            ext_cols["external_kota"] = np.array(
-                [
-                    regions[c[:5]].nama if c and c[:5] in regions else None
-                    for c in ext_cols["external_kode"].tolist()
-                ],
-                dtype=object,
-            )
+        ext = cols["external"] if ctx is not None else np.full(n, -1, dtype=np.int64)
+        ext_cols = {
+            name: pd.Categorical.from_codes(codes[ext], categories=pd.Index(cats, dtype=object))
+            for name, (cats, codes) in (
+                ctx.external_parts() if ctx is not None else _NO_EXTERNAL
+            ).items()
+        }
         lon, lat = cols["lon"], cols["lat"]
         data = {
             "lon": np.where(np.isfinite(lon), lon, np.nan),
@@ -715,12 +725,14 @@ class Locator:
             "candidates": candidates,
             "distance_m": cols["distance"],
             "flags": flags,
-            "claimed_kode": (
-                cols["claimed"] if cols["claimed"] is not None else np.full(n, None, dtype=object)
+            "claimed_kode": category(
+                "kode", cols["claimed"] if cols["claimed"] is not None else np.full(n, -1)
             ),
             "accuracy_shares": shares,
             **ext_cols,
-            "invalid_reason": cols["reason"],
+            "invalid_reason": pd.Categorical.from_codes(
+                cols["reason"].astype(np.int8) - 1, categories=pd.Index(REASONS[1:])
+            ),
             "boundary_set": pd.Categorical.from_codes(
                 np.zeros(n, dtype=np.int64), categories=pd.Index([bs.id])
             ),
@@ -745,6 +757,13 @@ def _keep_object(col: Any) -> Any:
         if isinstance(col, np.ndarray) and (col.dtype == object)
         else col
     )
+
+
+_NO_EXTERNAL: dict[str, tuple[list[str], np.ndarray]] = {
+    "external_kode": ([], np.array([-1], dtype=np.int32)),
+    "external_nama": ([], np.array([-1], dtype=np.int32)),
+    "external_kota": ([], np.array([-1], dtype=np.int32)),
+}
 
 
 def _filled(n: int, value: object) -> np.ndarray:

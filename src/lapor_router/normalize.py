@@ -19,6 +19,8 @@ MISSING = "missing"
 NOT_A_NUMBER = "not_a_number"
 NOT_FINITE = "not_finite"
 OUT_OF_RANGE = "out_of_range"
+REASONS = (None, MISSING, NOT_A_NUMBER, NOT_FINITE, OUT_OF_RANGE)  # int8 codes 0..4
+_CODE = {r: i for i, r in enumerate(REASONS)}
 
 
 def as_array(values: Any, n: int | None = None) -> np.ndarray:
@@ -72,15 +74,16 @@ def _parse_one(v: Any) -> tuple[float, str | None]:
 
 
 def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """float64 values and an object array of reasons (None where the value is a number)."""
-    reason = np.full(len(values), None, dtype=object)
+    """float64 values and an int8 reason code per value (0 where it is a number; else the
+    index of the reason in :data:`REASONS`)."""
+    reason = np.zeros(len(values), dtype=np.int8)
     if values.dtype.kind in "fiu":
         out = values.astype("float64", copy=False)
-        reason[np.isnan(out)] = MISSING
-        reason[np.isinf(out)] = NOT_FINITE
+        reason[np.isnan(out)] = _CODE[MISSING]
+        reason[np.isinf(out)] = _CODE[NOT_FINITE]
         return out, reason
     if values.dtype.kind == "b":
-        reason[:] = NOT_A_NUMBER
+        reason[:] = _CODE[NOT_A_NUMBER]
         return np.full(len(values), np.nan), reason
     # fast path: what pandas parses as plain numbers; the rest value by value
     out = np.array(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype="float64")
@@ -88,7 +91,8 @@ def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         [isinstance(v, bool | np.bool_) for v in values], dtype=bool
     )
     for i in np.flatnonzero(slow).tolist():
-        out[i], reason[i] = _parse_one(values[i])
+        out[i], why = _parse_one(values[i])
+        reason[i] = _CODE[why]
     return out, reason
 
 

@@ -33,7 +33,7 @@ EXACT = -1
 FAR = -2
 INTERNAL = -3
 EPS_DEG = 1e-9  # cells are classified grown by ~0.1 mm so rounding never crosses an edge
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _METRES_PER_DEG = 111_320.0
 
 
@@ -124,17 +124,22 @@ def build(
     tol_m: float,
     min_size_m: float = 10.0,
     max_nodes: int = 20_000_000,
-    root_blocks: int = 16,
+    root_size_m: float = 320.0,
+    max_root_cells: int = 2_000_000,
 ) -> CoverageTree:
     """Classify cells level by level with vectorized shapely predicates (see module doc)."""
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     pad = float(_tolerance_deg(np.array([max(abs(miny), abs(maxy))]), tol_m)[0])
     minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
-    size0 = max(maxx - minx, maxy - miny) / root_blocks
+    mid_lat = max(abs(miny), abs(maxy))
+    deg_per_m = 1 / (_METRES_PER_DEG * max(np.cos(np.radians(min(mid_lat, 89.0))), 0.01))
+    min_size = min_size_m * deg_per_m
+    # a fine root grid keeps the descent short; a cap keeps national sets in memory
+    size0 = max(
+        root_size_m * deg_per_m, float(np.sqrt((maxx - minx) * (maxy - miny) / max_root_cells))
+    )
     nx = int(np.ceil((maxx - minx) / size0))
     ny = int(np.ceil((maxy - miny) / size0))
-    mid_lat = max(abs(miny), abs(maxy))
-    min_size = min_size_m / (_METRES_PER_DEG * max(np.cos(np.radians(min(mid_lat, 89.0))), 0.01))
     iy, ix = np.divmod(np.arange(nx * ny), nx)
     xs, ys = minx + ix * size0, miny + iy * size0
     labels: list[np.ndarray] = []
