@@ -151,7 +151,7 @@ class _Index:
             return np.full(len(x), quadtree.EXACT, dtype=np.int32)
         return self.qt.lookup(x, y)
 
-    def _in_bounds(
+    def in_bounds(
         self, x: np.ndarray, y: np.ndarray, margin: np.ndarray | float = 0.0
     ) -> np.ndarray:
         minx, miny, maxx, maxy = self.bounds
@@ -165,7 +165,7 @@ class _Index:
 
     def covering(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point, polygon) pairs where the polygon covers the point (boundary included)."""
-        sub = self._in_bounds(x, y)
+        sub = self.in_bounds(x, y)
         if sub.size == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         pt, poly = self.tree.query(shapely.points(x[sub], y[sub]), predicate="intersects")
@@ -190,7 +190,7 @@ class _Index:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, polygon, metres) for polygons within ``tol_m`` metres of each point."""
         radius = _degree_radius(y, tol_m) if len(x) else np.empty(0)
-        sub = self._in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
+        sub = self.in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
         if sub.size == 0:
             e = np.empty(0, np.int64)
             return e, e, np.empty(0)
@@ -513,6 +513,7 @@ class Locator:
                 (y, -x, ("swapped_coordinates", "latitude_sign_corrected")),
             ):
                 cand = np.flatnonzero(suspect & in_range(fx, fy))
+                cand = cand[self._index.in_bounds(fx[cand], fy[cand])]
                 ch, count, mul, _ = self._index.resolve_covered(fx[cand], fy[cand])
                 hit = count > 0
                 fixed = cand[hit]
