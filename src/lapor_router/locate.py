@@ -45,6 +45,7 @@ STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
 INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
 _EMPTY: frozenset[str] = frozenset()
 _METRES_PER_DEG = 111_320.0
+LARGE_SET = 5_000  # polygons above which the quadtree stops at 1 km leaves
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
 _FUZZY_CUTOFF = 0.8
 _FUZZY_MARGIN = 0.05
@@ -127,7 +128,17 @@ class _Index:
         if self._qt is None:
             with self._qt_lock:
                 if self._qt is None:
-                    self._qt = quadtree.cached(self.bs.sha256, self.bs.geoms, self.tree, self.tol_m)
+                    # national-size sets: coarser leaves keep the build within seconds and
+                    # the tree within memory (see benchmarks/bench_locate.py --national)
+                    small = len(self.bs) <= LARGE_SET
+                    self._qt = quadtree.cached(
+                        self.bs.sha256,
+                        self.bs.geoms,
+                        self.tree,
+                        self.tol_m,
+                        min_size_m=10.0 if small else 1000.0,
+                        max_nodes=20_000_000 if small else 4_000_000,
+                    )
         return self._qt
 
     def external_parts(self) -> dict[str, tuple[list[str], np.ndarray]]:
