@@ -234,26 +234,20 @@ def _route(
     )
     kel_changed = located["flags"].map(lambda f: "claimed_mismatch" in f)
     out["row_id"] = np.asarray(row_ids if row_ids is not None else np.arange(n), dtype=np.int64)
-    out["kelurahan_kode"] = located["kode"].astype(object).to_numpy()
-    out["kelurahan"] = located["nama"].astype(object).to_numpy()
-    out["kecamatan"] = located["kecamatan"].astype(object).to_numpy()
-    out["kota"] = located["kota"].astype(object).to_numpy()
-    out["location_status"] = located["status"].astype(str).to_numpy()
-    out["claimed_kode"] = located["claimed_kode"].to_numpy()
-    for c in (
-        "unit_id",
-        "unit_name",
-        "category",
-        "category_source",
-        "respond_by",
-        "due_at",
-        "emergency",
+    for name, source in (
+        ("kelurahan_kode", "kode"),
+        ("kelurahan", "nama"),
+        ("kecamatan", "kecamatan"),
+        ("kota", "kota"),
+        ("location_status", "status"),
+        ("claimed_kode", "claimed_kode"),
     ):
-        out[c] = decided[c].to_numpy()
-    out["flags"] = decided["flags"].to_numpy()
+        values = located[source].astype(object)
+        out[name] = values.where(values.notna(), None).astype(object)
+    for c in OUTPUT_COLUMNS[7:14]:  # unit_id … emergency, as decided
+        out[c] = decided[c]
+    out["flags"] = decided["flags"]
     out["reroute"] = unit_changed.astype(bool) | kel_changed.to_numpy(dtype=bool)
-    for c in ("kelurahan_kode", "kelurahan", "kecamatan", "kota", "claimed_kode"):
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out, located
 
 

@@ -223,6 +223,23 @@ class BoundarySet:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
+    def hierarchy(self, i: int) -> tuple[str | None, ...]:
+        """(kode, nama, kecamatan_kode, kecamatan, kota_kode, kota, provinsi_kode, provinsi)
+        of row ``i``, None where unknown."""
+        return tuple(
+            None if pd.isna(v) else str(v)
+            for v in (
+                self.codes[i],
+                self.names[i],
+                self.kecamatan_codes[i],
+                self.kecamatan_names[i],
+                self.kota_codes[i],
+                self.kota_names[i],
+                self.provinsi_codes[i],
+                self.provinsi_names[i],
+            )
+        )
+
     @property
     def id(self) -> str:
         """Short identity of the set: source file name and the first 12 hex digits of its sha256."""

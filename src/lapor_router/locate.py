@@ -283,19 +283,7 @@ class Locator:
         bs = self.boundaries
         self._inside: list[tuple[Any, ...]] = [
             (
-                *(
-                    None if pd.isna(v) else str(v)
-                    for v in (
-                        bs.codes[i],
-                        bs.names[i],
-                        bs.kecamatan_codes[i],
-                        bs.kecamatan_names[i],
-                        bs.kota_codes[i],
-                        bs.kota_names[i],
-                        bs.provinsi_codes[i],
-                        bs.provinsi_names[i],
-                    )
-                ),
+                *bs.hierarchy(i),
                 "inside",
                 (str(bs.codes[i]),),
                 0.0,

@@ -523,23 +523,9 @@ def _areas_from(boundaries: BoundarySet | None) -> dict[str, Area]:
             for k, r in _data.registry().items()
         }
     out = {}
-    bs = boundaries
-    for i, code in enumerate(bs.codes.tolist()):
-        out[code] = Area(
-            code,
-            str(bs.names[i]),
-            *(
-                str(v) if v is not None else ""
-                for v in (
-                    bs.kecamatan_codes[i],
-                    bs.kecamatan_names[i],
-                    bs.kota_codes[i],
-                    bs.kota_names[i],
-                    bs.provinsi_codes[i],
-                    bs.provinsi_names[i],
-                )
-            ),
-        )
+    for i in range(len(boundaries)):
+        fields = tuple(v or "" for v in boundaries.hierarchy(i))
+        out[fields[0]] = Area(*fields)
     return out
 
 
