@@ -179,8 +179,12 @@ class _Index:
         sub = self.in_bounds(x, y)
         if sub.size == 0:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        pt, poly = self.tree.query(shapely.points(x[sub], y[sub]), predicate="intersects")
-        return sub[pt], poly.astype(np.int64)
+        # box candidates, then intersects_xy on the prepared polygons: the same answer as an
+        # "intersects" query, about twice as fast
+        pt, poly = self.tree.query(shapely.points(x[sub], y[sub]))
+        pt = sub[pt]
+        hit = shapely.intersects_xy(self.bs.geoms[poly], x[pt], y[pt])
+        return pt[hit], poly[hit].astype(np.int64)
 
     def metric_distance(
         self, x: np.ndarray, y: np.ndarray, pt: np.ndarray, poly: np.ndarray, to_boundary: bool
@@ -199,17 +203,20 @@ class _Index:
     def within(
         self, x: np.ndarray, y: np.ndarray, tol_m: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(point, polygon, metres) for polygons within ``tol_m`` metres of each point."""
+        """(point, polygon, metres) for polygons within ``tol_m`` metres of each point; the
+        points are ones no polygon covers, so the distance to a polygon is the distance to
+        its boundary (the cheaper computation)."""
         radius = _degree_radius(y, tol_m) if len(x) else np.empty(0)
         sub = self.in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
         if sub.size == 0:
             e = np.empty(0, np.int64)
             return e, e, np.empty(0)
-        pt, poly = self.tree.query(
-            shapely.points(x[sub], y[sub]), predicate="dwithin", distance=radius[sub]
-        )
+        # a box query is enough: the exact metric distance below does the filtering
+        r = radius[sub]
+        boxes = shapely.box(x[sub] - r, y[sub] - r, x[sub] + r, y[sub] + r)
+        pt, poly = self.tree.query(boxes)
         pt, poly = sub[pt], poly.astype(np.int64)
-        dist = self.metric_distance(x, y, pt, poly, to_boundary=False)
+        dist = self.metric_distance(x, y, pt, poly, to_boundary=True)
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
 
