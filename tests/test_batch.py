@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from lapor_router import Report, Router
-from lapor_router.batch import BatchError, Columns, route_file, route_frame
+from lapor_router.batch import OUTPUT_COLUMNS, BatchError, Columns, route_file, route_frame
 
 from conftest import BOUNDARIES, ROOT
 
@@ -427,3 +427,12 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return np.isfinite(float(text))
+
+
+def test_a_file_with_only_a_header_gives_an_empty_output_with_every_column(router, tmp_path):
+    src = tmp_path / "h.csv"
+    src.write_text("lon,lat,text\n", encoding="utf-8")
+    summary = _summary(router, src, tmp_path / "o.csv")
+    assert (summary["rows_read"], summary["rows_written"], summary["chunks"]) == (0, 0, 0)
+    header = (tmp_path / "o.csv").read_text(encoding="utf-8").splitlines()
+    assert header == [",".join(["lon", "lat", "text", *OUTPUT_COLUMNS])]

@@ -1036,15 +1036,29 @@ def route_file(
     return summary
 
 
-def _empty_output(src: Path, dest: Path, fmt: str, columns: Columns) -> None:
+def _input_header(src: Path) -> list[str]:
+    """Column names of an input with no data rows (CSV header or Parquet schema)."""
+    fmt = file_format(src)
     if fmt == "csv":
-        dest.write_text(",".join(OUTPUT_COLUMNS) + "\n", encoding="utf-8")
+        with open(src, encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh), [])
+    if fmt == "parquet":
+        return [n for n in pq.read_schema(src).names if n != "geometry"]
+    return []
+
+
+def _empty_output(src: Path, dest: Path, fmt: str, columns: Columns) -> None:
+    names = [*_input_names(_input_header(src)).values(), *OUTPUT_COLUMNS]
+    if fmt == "csv":
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(names)
+        dest.write_text(buf.getvalue(), encoding="utf-8")
     elif fmt == "jsonl":
         dest.write_text("", encoding="utf-8")
     elif fmt == "geojson":
         dest.write_text('{"type": "FeatureCollection", "features": []}\n', encoding="utf-8")
     else:
-        pq.write_table(pa.table({c: pa.array([], pa.string()) for c in OUTPUT_COLUMNS}), dest)
+        pq.write_table(pa.table({c: pa.array([], pa.string()) for c in names}), dest)
 
 
 def _save(path: Path, state: dict[str, Any]) -> None:
