@@ -744,7 +744,8 @@ class Locator:
                 np.zeros(n, dtype=np.int64), categories=pd.Index([bs.id])
             ),
         }
-        return pd.DataFrame({c: _keep_object(data[c]) for c in COLUMNS})
+        # copy=False: the columns are fresh arrays; consolidating them would copy each again
+        return pd.DataFrame({c: _keep_object(data[c]) for c in COLUMNS}, copy=False)
 
 
 def _categorical_parts(values: np.ndarray) -> tuple[list[str], np.ndarray]:
