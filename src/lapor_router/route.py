@@ -531,17 +531,7 @@ def transfer(rg: RuleGraph, decision: RoutingDecision, reason: str) -> RoutingDe
         target.id,
         count,
     )
-    return replace(
-        decision,
-        unit_id=target.id,
-        unit_name=target.name,
-        level=target.level,
-        handler_chain=(*decision.handler_chain, _step(rg, target.id, "transfer")),
-        explanation=(*decision.explanation, note),
-        flags=frozenset(flags),
-        visited=(*decision.visited, target.id),
-        transfers=count,
-    )
+    return _hand_over(rg, decision, target.id, "transfer", note, frozenset(flags), transfers=count)
 
 
 def escalate(
@@ -572,23 +562,45 @@ def escalate(
     respond, _ = deadlines_of(rg, rg.categories.get(decision.category or ""))
     deadline = cal.add(local_now, respond)
     log.info("escalated report=%s from=%s to=%s", decision.report_id, current.id, target.id)
-    return replace(
+    note = (
+        f"Eskalasi: melewati tenggat {decision.due_at:%Y-%m-%d %H:%M} WIB; "
+        f"{current.name} → {target.name}, tanggapan paling lambat "
+        f"{deadline:%Y-%m-%d %H:%M} WIB."
+    )
+    return _hand_over(
+        rg,
         decision,
-        unit_id=target.id,
-        unit_name=target.name,
-        level=target.level,
-        handler_chain=(*decision.handler_chain, _step(rg, target.id, "escalation")),
+        target.id,
+        "escalation",
+        note,
+        decision.flags | {"overdue", "escalated"},
         respond_by=deadline,
         due_at=deadline,
-        explanation=(
-            *decision.explanation,
-            f"Eskalasi: melewati tenggat "
-            f"{decision.due_at:%Y-%m-%d %H:%M} WIB; {current.name} → {target.name}, "
-            f"tanggapan paling lambat {deadline:%Y-%m-%d %H:%M} WIB.",
-        ),
-        flags=decision.flags | {"overdue", "escalated"},
-        visited=(*decision.visited, target.id),
         escalations=decision.escalations + 1,
+    )
+
+
+def _hand_over(
+    rg: RuleGraph,
+    decision: RoutingDecision,
+    unit_id: str,
+    role: str,
+    note: str,
+    flags: frozenset[str],
+    **changes: Any,
+) -> RoutingDecision:
+    """``decision`` now with ``unit_id``, which joins the CRM path in ``role``."""
+    unit = rg.units[unit_id]
+    return replace(
+        decision,
+        unit_id=unit.id,
+        unit_name=unit.name,
+        level=unit.level,
+        handler_chain=(*decision.handler_chain, _step(rg, unit.id, role)),
+        explanation=(*decision.explanation, note),
+        flags=flags,
+        visited=(*decision.visited, unit.id),
+        **changes,
     )
 
 
