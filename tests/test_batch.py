@@ -436,3 +436,14 @@ def test_a_file_with_only_a_header_gives_an_empty_output_with_every_column(route
     assert (summary["rows_read"], summary["rows_written"], summary["chunks"]) == (0, 0, 0)
     header = (tmp_path / "o.csv").read_text(encoding="utf-8").splitlines()
     assert header == [",".join(["lon", "lat", "text", *OUTPUT_COLUMNS])]
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch, tmp_path):
+    from lapor_router.batch import _progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert _progress(None, tmp_path) is None
+    assert _progress(False, tmp_path) is None
+    bar = _progress(True, tmp_path)
+    assert bar is not None
+    bar.stop()
