@@ -442,8 +442,8 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, tmp_path):
     from lapor_router.batch import _progress
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
-    assert _progress(None, tmp_path) is None
-    assert _progress(False, tmp_path) is None
-    bar = _progress(True, tmp_path)
+    assert _progress(None) is None
+    assert _progress(False) is None
+    bar = _progress(True)
     assert bar is not None
     bar.stop()

@@ -950,7 +950,7 @@ def route_file(
     rows_before = done[-1]["rows_end"] if done else 0
     reader = READERS[in_fmt](src, chunk_rows, position, rows_before)
     engine_impl = _make_engine(engine, router, workers, scheduler)
-    bar = _progress(progress, src)
+    bar = _progress(progress)
     task = (
         bar.add_task("routing", total=src.stat().st_size if in_fmt in ("csv", "jsonl") else None)
         if bar
@@ -1007,7 +1007,7 @@ def route_file(
         _empty_output(src, partial, out_fmt, columns)
     rej_partial = rej.with_name(rej.name + ".partial")
     with open(rej_partial, "wb") as out:
-        out.write(b"row_id,raw,reject_reason\n")
+        out.write((",".join(REJECT_COLUMNS) + "\n").encode())
         for k in range(len(done)):
             with open(work / f"rejects-{k:06d}.csv", "rb") as fh:
                 shutil.copyfileobj(fh, out)
@@ -1071,7 +1071,7 @@ def _default_router() -> Router:
     return Router.default()
 
 
-def _progress(enabled: bool | None, src: Path) -> Progress | None:
+def _progress(enabled: bool | None) -> Progress | None:
     import sys
 
     if enabled is False or (enabled is None and not sys.stderr.isatty()):

@@ -696,12 +696,6 @@ class Locator:
         bs = self.boundaries
         idx = cols["chosen"]  # -1 gathers the trailing None of each padded array
 
-        def gather(arr: np.ndarray, index: np.ndarray = idx) -> np.ndarray:
-            padded = np.empty(len(arr) + 1, dtype=object)
-            padded[:-1] = arr
-            out: np.ndarray = padded[index]
-            return out
-
         def category(name: str, index: np.ndarray = idx) -> Any:
             cats, row_codes = self._categories[name]
             return pd.Categorical.from_codes(row_codes[index], categories=pd.Index(cats))
@@ -791,24 +785,6 @@ def row_to_location(frame: pd.DataFrame, i: int) -> Location:
     for c in ("lon", "lat", "distance_m"):
         rec[c] = None if rec[c] is None else float(rec[c])
     return Location(**rec)
-
-
-def summarize(frame: pd.DataFrame) -> dict[str, Any]:
-    """Counts of a :meth:`Router.locate_many` frame: rows, by status, by flag, and the most
-    common claimed → located kelurahan disagreements."""
-    flag_counts: dict[str, int] = {}
-    for flags in frame["flags"]:
-        for f in flags:
-            flag_counts[f] = flag_counts.get(f, 0) + 1
-    status = frame["status"].astype(str).value_counts()
-    mism = frame[frame["flags"].map(lambda f: "claimed_mismatch" in f)]
-    pairs = (mism["claimed_kode"].astype(str) + " → " + mism["kode"].astype(str)).value_counts()
-    return {
-        "rows": len(frame),
-        "by_status": {s: int(status.get(s, 0)) for s in STATUSES},
-        "by_flag": dict(sorted(flag_counts.items())),
-        "top_claimed_mismatches": {k: int(v) for k, v in pairs.head(10).items()},
-    }
 
 
 def locations(frame: pd.DataFrame) -> Iterable[Location]:

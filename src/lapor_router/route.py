@@ -707,21 +707,6 @@ class Router(Locator):
 
 
 _NONE = "\x00"
-DECISION_COLUMNS = (
-    "unit_id",
-    "unit_name",
-    "level",
-    "category",
-    "category_source",
-    "suggested_category",
-    "rule_id",
-    "emergency",
-    "emergency_number",
-    "respond_by",
-    "due_at",
-    "missing_information",
-    "flags",
-)
 
 
 def _objects(values: list[Any]) -> np.ndarray:
