@@ -37,6 +37,7 @@ class WorkCalendar:
         self._extra = set(settings.extra_holidays)
         self._removed = set(settings.removed_holidays)
         self._lock = threading.Lock()
+        self._years: dict[int, frozenset[date]] = {}
 
     def holiday_name(self, day: date) -> str | None:
         """Name of the holiday or joint-leave day on ``day``, or None."""
@@ -47,6 +48,17 @@ class WorkCalendar:
         with self._lock:  # the holidays object fills in a year on first use
             name = self._holidays.get(day)
         return str(name) if name else None
+
+    def holiday_dates(self, year: int) -> frozenset[date]:
+        """Every holiday and joint-leave day of ``year`` (rule-set additions and removals
+        applied), computed once per year from the calendar's own holidays object."""
+        with self._lock:
+            if year not in self._years:
+                self._holidays.get(date(year, 1, 1))  # fills the year in
+                found = {d for d in self._holidays if d.year == year}
+                extra = {d for d in self._extra if d.year == year}
+                self._years[year] = frozenset((found | extra) - self._removed)
+            return self._years[year]
 
     def is_working_day(self, day: date) -> bool:
         """Monday–Friday and not a holiday or joint-leave day."""
@@ -91,18 +103,9 @@ class WorkCalendar:
 
 def _holiday_array(cal: WorkCalendar, first: int, last: int) -> np.ndarray:
     """Holiday and joint-leave dates of years ``first``..``last`` as datetime64[D]."""
-    days = set()
-    with cal._lock:
-        for year in range(first, last + 1):
-            days |= {
-                d
-                for d, _ in holidays.country_holidays(
-                    cal.settings.holiday_country,
-                    years=year,
-                    categories=cal.settings.holiday_categories,
-                ).items()
-            }
-    days = (days | cal._extra) - cal._removed
+    days: set[date] = set()
+    for year in range(first, last + 1):
+        days |= cal.holiday_dates(year)
     return np.array(sorted(days), dtype="datetime64[D]")
 
 

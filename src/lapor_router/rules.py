@@ -634,7 +634,11 @@ class RuleGraph:
         return self.spec.settings.version
 
     def rule(self, rule_id: str) -> Rule:
-        return next(r for r in self.spec.rules if r.id == rule_id)
+        """The rule with id ``rule_id``."""
+        if ("rules",) not in self._cache:
+            self._cache[("rules",)] = {r.id: r for r in self.spec.rules}
+        rule: Rule = self._cache[("rules",)][rule_id]
+        return rule
 
     @staticmethod
     def _in_scope(rule: Rule, area: str | None) -> bool:
