@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lapor_router import Router
 from lapor_router.locate import locations
-from lapor_router.quadtree import EXACT, FAR, build, cached
+from lapor_router.quadtree import EXACT, FAR, SLOT0, build, cached
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +75,10 @@ def test_labelled_cells_are_answered_correctly(jakarta):
     x, y = rng.uniform(106.3, 107.1, 200_000), rng.uniform(-6.5, -5.1, 200_000)
     lab = qt.lookup(x, y)
     inside = lab >= 0
+    exact = lab <= SLOT0
     # the province box is mostly sea: ~5 % of it is land inside a kelurahan
-    assert inside.mean() > 0.03 and (lab == FAR).mean() > 0.3 and (lab == EXACT).any()
+    assert inside.mean() > 0.03 and (lab == FAR).mean() > 0.3 and exact.any()
+    assert not (lab == EXACT).any()  # only NaN has no cell
     # a labelled point lies in its polygon and in no other
     pts = shapely.points(x[inside], y[inside])
     hits, _ = tree.query(pts, predicate="intersects")
@@ -86,18 +88,59 @@ def test_labelled_cells_are_answered_correctly(jakarta):
     far = np.flatnonzero(lab == FAR)[:2000]
     near, _ = tree.query(shapely.points(x[far], y[far]), predicate="dwithin", distance=0.0009)
     assert near.size == 0
+    # an exact cell's list holds every polygon covering its points or, when no polygon
+    # meets the cell, every polygon within 100 m (0.0009 degree is under 100 m here)
+    rows = np.flatnonzero(exact)
+    pos, poly, covers = qt.candidates(SLOT0 - lab[rows])
+    listed = set(zip(rows[pos].tolist(), poly.tolist(), strict=True))
+    cover_rows = set(rows[pos[covers]].tolist())
+    pt, truth = tree.query(shapely.points(x[rows], y[rows]), predicate="intersects")
+    assert set(zip(rows[pt].tolist(), truth.tolist(), strict=True)) <= listed
+    assert set(rows[pt].tolist()) <= cover_rows
+    gap_rows = np.setdiff1d(rows, list(cover_rows))
+    pt, truth = tree.query(
+        shapely.points(x[gap_rows], y[gap_rows]), predicate="dwithin", distance=0.0009
+    )
+    assert pt.size and set(zip(gap_rows[pt].tolist(), truth.tolist(), strict=True)) <= listed
     assert [qt.lookup_one(a, b) for a, b in zip(x[:500], y[:500], strict=True)] == list(lab[:500])
+    assert [qt.lookup_one(a, b) for a, b in zip(x[rows[:500]], y[rows[:500]], strict=True)] == list(
+        lab[rows[:500]]
+    )
     assert qt.lookup_one(float("nan"), -6.2) == EXACT
 
 
 def test_the_tree_is_cached_on_disk_and_reused(jakarta, tmp_path, monkeypatch):
     monkeypatch.setenv("LAPOR_ROUTER_CACHE", str(tmp_path))
     tree = shapely.STRtree(jakarta.geoms)
-    first = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=200.0)
+    first = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=80.0)
     files = list(tmp_path.glob("quadtree-*.npz"))
     assert len(files) == 1
-    again = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=200.0)
-    assert np.array_equal(first.label, again.label) and np.array_equal(first.child, again.child)
+    again = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=80.0)
+    assert again.depth == first.depth and again.bits == first.bits and again.depth > 0
+    for a, b in zip((*first.tables, first.polys), (*again.tables, again.polys), strict=True):
+        assert np.array_equal(a, b)
     files[0].write_bytes(b"damaged")
-    rebuilt = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=200.0)
-    assert np.array_equal(first.label, rebuilt.label)
+    rebuilt = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=80.0)
+    assert np.array_equal(first.tables[-1], rebuilt.tables[-1])
+
+
+def test_flattening_splits_deep_trees_into_tables(jakarta):
+    """Trees deeper than one 32 × 32 table get several; answers stay those of the build."""
+    tree = shapely.STRtree(jakarta.geoms)
+    qt = build(jakarta.geoms, tree, 100.0, min_size_m=20.0, root_size_m=10240.0)
+    assert qt.depth == 9 and qt.bits == (5, 4) and len(qt.tables) == 3
+    coarse = build(
+        jakarta.geoms, tree, 100.0, min_size_m=20.0, root_size_m=10240.0, max_nodes=10**5
+    )
+    assert coarse.depth < qt.depth
+    rng = np.random.default_rng(8)
+    x, y = edge_points(jakarta, rng, 5_000)
+    for t in (qt, coarse):
+        lab = t.lookup(x, y)
+        inside = lab >= 0
+        assert inside.any() and (lab <= SLOT0).any()
+        assert shapely.intersects_xy(jakarta.geoms[lab[inside]], x[inside], y[inside]).all()
+        pick = rng.choice(len(x), 300)
+        assert [t.lookup_one(a, b) for a, b in zip(x[pick], y[pick], strict=True)] == list(
+            lab[pick]
+        )

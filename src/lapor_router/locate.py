@@ -157,7 +157,7 @@ class _Index:
         return self._external
 
     def labels(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Quadtree label per point (EXACT everywhere when not accelerated)."""
+        """Quadtree value per point (EXACT everywhere when not accelerated)."""
         if not self.accelerate or len(x) == 0:
             return np.full(len(x), quadtree.EXACT, dtype=np.int32)
         return self.qt.lookup(x, y)
@@ -189,62 +189,92 @@ class _Index:
     def metric_distance(
         self, x: np.ndarray, y: np.ndarray, pt: np.ndarray, poly: np.ndarray, to_boundary: bool
     ) -> np.ndarray:
-        """Metres from point ``pt`` to polygon ``poly`` (or to its boundary), pairwise."""
+        """Metres from point ``pt`` to polygon ``poly`` (or to its boundary), pairwise; each
+        point is projected once however many pairs it is in."""
         out = np.empty(len(pt), dtype="float64")
-        epsg = _utm_epsg(x[pt], y[pt])
+        if len(pt) == 0:
+            return out
+        points, inverse = np.unique(pt, return_inverse=True)
+        epsg = _utm_epsg(x[points], y[points])
+        pair_epsg = epsg[inverse]
         for code in np.unique(epsg):
-            sel = np.flatnonzero(epsg == code)
+            mine = np.flatnonzero(epsg == code)
             crs = f"EPSG:{code}"
-            mx, my = transformer("EPSG:4326", crs).transform(x[pt[sel]], y[pt[sel]])
+            mx, my = transformer("EPSG:4326", crs).transform(x[points[mine]], y[points[mine]])
+            centres = np.empty(len(points), dtype=object)
+            centres[mine] = shapely.points(mx, my)
+            sel = np.flatnonzero(pair_epsg == code)
             polys, rings = self.bs.metric(crs, poly[sel])
-            out[sel] = shapely.distance(rings if to_boundary else polys, shapely.points(mx, my))
+            out[sel] = shapely.distance(rings if to_boundary else polys, centres[inverse[sel]])
         return out
 
     def within(
-        self, x: np.ndarray, y: np.ndarray, tol_m: float
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        tol_m: float,
+        pairs: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, polygon, metres) for polygons within ``tol_m`` metres of each point; the
         points are ones no polygon covers, so the distance to a polygon is the distance to
-        its boundary (the cheaper computation)."""
-        radius = _degree_radius(y, tol_m) if len(x) else np.empty(0)
-        sub = self.in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
-        if sub.size == 0:
-            e = np.empty(0, np.int64)
-            return e, e, np.empty(0)
-        # a box query is enough: the exact metric distance below does the filtering
-        r = radius[sub]
-        boxes = shapely.box(x[sub] - r, y[sub] - r, x[sub] + r, y[sub] + r)
-        pt, poly = self.tree.query(boxes)
-        pt, poly = sub[pt], poly.astype(np.int64)
+        its boundary (the cheaper computation). ``pairs``: candidate (point, polygon) pairs
+        known to include every polygon within the tolerance (else the R-tree finds them)."""
+        if pairs is None:
+            radius = _degree_radius(y, tol_m) if len(x) else np.empty(0)
+            sub = self.in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
+            if sub.size == 0:
+                e = np.empty(0, np.int64)
+                return e, e, np.empty(0)
+            # a box query is enough: the exact metric distance below does the filtering
+            r = radius[sub]
+            boxes = shapely.box(x[sub] - r, y[sub] - r, x[sub] + r, y[sub] + r)
+            pt, poly = self.tree.query(boxes)
+            pairs = sub[pt], poly.astype(np.int64)
+        pt, poly = pairs
         dist = self.metric_distance(x, y, pt, poly, to_boundary=True)
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
 
-    def resolve_covered(
-        self, x: np.ndarray, y: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, dict[int, tuple[int, ...]], np.ndarray]:
-        """Chosen polygon (-1: none), cover count, the candidates of overlap points, and
-        which points lie far (beyond the gap tolerance) from every polygon."""
+    def resolve_covered(self, x: np.ndarray, y: np.ndarray) -> Covered:
+        """Status (inside/overlap/outside) and chosen polygon (-1: none) of each point (see
+        :class:`Covered`)."""
         n = len(x)
         lab = self.labels(x, y)
-        chosen = np.full(n, -1, dtype=np.int64)
-        count = np.zeros(n, dtype=np.int64)
-        fast = lab >= 0
-        chosen[fast] = lab[fast]
-        count[fast] = 1
-        far = lab == quadtree.FAR
-        rest = np.flatnonzero(lab == quadtree.EXACT)
-        if rest.size == n:
-            pt, poly = self.covering(x, y)
-        else:
+        chosen = lab.astype(np.int64)
+        status = np.full(n, OUTSIDE, dtype=np.int8)
+        status[lab >= 0] = INSIDE
+        exact = np.flatnonzero(lab < 0)
+        lab_exact = lab[exact]
+        far = exact[lab_exact == quadtree.FAR]
+        chosen[exact] = -1
+        pts, polys = [], []
+        listed = np.empty(0, np.int64)
+        near = (np.empty(0, np.int64), np.empty(0, np.int64))
+        slotted = exact[lab_exact <= quadtree.SLOT0]
+        if slotted.size:  # exact cells: test only the polygons that meet the cell
+            pos, poly, covers = self.qt.candidates(quadtree.SLOT0 - lab[slotted].astype(np.int64))
+            cpt, cpoly = slotted[pos[covers]], poly[covers]
+            hit = shapely.intersects_xy(self.bs.geoms[cpoly], x[cpt], y[cpt])
+            pts.append(cpt[hit])
+            polys.append(cpoly[hit])
+            # cells that no polygon meets: uncovered, with the polygons within the tolerance
+            near = slotted[pos[~covers]], poly[~covers]
+            listed = np.unique(near[0])
+        rest = exact[lab_exact == quadtree.EXACT]
+        if rest.size:
             pt, poly = self.covering(x[rest], y[rest])
-            pt = rest[pt]
-        count += np.bincount(pt, minlength=n)
-        single = count[pt] == 1
+            pts.append(rest[pt])
+            polys.append(poly)
+        pt = np.concatenate(pts) if pts else np.empty(0, np.int64)
+        poly = np.concatenate(polys) if polys else np.empty(0, np.int64)
+        count = np.bincount(pt, minlength=n)[pt]
+        single = count == 1
         chosen[pt[single]] = poly[single]
+        status[pt[single]] = INSIDE
         multi: dict[int, tuple[int, ...]] = {}
         if (~single).any():
             mpt, mpoly = pt[~single], poly[~single]
+            status[mpt] = OVERLAP
             # deepest first; ties (within 1 mm: projection noise) go to the smallest code,
             # which is the smallest row since rows are sorted by code
             depth = np.round(self.metric_distance(x, y, mpt, mpoly, to_boundary=True), 3)
@@ -253,7 +283,25 @@ class _Index:
             order = np.lexsort((mpoly, mpt))
             for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
                 multi[p] = (*multi.get(p, ()), r)
-        return chosen, count, multi, far
+        return Covered(chosen, status, multi, far, listed, near)
+
+
+@dataclass(frozen=True)
+class Covered:
+    """What covers each of a batch of points (positions index that batch).
+
+    ``chosen``: polygon row or -1; ``status``: INSIDE, OVERLAP or OUTSIDE; ``multi``: the
+    candidates of overlap points; ``far``: points beyond the gap tolerance of every polygon;
+    ``listed``: uncovered points whose gap candidates are already known, as ``near``
+    (point, polygon) pairs.
+    """
+
+    chosen: np.ndarray
+    status: np.ndarray
+    multi: dict[int, tuple[int, ...]]
+    far: np.ndarray
+    listed: np.ndarray
+    near: tuple[np.ndarray, np.ndarray]
 
 
 class Locator:
@@ -493,67 +541,87 @@ class Locator:
         reason = reason.copy()
         reason[out_of_range] = REASONS.index(OUT_OF_RANGE)
         ok &= ~out_of_range
-        lon = np.where(ok, x, np.nan)
-        lat = np.where(ok, y, np.nan)
-        chosen = np.full(n, -1, dtype=np.int64)
+        rows = np.flatnonzero(ok)
+        all_ok = rows.size == n
+        # lon/lat are fresh arrays: corrections below write into them
+        lon = x.copy() if all_ok else np.where(ok, x, np.nan)
+        lat = y.copy() if all_ok else np.where(ok, y, np.nan)
         status = np.full(n, INVALID, dtype=np.int8)
-        distance = np.full(n, np.nan)
         multi: dict[int, tuple[int, ...]] = {}
         flags: dict[int, set[str]] = {}
 
-        rows = np.flatnonzero(ok)
-        ch, count, mul, far_rows = self._index.resolve_covered(x[rows], y[rows])
-        far = np.zeros(n, dtype=bool)
-        far[rows] = far_rows
-        chosen[rows] = ch
-        status[rows] = np.where(count == 1, INSIDE, np.where(count > 1, OVERLAP, OUTSIDE))
-        distance[rows[count > 0]] = 0.0
-        multi.update({int(rows[k]): v for k, v in mul.items()})
+        cov = self._index.resolve_covered(lon, lat) if all_ok else None
+        if cov is not None:
+            chosen, status = cov.chosen, cov.status
+            multi.update(cov.multi)
+            far, listed, (near_pt, near_poly) = cov.far, cov.listed, cov.near
+        else:
+            sub = self._index.resolve_covered(x[rows], y[rows])
+            chosen = np.full(n, -1, dtype=np.int64)
+            chosen[rows] = sub.chosen
+            status[rows] = sub.status
+            multi.update({int(rows[k]): v for k, v in sub.multi.items()})
+            far, listed = rows[sub.far], rows[sub.listed]
+            near_pt, near_poly = rows[sub.near[0]], sub.near[1]
+        distance = np.where(status <= OVERLAP, 0.0, np.nan)
 
         # coordinate mistakes: fixed only when the fix lands inside the boundary set
-        if not projected:
-            suspect = (status == OUTSIDE) | out_of_range
+        suspect = np.flatnonzero((status == OUTSIDE) | out_of_range)
+        if suspect.size and not projected:
+            sx, sy = x[suspect], y[suspect]
+            done = np.zeros(len(suspect), dtype=bool)
             for fx, fy, names in (
-                (y, x, ("swapped_coordinates",)),
-                (x, -y, ("latitude_sign_corrected",)),
-                (y, -x, ("swapped_coordinates", "latitude_sign_corrected")),
+                (sy, sx, ("swapped_coordinates",)),
+                (sx, -sy, ("latitude_sign_corrected",)),
+                (sy, -sx, ("swapped_coordinates", "latitude_sign_corrected")),
             ):
-                cand = np.flatnonzero(suspect & in_range(fx, fy))
+                cand = np.flatnonzero(in_range(fx, fy))
                 cand = cand[self._index.in_bounds(fx[cand], fy[cand])]
-                ch, count, mul, _ = self._index.resolve_covered(fx[cand], fy[cand])
-                hit = count > 0
-                fixed = cand[hit]
-                chosen[fixed] = ch[hit]
-                status[fixed] = np.where(count[hit] == 1, INSIDE, OVERLAP)
+                cand = cand[~done[cand]]
+                if cand.size == 0:
+                    continue
+                fix = self._index.resolve_covered(fx[cand], fy[cand])
+                hit = fix.status != OUTSIDE
+                done[cand[hit]] = True
+                fixed = suspect[cand[hit]]
+                chosen[fixed] = fix.chosen[hit]
+                status[fixed] = fix.status[hit]
                 distance[fixed] = 0.0
-                lon[fixed], lat[fixed] = fx[fixed], fy[fixed]
+                lon[fixed], lat[fixed] = fx[cand[hit]], fy[cand[hit]]
                 reason[fixed] = 0
-                suspect[fixed] = False
-                multi.update({int(cand[k]): v for k, v in mul.items()})
+                multi.update({int(suspect[cand[k]]): v for k, v in fix.multi.items()})
                 for r in fixed.tolist():
                     flags.setdefault(r, set()).update(names)
 
         # gaps: not covered, but a kelurahan lies within the tolerance (never for points the
-        # quadtree knows to be far from every kelurahan)
-        out = np.flatnonzero((status == OUTSIDE) & ~far)
+        # quadtree knows to be far from every kelurahan; for points in cells no kelurahan
+        # meets, the tree's candidate list replaces the R-tree search)
+        unresolved = status == OUTSIDE
+        unresolved[far] = False
+        unresolved[listed] = False
+        out = np.flatnonzero(unresolved)
+        still = status[near_pt] == OUTSIDE
+        found = [
+            self._index.within(lon, lat, self.gap_tolerance_m, (near_pt[still], near_poly[still])),
+        ]
         pt, poly, dist = self._index.within(lon[out], lat[out], self.gap_tolerance_m)
+        found.append((out[pt], poly, dist))
+        pt, poly, dist = (np.concatenate(parts) for parts in zip(*found, strict=True))
         if pt.size:
             best = _first_per_group(pt, poly, dist)
-            rows_gap = out[pt[best]]
+            rows_gap = pt[best]
             chosen[rows_gap] = poly[best]
             status[rows_gap] = GAP
             distance[rows_gap] = dist[best]
             order = np.lexsort((poly, dist, pt))
             for p, r in zip(pt[order].tolist(), poly[order].tolist(), strict=True):
-                key = int(out[p])
-                multi[key] = (*multi.get(key, ()), r)
+                multi[p] = (*multi.get(p, ()), r)
 
         external = np.full(n, -1, dtype=np.int64)
         still_out = np.flatnonzero(status == OUTSIDE)
         ctx = self._context_index() if still_out.size else None
         if ctx is not None:
-            ch, _, _, _ = ctx.resolve_covered(lon[still_out], lat[still_out])
-            external[still_out] = ch
+            external[still_out] = ctx.resolve_covered(lon[still_out], lat[still_out]).chosen
         for r in np.flatnonzero(status == INVALID).tolist():
             flags.setdefault(r, set()).add("invalid_coordinates")
         return {
