@@ -120,7 +120,7 @@ class _Index:
         self.tol_m = tol_m
         self._qt: quadtree.CoverageTree | None = None
         self._qt_lock = threading.Lock()
-        self._external: dict[str, tuple[list[str], np.ndarray]] | None = None
+        self._external: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] | None = None
 
     @property
     def qt(self) -> quadtree.CoverageTree:
@@ -141,7 +141,7 @@ class _Index:
                     )
         return self._qt
 
-    def external_parts(self) -> dict[str, tuple[list[str], np.ndarray]]:
+    def external_parts(self) -> dict[str, tuple[pd.CategoricalDtype, np.ndarray]]:
         """Categorical parts of this (context) set's code, name and kota name per polygon."""
         if self._external is None:
             regions = _data.regions()
@@ -150,9 +150,9 @@ class _Index:
                 dtype=object,
             )
             self._external = {
-                "external_kode": _categorical_parts(self.bs.codes),
-                "external_nama": _categorical_parts(self.bs.names),
-                "external_kota": _categorical_parts(kota),
+                "external_kode": _categorical_parts(self.bs.codes, as_object=True),
+                "external_nama": _categorical_parts(self.bs.names, as_object=True),
+                "external_kota": _categorical_parts(kota, as_object=True),
             }
         return self._external
 
@@ -355,6 +355,8 @@ class Locator:
         ]
         self._singletons = np.empty(len(bs) + 1, dtype=object)
         self._singletons[:] = [(c,) for c in bs.codes.tolist()] + [()]
+        self._code_tuples: dict[tuple[int, ...], tuple[str, ...]] = {}
+        self._set_dtype = pd.CategoricalDtype(pd.Index([bs.id]))
         self._categories = {
             name: _categorical_parts(getattr(bs, attr))
             for name, attr in (
@@ -761,16 +763,15 @@ class Locator:
         )
 
     def _present(self, cols: dict[str, Any], n: int) -> pd.DataFrame:
-        bs = self.boundaries
-        idx = cols["chosen"]  # -1 gathers the trailing None of each padded array
+        idx = cols["chosen"]  # -1 gathers the trailing missing value of each padded table
 
-        def category(name: str, index: np.ndarray = idx) -> Any:
-            cats, row_codes = self._categories[name]
-            return pd.Categorical.from_codes(row_codes[index], categories=pd.Index(cats))
+        def category(parts: tuple[pd.CategoricalDtype, np.ndarray], index: np.ndarray) -> Any:
+            dtype, row_codes = parts
+            return pd.Categorical.from_codes(row_codes[index], dtype=dtype, validate=False)
 
         candidates = self._singletons[idx]
         for r, rows in cols["multi"].items():
-            candidates[r] = tuple(bs.codes[list(rows)].tolist())
+            candidates[r] = self._code_tuple(rows)
         flags = _filled(n, _EMPTY)
         for r, f in cols["flags"].items():
             flags[r] = frozenset(f)
@@ -780,44 +781,63 @@ class Locator:
         ctx: _Index | None = cols["context"]
         ext = cols["external"] if ctx is not None else np.full(n, -1, dtype=np.int64)
         ext_cols = {
-            name: pd.Categorical.from_codes(codes[ext], categories=pd.Index(cats, dtype=object))
-            for name, (cats, codes) in (
-                ctx.external_parts() if ctx is not None else _NO_EXTERNAL
-            ).items()
+            name: category(parts, ext)
+            for name, parts in (ctx.external_parts() if ctx is not None else _NO_EXTERNAL).items()
         }
         lon, lat = cols["lon"], cols["lat"]
+        claimed = cols["claimed"]
         data = {
-            "lon": np.where(np.isfinite(lon), lon, np.nan),
-            "lat": np.where(np.isfinite(lat), lat, np.nan),
-            **{name: category(name) for name in self._categories},
-            "status": pd.Categorical.from_codes(cols["status"], categories=pd.Index(STATUSES)),
+            "lon": lon,
+            "lat": lat,
+            **{name: category(parts, idx) for name, parts in self._categories.items()},
+            "status": pd.Categorical.from_codes(cols["status"], dtype=_STATUS, validate=False),
             "candidates": candidates,
             "distance_m": cols["distance"],
             "flags": flags,
             "claimed_kode": category(
-                "kode", cols["claimed"] if cols["claimed"] is not None else np.full(n, -1)
+                self._categories["kode"], claimed if claimed is not None else np.full(n, -1)
             ),
             "accuracy_shares": shares,
             **ext_cols,
             "invalid_reason": pd.Categorical.from_codes(
-                cols["reason"].astype(np.int8) - 1, categories=pd.Index(REASONS[1:])
+                cols["reason"].astype(np.int8) - 1, dtype=_REASON, validate=False
             ),
             "boundary_set": pd.Categorical.from_codes(
-                np.zeros(n, dtype=np.int64), categories=pd.Index([bs.id])
+                np.zeros(n, dtype=np.int8), dtype=self._set_dtype, validate=False
             ),
         }
         # copy=False: the columns are fresh arrays; consolidating them would copy each again
         return pd.DataFrame({c: _keep_object(data[c]) for c in COLUMNS}, copy=False)
 
+    def _code_tuple(self, rows: tuple[int, ...]) -> tuple[str, ...]:
+        """The codes of candidate rows, one shared tuple per distinct combination."""
+        codes = self._code_tuples.get(rows)
+        if codes is None:
+            if len(self._code_tuples) > 100_000:
+                self._code_tuples.clear()
+            codes = self._code_tuples[rows] = tuple(self.boundaries.codes[list(rows)].tolist())
+        return codes
 
-def _categorical_parts(values: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Unique non-null values, and each row's position among them (-1: null; one extra -1
-    at the end so that row index -1 gathers a missing value)."""
+
+def _categorical_parts(
+    values: np.ndarray, as_object: bool = False
+) -> tuple[pd.CategoricalDtype, np.ndarray]:
+    """The categorical dtype of the unique non-null values, and each row's code among them
+    (-1: null; one extra -1 at the end so that row index -1 gathers a missing value), in
+    the smallest integer type pandas keeps without a copy."""
     present = ~pd.isna(values)
     cats, inverse = np.unique(values[present].astype(str), return_inverse=True)
-    codes = np.full(len(values) + 1, -1, dtype=np.int32)
+    codes = np.full(len(values) + 1, -1, dtype=_code_dtype(len(cats)))
     codes[:-1][present] = inverse
-    return cats.tolist(), codes
+    return pd.CategoricalDtype(pd.Index(cats.tolist(), dtype=object if as_object else None)), codes
+
+
+def _code_dtype(k: int) -> type[np.signedinteger[Any]]:
+    """pandas' own choice of integer type for the codes of k categories."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if k < np.iinfo(dtype).max:
+            return dtype
+    return np.int64
 
 
 def _keep_object(col: Any) -> Any:
@@ -829,11 +849,12 @@ def _keep_object(col: Any) -> Any:
     )
 
 
-_NO_EXTERNAL: dict[str, tuple[list[str], np.ndarray]] = {
-    "external_kode": ([], np.array([-1], dtype=np.int32)),
-    "external_nama": ([], np.array([-1], dtype=np.int32)),
-    "external_kota": ([], np.array([-1], dtype=np.int32)),
+_NO_EXTERNAL: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] = {
+    name: _categorical_parts(np.empty(0, dtype=object), as_object=True)
+    for name in ("external_kode", "external_nama", "external_kota")
 }
+_STATUS = pd.CategoricalDtype(pd.Index(STATUSES))
+_REASON = pd.CategoricalDtype(pd.Index(REASONS[1:]))
 
 
 def _filled(n: int, value: object) -> np.ndarray:
