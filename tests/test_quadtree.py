@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lapor_router import Router
+from lapor_router import locate as locate_module
 from lapor_router.locate import locations
 from lapor_router.quadtree import EXACT, FAR, SLOT0, build, cached
 
@@ -144,3 +145,23 @@ def test_flattening_splits_deep_trees_into_tables(jakarta):
         assert [t.lookup_one(a, b) for a, b in zip(x[pick], y[pick], strict=True)] == list(
             lab[pick]
         )
+
+
+def test_large_set_paths_give_the_same_answers(jakarta, pair, monkeypatch):
+    """Sets above LARGE_SET use 1 km leaves and shapely distances on the tree's candidate
+    pairs instead of the segment grid; the answers are the same."""
+    small = pair[0]._index.qt  # built before the patch
+    monkeypatch.setattr(locate_module, "LARGE_SET", 10)
+    large = Router(jakarta)
+    assert large._index.qt.leaf > 5 * small.leaf
+    rng = np.random.default_rng(21)
+    ex, ey = edge_points(jakarta, rng, 20_000)
+    # points up to ~150 m off the edges: gaps, the outer rim and beyond the tolerance
+    x = np.concatenate([ex, ex + rng.normal(0, 0.0008, len(ex))])
+    y = np.concatenate([ey, ey + rng.normal(0, 0.0008, len(ey))])
+    a, b = large.locate_many(x, y), pair[0].locate_many(x, y)
+    assert (a["status"] == "gap").sum() > 1000 and (a["status"] == "outside").sum() > 100
+    assert a["status"].tolist() == b["status"].tolist()
+    assert a["kode"].tolist() == b["kode"].tolist()
+    assert a["candidates"].tolist() == b["candidates"].tolist()
+    np.testing.assert_allclose(a["distance_m"], b["distance_m"], rtol=1e-9, atol=1e-9)

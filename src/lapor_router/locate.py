@@ -108,6 +108,100 @@ def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
     return order[first]
 
 
+class _SegmentGrid:
+    """The boundary segments of a set in one metric CRS, bucketed in square cells so that
+    every segment within ``tol_m`` of a point is listed in the point's cell.
+
+    Distances are GEOS' point-to-segment formula, so the minimum over a polygon's segments
+    is ``shapely.distance(boundary, point)``; only the few segments near a point are
+    measured, where shapely would measure every vertex of every candidate ring.
+    """
+
+    def __init__(self, bs: BoundarySet, crs: str, tol_m: float) -> None:
+        _, rings = bs.metric(crs, np.arange(len(bs)))
+        parts, part_poly = shapely.get_parts(rings, return_index=True)
+        coords, part = shapely.get_coordinates(parts, return_index=True)
+        seg = np.flatnonzero(part[:-1] == part[1:])
+        self.ax, self.ay = coords[seg, 0], coords[seg, 1]
+        self.bx, self.by = coords[seg + 1, 0], coords[seg + 1, 1]
+        self.owner = part_poly[part[seg]].astype(np.int64)
+        self.tol = tol_m
+        self.cell = max(2.0 * tol_m, 50.0)
+        self.x0 = float(coords[:, 0].min()) - tol_m
+        self.y0 = float(coords[:, 1].min()) - tol_m
+        i0, i1 = self._cells(
+            np.minimum(self.ax, self.bx) - tol_m, np.maximum(self.ax, self.bx) + tol_m, self.x0
+        )
+        j0, j1 = self._cells(
+            np.minimum(self.ay, self.by) - tol_m, np.maximum(self.ay, self.by) + tol_m, self.y0
+        )
+        self.nx = int(i1.max()) + 1
+        wide, tall = i1 - i0 + 1, j1 - j0 + 1
+        count = wide * tall
+        which = np.repeat(np.arange(len(seg)), count)
+        k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        ci = i0[which] + k % wide[which]
+        cj = j0[which] + k // wide[which]
+        cell_id = cj * self.nx + ci
+        order = np.argsort(cell_id, kind="stable")
+        self.segs = which[order]
+        self.cells, first = np.unique(cell_id[order], return_index=True)
+        self.offsets = np.append(first, len(order))
+
+    def _cells(
+        self, lo: np.ndarray, hi: np.ndarray, origin: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.floor((lo - origin) / self.cell).astype(np.int64),
+            np.floor((hi - origin) / self.cell).astype(np.int64),
+        )
+
+    def within(self, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(point, polygon, metres) for each polygon whose boundary lies within the
+        tolerance of a point (metric coordinates)."""
+        with np.errstate(invalid="ignore"):
+            ci = np.floor((px - self.x0) / self.cell)
+            cj = np.floor((py - self.y0) / self.cell)
+        ok = np.flatnonzero((ci >= 0) & (ci < self.nx) & (cj >= 0))
+        cid = cj[ok].astype(np.int64) * self.nx + ci[ok].astype(np.int64)
+        k = np.minimum(np.searchsorted(self.cells, cid), len(self.cells) - 1)
+        hit = self.cells[k] == cid
+        ok, k = ok[hit], k[hit]
+        start, stop = self.offsets[k], self.offsets[k + 1]
+        count = stop - start
+        pt = np.repeat(ok, count)
+        seg = self.segs[
+            np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count - start, count)
+        ]
+        dist = _point_segment_distance(
+            px[pt], py[pt], self.ax[seg], self.ay[seg], self.bx[seg], self.by[seg]
+        )
+        near = dist <= self.tol
+        pt, poly, dist = pt[near], self.owner[seg[near]], dist[near]
+        order = np.lexsort((dist, poly, pt))
+        pt, poly, dist = pt[order], poly[order], dist[order]
+        first = np.ones(len(pt), dtype=bool)
+        first[1:] = (pt[1:] != pt[:-1]) | (poly[1:] != poly[:-1])
+        return pt[first], poly[first], dist[first]
+
+
+def _point_segment_distance(
+    px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> np.ndarray:
+    """Distance from points to segments, pairwise, as GEOS computes it."""
+    dx, dy = bx - ax, by - ay
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = ((px - ax) * dx + (py - ay) * dy) / len2
+        s = ((ay - py) * dx - (ax - px) * dy) / len2
+    to_a = np.sqrt((px - ax) ** 2 + (py - ay) ** 2)
+    to_b = np.sqrt((px - bx) ** 2 + (py - by) ** 2)
+    out: np.ndarray = np.where(
+        (len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, np.abs(s) * np.sqrt(len2))
+    )
+    return out
+
+
 class _Index:
     """An STRtree over one BoundarySet, with exact covering and distance queries."""
 
@@ -121,6 +215,7 @@ class _Index:
         self._qt: quadtree.CoverageTree | None = None
         self._qt_lock = threading.Lock()
         self._external: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] | None = None
+        self._segments: dict[tuple[str, float], _SegmentGrid] = {}
 
     @property
     def qt(self) -> quadtree.CoverageTree:
@@ -217,23 +312,50 @@ class _Index:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, polygon, metres) for polygons within ``tol_m`` metres of each point; the
         points are ones no polygon covers, so the distance to a polygon is the distance to
-        its boundary (the cheaper computation). ``pairs``: candidate (point, polygon) pairs
-        known to include every polygon within the tolerance (else the R-tree finds them)."""
-        if pairs is None:
-            radius = _degree_radius(y, tol_m) if len(x) else np.empty(0)
-            sub = self.in_bounds(x, y, radius) if tol_m > 0 else np.empty(0, np.int64)
-            if sub.size == 0:
-                e = np.empty(0, np.int64)
-                return e, e, np.empty(0)
-            # a box query is enough: the exact metric distance below does the filtering
-            r = radius[sub]
-            boxes = shapely.box(x[sub] - r, y[sub] - r, x[sub] + r, y[sub] + r)
-            pt, poly = self.tree.query(boxes)
-            pairs = sub[pt], poly.astype(np.int64)
-        pt, poly = pairs
+        its boundary. Sets up to LARGE_SET polygons use a grid of boundary segments (see
+        :class:`_SegmentGrid`); larger ones measure candidate pairs with shapely: the R-tree's,
+        except for the points of ``pairs`` (point, polygon), whose pairs are known to include
+        every polygon within the tolerance."""
+        if tol_m <= 0 or len(x) == 0:
+            e = np.empty(0, np.int64)
+            return e, e, np.empty(0)
+        if len(self.bs) <= LARGE_SET:
+            return self._within_segments(x, y, tol_m)
+        known_pt, known_poly = pairs if pairs is not None else (np.empty(0, np.int64),) * 2
+        search = np.ones(len(x), dtype=bool)
+        search[known_pt] = False
+        radius = _degree_radius(y, tol_m)
+        sub = np.flatnonzero(search)
+        sub = sub[self.in_bounds(x[sub], y[sub], radius[sub])]
+        # a box query is enough: the exact metric distance below does the filtering
+        r = radius[sub]
+        boxes = shapely.box(x[sub] - r, y[sub] - r, x[sub] + r, y[sub] + r)
+        pt, poly = self.tree.query(boxes)
+        pt = np.concatenate([sub[pt], known_pt])
+        poly = np.concatenate([poly.astype(np.int64), known_poly])
         dist = self.metric_distance(x, y, pt, poly, to_boundary=True)
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
+
+    def _within_segments(
+        self, x: np.ndarray, y: np.ndarray, tol_m: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pts, polys, dists = [], [], []
+        epsg = _utm_epsg(x, y)
+        for code in np.unique(epsg):
+            mine = np.flatnonzero(epsg == code)
+            crs = f"EPSG:{code}"
+            key = (crs, tol_m)
+            with self._qt_lock:
+                grid = self._segments.get(key)
+                if grid is None:
+                    grid = self._segments[key] = _SegmentGrid(self.bs, crs, tol_m)
+            mx, my = transformer("EPSG:4326", crs).transform(x[mine], y[mine])
+            pt, poly, dist = grid.within(mx, my)
+            pts.append(mine[pt])
+            polys.append(poly)
+            dists.append(dist)
+        return np.concatenate(pts), np.concatenate(polys), np.concatenate(dists)
 
     def resolve_covered(self, x: np.ndarray, y: np.ndarray) -> Covered:
         """Status (inside/overlap/outside) and chosen polygon (-1: none) of each point (see
@@ -248,7 +370,6 @@ class _Index:
         far = exact[lab_exact == quadtree.FAR]
         chosen[exact] = -1
         pts, polys = [], []
-        listed = np.empty(0, np.int64)
         near = (np.empty(0, np.int64), np.empty(0, np.int64))
         slotted = exact[lab_exact <= quadtree.SLOT0]
         if slotted.size:  # exact cells: test only the polygons that meet the cell
@@ -259,7 +380,6 @@ class _Index:
             polys.append(cpoly[hit])
             # cells that no polygon meets: uncovered, with the polygons within the tolerance
             near = slotted[pos[~covers]], poly[~covers]
-            listed = np.unique(near[0])
         rest = exact[lab_exact == quadtree.EXACT]
         if rest.size:
             pt, poly = self.covering(x[rest], y[rest])
@@ -283,7 +403,7 @@ class _Index:
             order = np.lexsort((mpoly, mpt))
             for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
                 multi[p] = (*multi.get(p, ()), r)
-        return Covered(chosen, status, multi, far, listed, near)
+        return Covered(chosen, status, multi, far, near)
 
 
 @dataclass(frozen=True)
@@ -292,15 +412,14 @@ class Covered:
 
     ``chosen``: polygon row or -1; ``status``: INSIDE, OVERLAP or OUTSIDE; ``multi``: the
     candidates of overlap points; ``far``: points beyond the gap tolerance of every polygon;
-    ``listed``: uncovered points whose gap candidates are already known, as ``near``
-    (point, polygon) pairs.
+    ``near``: (point, polygon) pairs for uncovered points whose candidates within the gap
+    tolerance are already known (the polygons near a cell that no polygon meets).
     """
 
     chosen: np.ndarray
     status: np.ndarray
     multi: dict[int, tuple[int, ...]]
     far: np.ndarray
-    listed: np.ndarray
     near: tuple[np.ndarray, np.ndarray]
 
 
@@ -556,14 +675,14 @@ class Locator:
         if cov is not None:
             chosen, status = cov.chosen, cov.status
             multi.update(cov.multi)
-            far, listed, (near_pt, near_poly) = cov.far, cov.listed, cov.near
+            far, (near_pt, near_poly) = cov.far, cov.near
         else:
             sub = self._index.resolve_covered(x[rows], y[rows])
             chosen = np.full(n, -1, dtype=np.int64)
             chosen[rows] = sub.chosen
             status[rows] = sub.status
             multi.update({int(rows[k]): v for k, v in sub.multi.items()})
-            far, listed = rows[sub.far], rows[sub.listed]
+            far = rows[sub.far]
             near_pt, near_poly = rows[sub.near[0]], sub.near[1]
         distance = np.where(status <= OVERLAP, 0.0, np.nan)
 
@@ -600,15 +719,13 @@ class Locator:
         # meets, the tree's candidate list replaces the R-tree search)
         unresolved = status == OUTSIDE
         unresolved[far] = False
-        unresolved[listed] = False
         out = np.flatnonzero(unresolved)
         still = status[near_pt] == OUTSIDE
-        found = [
-            self._index.within(lon, lat, self.gap_tolerance_m, (near_pt[still], near_poly[still])),
-        ]
-        pt, poly, dist = self._index.within(lon[out], lat[out], self.gap_tolerance_m)
-        found.append((out[pt], poly, dist))
-        pt, poly, dist = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        local = np.searchsorted(out, near_pt[still])
+        pt, poly, dist = self._index.within(
+            lon[out], lat[out], self.gap_tolerance_m, (local, near_poly[still])
+        )
+        pt = out[pt]
         if pt.size:
             best = _first_per_group(pt, poly, dist)
             rows_gap = pt[best]
