@@ -165,3 +165,20 @@ def test_large_set_paths_give_the_same_answers(jakarta, pair, monkeypatch):
     assert a["kode"].tolist() == b["kode"].tolist()
     assert a["candidates"].tolist() == b["candidates"].tolist()
     np.testing.assert_allclose(a["distance_m"], b["distance_m"], rtol=1e-9, atol=1e-9)
+
+
+def test_segment_grid_distances_are_shapely_distances(jakarta):
+    """Every ring within the tolerance is found, at exactly shapely's distance."""
+    grid = locate_module._SegmentGrid(jakarta, "EPSG:32748", 100.0)
+    _, rings = jakarta.metric("EPSG:32748", np.arange(len(jakarta)))
+    coords = shapely.get_coordinates(rings)
+    rng = np.random.default_rng(0)
+    i = rng.integers(0, len(coords), 50_000)
+    px, py = coords[i, 0] + rng.normal(0, 60, len(i)), coords[i, 1] + rng.normal(0, 60, len(i))
+    pt, poly, dist = grid.within(px, py)
+    assert np.array_equal(dist, shapely.distance(rings[poly], shapely.points(px[pt], py[pt])))
+    truth_pt, truth_poly = shapely.STRtree(rings).query(
+        shapely.points(px, py), predicate="dwithin", distance=100.0
+    )
+    order = np.lexsort((truth_poly, truth_pt))
+    assert np.array_equal(pt, truth_pt[order]) and np.array_equal(poly, truth_poly[order])

@@ -117,7 +117,7 @@ class _SegmentGrid:
     measured, where shapely would measure every vertex of every candidate ring.
     """
 
-    def __init__(self, bs: BoundarySet, crs: str, tol_m: float) -> None:
+    def __init__(self, bs: BoundarySet, crs: str, tol_m: float, cell_m: float = 0.0) -> None:
         _, rings = bs.metric(crs, np.arange(len(bs)))
         parts, part_poly = shapely.get_parts(rings, return_index=True)
         coords, part = shapely.get_coordinates(parts, return_index=True)
@@ -126,7 +126,7 @@ class _SegmentGrid:
         self.bx, self.by = coords[seg + 1, 0], coords[seg + 1, 1]
         self.owner = part_poly[part[seg]].astype(np.int64)
         self.tol = tol_m
-        self.cell = max(2.0 * tol_m, 50.0)
+        self.cell = cell_m or max(tol_m, 25.0)
         self.x0 = float(coords[:, 0].min()) - tol_m
         self.y0 = float(coords[:, 1].min()) - tol_m
         i0, i1 = self._cells(
@@ -178,11 +178,12 @@ class _SegmentGrid:
         )
         near = dist <= self.tol
         pt, poly, dist = pt[near], self.owner[seg[near]], dist[near]
-        order = np.lexsort((dist, poly, pt))
-        pt, poly, dist = pt[order], poly[order], dist[order]
-        first = np.ones(len(pt), dtype=bool)
-        first[1:] = (pt[1:] != pt[:-1]) | (poly[1:] != poly[:-1])
-        return pt[first], poly[first], dist[first]
+        # a cell lists its segments in order, and so by polygon: the pairs of a point come
+        # grouped by polygon, already sorted; keep each group's minimum
+        if pt.size == 0:
+            return pt, poly, dist
+        start = np.flatnonzero(np.r_[True, (pt[1:] != pt[:-1]) | (poly[1:] != poly[:-1])])
+        return pt[start], poly[start], np.minimum.reduceat(dist, start)
 
 
 def _point_segment_distance(
@@ -310,12 +311,12 @@ class _Index:
         tol_m: float,
         pairs: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(point, polygon, metres) for polygons within ``tol_m`` metres of each point; the
-        points are ones no polygon covers, so the distance to a polygon is the distance to
-        its boundary. Sets up to LARGE_SET polygons use a grid of boundary segments (see
-        :class:`_SegmentGrid`); larger ones measure candidate pairs with shapely: the R-tree's,
-        except for the points of ``pairs`` (point, polygon), whose pairs are known to include
-        every polygon within the tolerance."""
+        """(point, polygon, metres) for polygons within ``tol_m`` metres of each point, sorted
+        by point and polygon; the points are ones no polygon covers, so the distance to a
+        polygon is the distance to its boundary. Sets up to LARGE_SET polygons use a grid of
+        boundary segments (see :class:`_SegmentGrid`); larger ones measure candidate pairs
+        with shapely: the R-tree's, except for the points of ``pairs`` (point, polygon), whose
+        pairs are known to include every polygon within the tolerance."""
         if tol_m <= 0 or len(x) == 0:
             e = np.empty(0, np.int64)
             return e, e, np.empty(0)
@@ -333,6 +334,8 @@ class _Index:
         pt, poly = self.tree.query(boxes)
         pt = np.concatenate([sub[pt], known_pt])
         poly = np.concatenate([poly.astype(np.int64), known_poly])
+        order = np.lexsort((poly, pt))
+        pt, poly = pt[order], poly[order]
         dist = self.metric_distance(x, y, pt, poly, to_boundary=True)
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
@@ -727,13 +730,22 @@ class Locator:
         )
         pt = out[pt]
         if pt.size:
-            best = _first_per_group(pt, poly, dist)
-            rows_gap = pt[best]
+            # nearest per point (pairs come sorted by point, then polygon: ties go to the
+            # smallest row, i.e. the smallest code)
+            start = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
+            counts = np.diff(np.append(start, len(pt)))
+            nearest = np.minimum.reduceat(dist, start)
+            at_min = np.flatnonzero(dist == np.repeat(nearest, counts))
+            group = np.searchsorted(start, at_min, side="right") - 1
+            best = at_min[np.r_[True, group[1:] != group[:-1]]]
+            rows_gap = pt[start]
             chosen[rows_gap] = poly[best]
             status[rows_gap] = GAP
-            distance[rows_gap] = dist[best]
-            order = np.lexsort((poly, dist, pt))
-            for p, r in zip(pt[order].tolist(), poly[order].tolist(), strict=True):
+            distance[rows_gap] = nearest
+            several = np.repeat(counts > 1, counts)
+            mpt, mpoly, mdist = pt[several], poly[several], dist[several]
+            order = np.lexsort((mpoly, mdist, mpt))
+            for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
                 multi[p] = (*multi.get(p, ()), r)
 
         external = np.full(n, -1, dtype=np.int64)
