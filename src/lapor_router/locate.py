@@ -365,13 +365,12 @@ class _Index:
         :class:`Covered`)."""
         n = len(x)
         lab = self.labels(x, y)
-        chosen = lab.astype(np.int64)
-        status = np.full(n, OUTSIDE, dtype=np.int8)
-        status[lab >= 0] = INSIDE
-        exact = np.flatnonzero(lab < 0)
+        chosen = np.maximum(lab, -1, dtype=np.int64)  # every non-label value becomes -1
+        unlabelled = lab < 0
+        status = np.multiply(unlabelled, OUTSIDE, dtype=np.int8)  # INSIDE is 0
+        exact = np.flatnonzero(unlabelled)
         lab_exact = lab[exact]
         far = exact[lab_exact == quadtree.FAR]
-        chosen[exact] = -1
         pts, polys = [], []
         near = (np.empty(0, np.int64), np.empty(0, np.int64))
         slotted = exact[lab_exact <= quadtree.SLOT0]
@@ -687,7 +686,7 @@ class Locator:
             multi.update({int(rows[k]): v for k, v in sub.multi.items()})
             far = rows[sub.far]
             near_pt, near_poly = rows[sub.near[0]], sub.near[1]
-        distance = np.where(status <= OVERLAP, 0.0, np.nan)
+        distance = _ZERO_IF_COVERED[status]
 
         # coordinate mistakes: fixed only when the fix lands inside the boundary set
         suspect = np.flatnonzero((status == OUTSIDE) | out_of_range)
@@ -699,8 +698,7 @@ class Locator:
                 (sx, -sy, ("latitude_sign_corrected",)),
                 (sy, -sx, ("swapped_coordinates", "latitude_sign_corrected")),
             ):
-                cand = np.flatnonzero(in_range(fx, fy))
-                cand = cand[self._index.in_bounds(fx[cand], fy[cand])]
+                cand = self._index.in_bounds(fx, fy)  # the set's box is within range
                 cand = cand[~done[cand]]
                 if cand.size == 0:
                     continue
@@ -908,11 +906,19 @@ class Locator:
         for r, s in cols["shares"].items():
             shares[r] = s
         ctx: _Index | None = cols["context"]
-        ext = cols["external"] if ctx is not None else np.full(n, -1, dtype=np.int64)
-        ext_cols = {
-            name: category(parts, ext)
-            for name, parts in (ctx.external_parts() if ctx is not None else _NO_EXTERNAL).items()
-        }
+        ext_cols = (
+            {
+                name: category(parts, cols["external"])
+                for name, parts in ctx.external_parts().items()
+            }
+            if ctx is not None
+            else {
+                name: pd.Categorical.from_codes(
+                    np.full(n, -1, dtype=np.int8), dtype=parts[0], validate=False
+                )
+                for name, parts in _NO_EXTERNAL.items()
+            }
+        )
         lon, lat = cols["lon"], cols["lat"]
         claimed = cols["claimed"]
         data = {
@@ -983,6 +989,7 @@ _NO_EXTERNAL: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] = {
     for name in ("external_kode", "external_nama", "external_kota")
 }
 _STATUS = pd.CategoricalDtype(pd.Index(STATUSES))
+_ZERO_IF_COVERED = np.array([0.0, 0.0, np.nan, np.nan, np.nan])  # distance by status code
 _REASON = pd.CategoricalDtype(pd.Index(REASONS[1:]))
 
 

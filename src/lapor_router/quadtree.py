@@ -30,6 +30,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import platformdirs
@@ -90,24 +91,44 @@ class CoverageTree:
         outside the root grid, which is the set's box grown by the gap tolerance), an exact
         cell's ``SLOT0 - slot``, or ``EXACT`` for NaN."""
         span = 1 << self.depth
+        fx, fy = x - self.x0, y - self.y0
+        fx /= self.leaf
+        fy /= self.leaf
+        np.floor(fx, out=fx)
+        np.floor(fy, out=fy)
         with np.errstate(invalid="ignore"):
-            fx = np.floor((x - self.x0) / self.leaf)
-            fy = np.floor((y - self.y0) / self.leaf)
             ok = (fx >= 0) & (fx < self.nx * span) & (fy >= 0) & (fy < self.ny * span)
-        out = np.full(len(x), FAR, dtype=np.int32)
-        out[np.isnan(fx) | np.isnan(fy)] = EXACT
-        act = np.flatnonzero(ok)
-        gx, gy = fx[act].astype(np.int64), fy[act].astype(np.int64)
+        # integer cell coordinates; int32 unless the grid is too wide for it
+        itype: type[np.signedinteger[Any]] = (
+            np.int32 if max(self.nx, self.ny) * span < 2**31 else np.int64
+        )
+        gx: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
+        gy: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
+        if ok.all():
+            act = None
+            gx, gy = fx.astype(itype), fy.astype(itype)
+        else:
+            act = np.flatnonzero(ok)
+            gx, gy = fx[act].astype(itype), fy[act].astype(itype)
         shift = self.depth
-        value = self.tables[0][(gy >> shift) * self.nx + (gx >> shift)]
+        root = gy >> shift
+        root *= self.nx
+        root += gx >> shift
+        value: np.ndarray = self.tables[0][root]
         for b, table in zip(self.bits, self.tables[1:], strict=True):
             shift -= b
             m = np.flatnonzero(value <= SLOT0)
             if m.size == 0:
                 break
             mask = (1 << b) - 1
-            cell = (((gy[m] >> shift) & mask) << b) | ((gx[m] >> shift) & mask)
-            value[m] = table[((SLOT0 - value[m].astype(np.int64)) << (2 * b)) + cell]
+            at = SLOT0 - value[m].astype(np.int64)
+            at <<= 2 * b
+            at += (((gy[m] >> shift) & mask) << b) | ((gx[m] >> shift) & mask)
+            value[m] = table[at]
+        if act is None:
+            return value
+        out = np.full(len(x), FAR, dtype=np.int32)
+        out[np.isnan(fx) | np.isnan(fy)] = EXACT
         out[act] = value
         return out
 
