@@ -375,6 +375,10 @@ class _Index:
         near = (np.empty(0, np.int64), np.empty(0, np.int64))
         slotted = exact[lab_exact <= quadtree.SLOT0]
         if slotted.size:  # exact cells: test only the polygons that meet the cell
+            if len(self.bs) > LARGE_SET:
+                # points of one cell test the same few polygons one after the other: with
+                # tens of thousands of prepared polygons, that locality is ~6x faster
+                slotted = slotted[np.argsort(lab[slotted], kind="stable")]
             pos, poly, covers = self.qt.candidates(quadtree.SLOT0 - lab[slotted].astype(np.int64))
             cpt, cpoly = slotted[pos[covers]], poly[covers]
             hit = shapely.intersects_xy(self.bs.geoms[cpoly], x[cpt], y[cpt])
