@@ -933,8 +933,12 @@ class Locator:
             "candidates": candidates,
             "distance_m": cols["distance"],
             "flags": flags,
-            "claimed_kode": category(
-                self._categories["kode"], claimed if claimed is not None else np.full(n, -1)
+            "claimed_kode": category(self._categories["kode"], claimed)
+            if claimed is not None
+            else pd.Categorical.from_codes(
+                np.full(n, -1, dtype=self._categories["kode"][1].dtype),
+                dtype=self._categories["kode"][0],
+                validate=False,
             ),
             "accuracy_shares": shares,
             **ext_cols,
