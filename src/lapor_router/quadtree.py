@@ -38,11 +38,11 @@ import shapely
 
 EXACT = -1  # no answer from the tree (NaN coordinates): use the R-tree
 FAR = -2
-SLOT0 = -3  # values <= SLOT0 are exact cells (slot -3 - value) or, above the last table,
-# pointers to a block of the next table (block -3 - value)
+SLOT0 = -3  # values <= SLOT0 are exact cells (slot -3 - value); values >= the number of
+# polygons point to a block of the next table (block value - n_poly)
 INTERNAL = -3  # build-time label of a cell that splits
 EPS_DEG = 1e-9  # cells are classified grown by ~0.1 mm so rounding never crosses an edge
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MAX_BITS = 5  # levels per dense table: blocks of at most 32 × 32 cells
 _METRES_PER_DEG = 111_320.0
 
@@ -59,8 +59,9 @@ class CoverageTree:
 
     ``x0``/``y0``: the root grid's origin and ``leaf`` the finest cell size, in degrees;
     ``nx``/``ny``: root cells; ``depth``: levels below the root (a root cell is
-    ``2 ** depth`` finest cells wide); ``bits``: levels per dense table; ``tables``: the root
-    grid then one int32 table per entry of ``bits``; ``offsets``/``polys``: the candidate
+    ``2 ** depth`` finest cells wide); ``bits``: levels per dense table; ``n_poly``: polygons
+    (table values from it up point into the next table); ``tables``: the root grid then one
+    int32 table per entry of ``bits``; ``offsets``/``polys``: the candidate
     list of each exact-cell slot (CSR); ``n_cover``: how many of a slot's candidates
     intersect its cell (0: none does, the list holds the polygons within the tolerance).
     """
@@ -72,6 +73,7 @@ class CoverageTree:
     ny: int
     depth: int
     bits: tuple[int, ...]
+    n_poly: int
     tables: tuple[np.ndarray, ...]
     offsets: np.ndarray
     n_cover: np.ndarray
@@ -117,11 +119,11 @@ class CoverageTree:
         value: np.ndarray = self.tables[0][root]
         for b, table in zip(self.bits, self.tables[1:], strict=True):
             shift -= b
-            m = np.flatnonzero(value <= SLOT0)
+            m = np.flatnonzero(value >= self.n_poly)
             if m.size == 0:
                 break
             mask = (1 << b) - 1
-            at = SLOT0 - value[m].astype(np.int64)
+            at = value[m].astype(np.int64) - self.n_poly
             at <<= 2 * b
             at += (((gy[m] >> shift) & mask) << b) | ((gx[m] >> shift) & mask)
             value[m] = table[at]
@@ -145,12 +147,12 @@ class CoverageTree:
         shift = self.depth
         value = int(self.tables[0][(gy >> shift) * self.nx + (gx >> shift)])
         for b, table in zip(self.bits, self.tables[1:], strict=True):
-            if value > SLOT0:
+            if value < self.n_poly:
                 break
             shift -= b
             mask = (1 << b) - 1
             cell = (((gy >> shift) & mask) << b) | ((gx >> shift) & mask)
-            value = int(table[((SLOT0 - value) << (2 * b)) + cell])
+            value = int(table[((value - self.n_poly) << (2 * b)) + cell])
         return value
 
     def candidates(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -171,6 +173,73 @@ def _tolerance_deg(lat: np.ndarray, tol_m: float) -> np.ndarray:
     return tol
 
 
+class _Segments:
+    """Endpoints and owning polygon of every boundary segment, in polygon order."""
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        parts, part_poly = shapely.get_parts(shapely.boundary(geoms), return_index=True)
+        coords, part = shapely.get_coordinates(parts, return_index=True)
+        seg = np.flatnonzero(part[:-1] == part[1:])
+        self.ax, self.ay = coords[seg, 0], coords[seg, 1]
+        self.bx, self.by = coords[seg + 1, 0], coords[seg + 1, 1]
+        self.owner = part_poly[part[seg]].astype(np.int32)
+        # size of each polygon (square root of its area, degrees) for adaptive leaves
+        self.extent = np.sqrt(shapely.area(geoms))
+
+    def meets(self, seg: np.ndarray, x0: np.ndarray, y0: np.ndarray, size: float) -> np.ndarray:
+        """Whether each segment meets its square cell (origin x0/y0, grown by EPS_DEG):
+        the boxes overlap and the cell's corners are not all on one side of the segment.
+        Rounding is far below the growth, so no touching segment is missed."""
+        ax, ay, bx, by = self.ax[seg], self.ay[seg], self.bx[seg], self.by[seg]
+        lo_x, hi_x = x0 - EPS_DEG, x0 + size + EPS_DEG
+        lo_y, hi_y = y0 - EPS_DEG, y0 + size + EPS_DEG
+        ok = (np.minimum(ax, bx) <= hi_x) & (np.maximum(ax, bx) >= lo_x)
+        ok &= (np.minimum(ay, by) <= hi_y) & (np.maximum(ay, by) >= lo_y)
+        dx, dy = bx - ax, by - ay
+        c1 = dx * (lo_y - ay) - dy * (lo_x - ax)
+        c2 = dx * (lo_y - ay) - dy * (hi_x - ax)
+        c3 = dx * (hi_y - ay) - dy * (lo_x - ax)
+        c4 = dx * (hi_y - ay) - dy * (hi_x - ax)
+        lo = np.minimum(np.minimum(c1, c2), np.minimum(c3, c4))
+        hi = np.maximum(np.maximum(c1, c2), np.maximum(c3, c4))
+        result: np.ndarray = ok & (lo <= 0) & (hi >= 0)
+        return result
+
+
+class _Level:
+    """Cells of one level under construction: origins, and for the cells that split, what
+    their children need (see :func:`build`)."""
+
+    def __init__(self, xs: np.ndarray, ys: np.ndarray, size: float) -> None:
+        self.xs, self.ys, self.size = xs, ys, size
+        self.lab = np.full(len(xs), INTERNAL, dtype=np.int32)
+        # exact cells' candidate lists: (cell, polygon, intersects the cell)
+        self.cand: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # boundary cells: (cell, segment) sorted by cell then segment, and (cell, polygon)
+        # for polygons that cover the cell wholly
+        self.seg_cell = np.empty(0, np.int64)
+        self.seg = np.empty(0, np.int64)
+        self.cont_cell = np.empty(0, np.int64)
+        self.cont = np.empty(0, np.int64)
+        self.boundary = np.zeros(len(xs), dtype=bool)  # cells refined with segments
+        self.near: list[np.ndarray] = []  # (cell, polygon) stacks for gap cells
+
+    def near_of(self, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(cell, polygon) pairs of the gap cells ``cells``: polygons within the tolerance."""
+        pairs = np.concatenate(self.near, axis=1) if self.near else np.empty((2, 0), np.int64)
+        keep = np.isin(pairs[0], cells)
+        return pairs[0][keep], pairs[1][keep]
+
+    def release(self) -> None:
+        """Drop what only the next level needed (keeps labels and candidate lists)."""
+        e = np.empty(0, np.int64)
+        self.xs = self.ys = self.seg_cell = self.seg = self.cont_cell = self.cont = e
+        self.near = []
+
+    def exact(self, cells: np.ndarray, poly: np.ndarray, covers: bool) -> None:
+        self.cand.append((cells, poly, np.full(len(cells), covers)))
+
+
 def build(
     geoms: np.ndarray,
     tree: shapely.STRtree,
@@ -179,8 +248,20 @@ def build(
     max_nodes: int = 20_000_000,
     root_size_m: float = 320.0,
     max_root_cells: int = 2_000_000,
+    refine: float = 0.0,
+    max_bits: int = MAX_BITS,
 ) -> CoverageTree:
-    """Classify cells level by level with vectorized shapely predicates (see module doc)."""
+    """Classify cells level by level (see module doc).
+
+    The root cells are classified with shapely predicates. Below them, cells a boundary
+    passes through are refined with the boundary segments themselves: a child that no
+    segment's box touches is covered wholly by each polygon that covers its centre (one
+    vectorized point test per candidate), so no polygon-box predicate runs there. Cells
+    that no polygon meets but that lie within the gap tolerance are refined with shapely
+    distance queries. Refinement stops at ``min_size_m``, at ``max_nodes``, or (``refine``
+    > 0) where the cell is smaller than ``refine`` times the size of the polygons whose
+    boundary passes through it.
+    """
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     pad = float(_tolerance_deg(np.array([max(abs(miny), abs(maxy))]), tol_m)[0])
     minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
@@ -194,54 +275,34 @@ def build(
     nx = int(np.ceil((maxx - minx) / size0))
     ny = int(np.ceil((maxy - miny) / size0))
     iy, ix = np.divmod(np.arange(nx * ny), nx)
-    xs, ys = minx + ix * size0, miny + iy * size0
-    levels: list[np.ndarray] = []
-    pairs = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, bool))
-    nodes, size = 0, size0
-    while len(xs):
-        n = len(xs)
-        lab = np.full(n, INTERNAL, dtype=np.int32)
-        boxes = shapely.box(xs - EPS_DEG, ys - EPS_DEG, xs + size + EPS_DEG, ys + size + EPS_DEG)
-        pt, poly = tree.query(boxes, predicate="intersects")
-        count = np.bincount(pt, minlength=n)
-        in_one = count[pt] == 1
-        single = np.full(n, -1, dtype=np.int64)
-        single[pt[in_one]] = poly[in_one]
-        one = np.flatnonzero(count == 1)
-        covered = np.zeros(n, dtype=bool)
-        if one.size:
-            covered[one] = shapely.covers(geoms[single[one]], boxes[one])
-        lab[covered] = single[covered].astype(np.int32)
-        empty = np.flatnonzero(count == 0)
-        near_pt, near_poly = np.empty(0, np.int64), np.empty(0, np.int64)
-        if empty.size:
-            lat = np.maximum(np.abs(ys[empty]), np.abs(ys[empty] + size))
-            near_pt, near_poly = tree.query(
-                boxes[empty], predicate="dwithin", distance=_tolerance_deg(lat, tol_m)
-            )
-        far = np.ones(empty.size, dtype=bool)
-        far[near_pt] = False
-        lab[empty[far]] = FAR
-        undecided = lab == INTERNAL
-        nodes += n
-        if size / 2 < min_size or nodes + 4 * int(undecided.sum()) > max_nodes:
-            # the last level: undecided cells are exact, with their candidate lists
-            keep = undecided[pt]
-            pairs = (
-                np.concatenate([pt[keep], empty[near_pt]]),
-                np.concatenate([poly[keep], near_poly]),
-                np.concatenate([np.ones(int(keep.sum()), bool), np.zeros(near_pt.size, bool)]),
-            )
-            levels.append(np.where(undecided, EXACT, lab).astype(np.int32))
+    level = _Level(minx + ix * size0, miny + iy * size0, size0)
+    del ix, iy
+    segs = _Segments(geoms)
+    _classify_root(level, geoms, tree, segs, tol_m, minx, miny, nx, ny)
+    levels = [level]
+    nodes = len(level.xs)
+    while True:
+        split = np.flatnonzero(level.lab == INTERNAL)
+        half = level.size / 2
+        last = half < min_size or nodes + 4 * split.size > max_nodes
+        if split.size == 0:
             break
-        levels.append(lab)
-        split = np.flatnonzero(undecided)
-        half = size / 2
-        xs = np.repeat(xs[split], 4) + np.tile([0, half, 0, half], split.size)
-        ys = np.repeat(ys[split], 4) + np.tile([0, 0, half, half], split.size)
-        size = half
+        if last:
+            _stop(level, split, segs)
+            break
+        child = _Level(
+            np.repeat(level.xs[split], 4) + np.tile([0, half, 0, half], split.size),
+            np.repeat(level.ys[split], 4) + np.tile([0, 0, half, half], split.size),
+            half,
+        )
+        uncovered = _refine_boundary(level, child, split, geoms, segs, refine, min_size)
+        _refine_gaps(level, child, split, tree, tol_m, uncovered)
+        levels.append(child)
+        nodes += len(child.xs)
+        level = child
     depth = len(levels) - 1
-    tables, offsets, n_cover, polys = _flatten(levels, nx * ny, *pairs)
+    bits = _split_bits(depth, max_bits)
+    tables, offsets, n_cover, polys = _flatten(levels, bits, len(geoms))
     return CoverageTree(
         float(minx),
         float(miny),
@@ -249,7 +310,8 @@ def build(
         nx,
         ny,
         depth,
-        _split_bits(depth),
+        bits,
+        len(geoms),
         tables,
         offsets,
         n_cover,
@@ -257,47 +319,267 @@ def build(
     )
 
 
-def _split_bits(depth: int) -> tuple[int, ...]:
-    """Levels per dense table: as even as possible, at most MAX_BITS each."""
-    groups = -(-depth // MAX_BITS)
+def _grown_boxes(level: _Level, cells: np.ndarray) -> np.ndarray:
+    xs, ys, size = level.xs[cells], level.ys[cells], level.size
+    boxes: np.ndarray = shapely.box(
+        xs - EPS_DEG, ys - EPS_DEG, xs + size + EPS_DEG, ys + size + EPS_DEG
+    )
+    return boxes
+
+
+def _classify_root(
+    level: _Level,
+    geoms: np.ndarray,
+    tree: shapely.STRtree,
+    segs: _Segments,
+    tol_m: float,
+    minx: float,
+    miny: float,
+    nx: int,
+    ny: int,
+) -> None:
+    """Root cells with shapely predicates: covered by one polygon, far, near a polygon
+    (gap cell), or met by a boundary (boundary cell, with its segments and covering
+    polygons)."""
+    n = len(level.xs)
+    boxes = _grown_boxes(level, np.arange(n))
+    pt, poly = tree.query(boxes, predicate="intersects")
+    count = np.bincount(pt, minlength=n)
+    in_one = count[pt] == 1
+    single = np.full(n, -1, dtype=np.int64)
+    single[pt[in_one]] = poly[in_one]
+    one = np.flatnonzero(count == 1)
+    covered = np.zeros(n, dtype=bool)
+    covered[one] = shapely.covers(geoms[single[one]], boxes[one])
+    level.lab[covered] = single[covered].astype(np.int32)
+    _classify_gaps(level, np.flatnonzero(count == 0), tree, tol_m, boxes)
+    del boxes
+    met = (count > 0) & ~covered
+    level.boundary = met
+    # segments per boundary cell: every root cell its (grown) box touches
+    size = level.size
+
+    def cells(lo: np.ndarray, hi: np.ndarray, origin: float, n: int) -> tuple[np.ndarray, ...]:
+        first = np.clip(np.floor((lo - EPS_DEG - origin) / size), 0, n - 1).astype(np.int64)
+        last = np.clip(np.floor((hi + EPS_DEG - origin) / size), 0, n - 1).astype(np.int64)
+        return first, last - first + 1
+
+    i0, wide = cells(np.minimum(segs.ax, segs.bx), np.maximum(segs.ax, segs.bx), minx, nx)
+    j0, tall = cells(np.minimum(segs.ay, segs.by), np.maximum(segs.ay, segs.by), miny, ny)
+    per = wide * tall
+    seg = np.repeat(np.arange(len(per)), per)
+    k = np.arange(int(per.sum())) - np.repeat(np.cumsum(per) - per, per)
+    cell = (j0[seg] + k // wide[seg]) * nx + i0[seg] + k % wide[seg]
+    del i0, j0, wide, tall, k
+    keep = met[cell]
+    cell, seg = cell[keep], seg[keep]
+    keep = segs.meets(seg, level.xs[cell], level.ys[cell], size)
+    cell, seg = cell[keep], seg[keep]
+    order = np.argsort(cell, kind="stable")
+    level.seg_cell, level.seg = cell[order], seg[order]
+    # polygons meeting a boundary cell without a segment in it cover it wholly
+    pt, poly = pt[met[pt]], poly[met[pt]].astype(np.int64)
+    own_cell, own = _owners(level.seg_cell, level.seg, segs)
+    has = np.isin(pt * len(geoms) + poly, own_cell * len(geoms) + own)
+    level.cont_cell, level.cont = pt[~has], poly[~has]
+
+
+def _owners(cell: np.ndarray, seg: np.ndarray, segs: _Segments) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (cell, polygon) of (cell, segment) pairs sorted by cell then segment."""
+    owner = segs.owner[seg]
+    if cell.size == 0:
+        return cell, owner.astype(np.int64)
+    first = np.r_[True, (cell[1:] != cell[:-1]) | (owner[1:] != owner[:-1])]
+    return cell[first], owner[first].astype(np.int64)
+
+
+def _classify_gaps(
+    level: _Level,
+    cells: np.ndarray,
+    tree: shapely.STRtree,
+    tol_m: float,
+    boxes: np.ndarray | None = None,
+) -> np.ndarray:
+    """Cells no polygon meets: FAR when no polygon lies within the tolerance; else they
+    stay INTERNAL (to refine) and their near polygons are returned as (cell, polygon)."""
+    if cells.size == 0:
+        e = np.empty(0, np.int64)
+        return np.stack([e, e])
+    cell_boxes = boxes[cells] if boxes is not None else _grown_boxes(level, cells)
+    ys = level.ys[cells]
+    lat = np.maximum(np.abs(ys), np.abs(ys + level.size))
+    near_pt, near_poly = tree.query(
+        cell_boxes, predicate="dwithin", distance=_tolerance_deg(lat, tol_m)
+    )
+    far = np.ones(cells.size, dtype=bool)
+    far[near_pt] = False
+    level.lab[cells[far]] = FAR
+    pairs = np.stack([cells[near_pt], near_poly.astype(np.int64)])
+    level.near.append(pairs)
+    return pairs
+
+
+def _stop(level: _Level, split: np.ndarray, segs: _Segments) -> None:
+    """The cells still to split become exact leaves with their candidate lists."""
+    level.lab[split] = EXACT
+    own_cell, own = _owners(level.seg_cell, level.seg, segs)
+    level.exact(own_cell, own, True)
+    level.exact(level.cont_cell, level.cont, True)
+    gap = split[~level.boundary[split]]
+    if gap.size:
+        level.exact(*level.near_of(gap), False)
+
+
+def _refine_boundary(
+    level: _Level,
+    child: _Level,
+    split: np.ndarray,
+    geoms: np.ndarray,
+    segs: _Segments,
+    refine: float,
+    min_size: float,
+) -> np.ndarray:
+    """Children of boundary cells, from their parents' segments and covering polygons."""
+    n_poly = len(geoms)
+    jpos = np.full(len(level.xs), -1, dtype=np.int64)
+    jpos[split] = np.arange(split.size)
+    half = child.size
+    # each (parent, segment) pair goes to the children its (grown) box touches
+    pc, seg = jpos[level.seg_cell], level.seg
+    x0, y0 = level.xs[level.seg_cell], level.ys[level.seg_cell]
+    quads = [segs.meets(seg, x0 + (q & 1) * half, y0 + (q >> 1) * half, half) for q in range(4)]
+    del x0, y0
+    cell = np.concatenate([4 * pc[m] + q for q, m in enumerate(quads)])
+    cseg = np.concatenate([seg[m] for m in quads])
+    del quads
+    order = np.argsort(cell, kind="stable")  # four sorted runs: a merge
+    cell, cseg = cell[order], cseg[order]
+    del order
+    own_cell, own = _owners(cell, cseg, segs)
+    has_seg = np.zeros(len(child.xs), dtype=bool)
+    has_seg[own_cell] = True
+    # a parent's polygon with no segment in a child covers it wholly or misses it: one
+    # point test at the child's centre says which
+    p_cell, p_own = _owners(level.seg_cell, level.seg, segs)
+    pj = jpos[p_cell]
+    test_cell = np.concatenate([4 * pj + q for q in range(4)])
+    test_poly = np.tile(p_own, 4)
+    keys = own_cell * n_poly + own
+    k = np.minimum(np.searchsorted(keys, test_cell * n_poly + test_poly), max(len(keys) - 1, 0))
+    absent = keys[k] != test_cell * n_poly + test_poly if len(keys) else np.ones(len(k), bool)
+    test_cell, test_poly = test_cell[absent], test_poly[absent]
+    centre = half / 2
+    inside = shapely.intersects_xy(
+        geoms[test_poly], child.xs[test_cell] + centre, child.ys[test_cell] + centre
+    )
+    cj = jpos[level.cont_cell]
+    cont_cell = np.concatenate([*(4 * cj + q for q in range(4)), test_cell[inside]])
+    cont = np.concatenate([np.tile(level.cont, 4), test_poly[inside]])
+    order = np.argsort(cont_cell, kind="stable")
+    cont_cell, cont = cont_cell[order], cont[order]
+    n_cont = np.bincount(cont_cell, minlength=len(child.xs))
+
+    from_boundary = np.zeros(len(child.xs), dtype=bool)
+    parents = np.flatnonzero(level.boundary[split])
+    from_boundary[(4 * parents[:, None] + np.arange(4)).ravel()] = True
+    # children without segments: covered by one polygon, by several (overlap), or by none
+    plain = from_boundary & ~has_seg
+    one = np.flatnonzero(plain & (n_cont == 1))
+    child.lab[one] = cont[np.searchsorted(cont_cell, one)].astype(np.int32)
+    several = plain & (n_cont > 1)
+    child.lab[several] = EXACT
+    in_several = several[cont_cell]
+    child.exact(cont_cell[in_several], cont[in_several], True)
+    level.release()
+    # children a boundary passes through: refined further, or exact leaves here when they
+    # are small against the polygons whose boundary passes (adaptive leaves)
+    stop = np.zeros(len(child.xs), dtype=bool)
+    if refine > 0 and own_cell.size:
+        first = np.flatnonzero(np.r_[True, own_cell[1:] != own_cell[:-1]])
+        smallest = np.minimum.reduceat(segs.extent[own], first)
+        stop[own_cell[first]] = half <= refine * smallest
+    stop &= half / 2 >= min_size  # the last level stops everything anyway
+    if stop.any():
+        child.lab[stop] = EXACT
+        sel = stop[own_cell]
+        child.exact(own_cell[sel], own[sel], True)
+        sel = stop[cont_cell]
+        child.exact(cont_cell[sel], cont[sel], True)
+    go = has_seg & ~stop
+    child.boundary = go
+    sel = go[cell]
+    child.seg_cell, child.seg = cell[sel], cseg[sel]
+    sel = go[cont_cell]
+    child.cont_cell, child.cont = cont_cell[sel], cont[sel]
+    # children no polygon meets: far, or gap cells (see _refine_gaps)
+    uncovered: np.ndarray = np.flatnonzero(plain & (n_cont == 0))
+    return uncovered
+
+
+def _refine_gaps(
+    level: _Level,
+    child: _Level,
+    split: np.ndarray,
+    tree: shapely.STRtree,
+    tol_m: float,
+    uncovered: np.ndarray,
+) -> None:
+    """Children of gap cells, and boundary cells' children that no polygon meets: far,
+    or gap cells (refined further) with the polygons within the tolerance."""
+    parents = np.flatnonzero(~level.boundary[split])
+    cells = (4 * parents[:, None] + np.arange(4)).ravel()
+    _classify_gaps(child, np.union1d(cells, uncovered), tree, tol_m)
+
+
+def _split_bits(depth: int, max_bits: int = MAX_BITS) -> tuple[int, ...]:
+    """Levels per dense table: as even as possible, at most ``max_bits`` each."""
+    groups = -(-depth // max_bits)
     return tuple(depth // groups + (i < depth % groups) for i in range(groups))
 
 
 def _flatten(
-    levels: list[np.ndarray], n_root: int, pt: np.ndarray, poly: np.ndarray, covers: np.ndarray
+    levels: list[_Level], bits: tuple[int, ...], n_poly: int
 ) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
     """Dense lookup tables from the level-by-level labels (children of the j-th splitting
-    cell of a level are cells 4j..4j+3 of the next, in x-then-y order), and the CSR candidate
-    lists of the exact cells of the last level."""
-    depth = len(levels) - 1
-    bits = _split_bits(depth)
-    last = levels[-1]
-    exact = last == EXACT
-    slot_of = np.cumsum(exact) - 1
+    cell of a level are cells 4j..4j+3 of the next, in x-then-y order), and the CSR
+    candidate lists of the exact cells (slots numbered level by level)."""
+    values, slot_parts, poly_parts, cover_parts = [], [], [], []
+    n_slots = 0
+    for level in levels:
+        exact = level.lab == EXACT
+        slot_of = np.cumsum(exact) - 1 + n_slots
+        values.append(np.where(exact, SLOT0 - slot_of, level.lab).astype(np.int32))
+        for cells, poly, covers in level.cand:
+            slot_parts.append(slot_of[cells])
+            poly_parts.append(poly)
+            cover_parts.append(covers)
+        n_slots += int(exact.sum())
+    slot = np.concatenate(slot_parts) if slot_parts else np.empty(0, np.int64)
+    poly = np.concatenate(poly_parts) if poly_parts else np.empty(0, np.int64)
+    covers = np.concatenate(cover_parts) if cover_parts else np.empty(0, bool)
     # candidate lists: by slot, cell-intersecting polygons first, each group by row
-    slot = slot_of[pt]
     order = np.lexsort((poly, ~covers, slot))
-    n_slots = int(exact.sum())
     offsets = np.zeros(n_slots + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(np.bincount(slot, minlength=n_slots))
     n_cover = np.bincount(slot[covers], minlength=n_slots).astype(np.int32)
     polys = poly[order].astype(np.int32)
-    values = [*levels[:-1], np.where(exact, SLOT0 - slot_of, last).astype(np.int32)]
 
+    structure = [level.lab == INTERNAL for level in levels]
     root = values[0].copy()
-    splits = levels[0] == INTERNAL
-    root[splits] = SLOT0 - np.arange(int(splits.sum()))
+    splits = structure[0]
+    root[splits] = n_poly + np.arange(int(splits.sum()))
     tables = [root]
-    # per cell of the current level: its block and position in its group's table
-    block = np.zeros(n_root, dtype=np.int64)
-    sx = np.zeros(n_root, dtype=np.int64)
-    sy = np.zeros(n_root, dtype=np.int64)
+    # per cell of the current level: its block and position in its table
+    block = np.zeros(len(root), dtype=np.int64)
+    sx = np.zeros(len(root), dtype=np.int64)
+    sy = np.zeros(len(root), dtype=np.int64)
+    unfilled = np.iinfo(np.int32).min
     k = 0
     for b in bits:
-        table = np.full(int(splits.sum()) << (2 * b), np.iinfo(np.int32).min, dtype=np.int32)
+        table = np.full(int(splits.sum()) << (2 * b), unfilled, dtype=np.int32)
         for r in range(1, b + 1):
             k += 1
-            parents = np.flatnonzero(levels[k - 1] == INTERNAL)
+            parents = np.flatnonzero(structure[k - 1])
             q = np.tile(np.arange(4), parents.size)
             if r == 1:  # the parents are the blocks of this table
                 block = np.repeat(np.arange(parents.size), 4)
@@ -307,10 +589,10 @@ def _flatten(
                 sx = np.repeat(sx[parents], 4) * 2 + (q & 1)
                 sy = np.repeat(sy[parents], 4) * 2 + (q >> 1)
             value = values[k].copy()
-            splits = levels[k] == INTERNAL
+            splits = structure[k]
             ends = r == b
             if ends:  # cells that split point to a block of the next table
-                value[splits] = SLOT0 - np.arange(int(splits.sum()))
+                value[splits] = n_poly + np.arange(int(splits.sum()))
             fill = np.flatnonzero(~splits | ends)
             span = 1 << (b - r)
             di, dj = np.divmod(np.arange(span * span), span)
@@ -318,7 +600,7 @@ def _flatten(
             cols = (sx[fill] * span)[:, None] + dj[None, :]
             at = (block[fill] << (2 * b))[:, None] + (rows << b) + cols
             table[at.ravel()] = np.repeat(value[fill], span * span)
-        if (table == np.iinfo(np.int32).min).any():
+        if (table == unfilled).any():
             raise AssertionError("quadtree flattening left a cell unfilled")
         tables.append(table)
     return tuple(tables), offsets, n_cover, polys
@@ -333,13 +615,14 @@ def cached(
     geoms: np.ndarray,
     tree: shapely.STRtree,
     tol_m: float,
-    min_size_m: float = 10.0,
-    max_nodes: int = 20_000_000,
+    **params: float,
 ) -> CoverageTree:
-    """The tree for a boundary set, loaded from the cache directory or built and saved."""
-    key = hashlib.sha256(
-        f"{key_sha256}|{tol_m}|{min_size_m}|{max_nodes}|{FORMAT_VERSION}".encode()
-    ).hexdigest()[:32]
+    """The tree for a boundary set, loaded from the cache directory or built (``params``
+    go to :func:`build`) and saved."""
+    settings = "|".join(f"{k}={params[k]}" for k in sorted(params))
+    key = hashlib.sha256(f"{key_sha256}|{tol_m}|{settings}|{FORMAT_VERSION}".encode()).hexdigest()[
+        :32
+    ]
     path = cache_dir() / f"quadtree-{key}.npz"
     with _LOCK:
         if path.is_file():
@@ -347,12 +630,12 @@ def cached(
                 return _load(path)
             except (OSError, KeyError, ValueError):
                 pass  # a damaged cache file is rebuilt below
-        qt = build(geoms, tree, tol_m, min_size_m, max_nodes)
+        qt = build(geoms, tree, tol_m, **params)  # type: ignore[arg-type]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as fh:
                 arrays: dict[str, np.ndarray] = {
-                    "meta": np.array([qt.x0, qt.y0, qt.leaf, qt.nx, qt.ny, qt.depth]),
+                    "meta": np.array([qt.x0, qt.y0, qt.leaf, qt.nx, qt.ny, qt.depth, qt.n_poly]),
                     "bits": np.array(qt.bits, dtype=np.int64),
                     **{f"table{i}": t for i, t in enumerate(qt.tables)},
                     **{name: getattr(qt, name) for name in _ARRAYS},
@@ -368,7 +651,7 @@ def _load(path: Path) -> CoverageTree:
     with np.load(path) as z:
         meta, bits = z["meta"], tuple(int(b) for b in z["bits"])
         depth = int(meta[5])
-        if sum(bits) != depth or bits != _split_bits(depth):
+        if sum(bits) != depth or len(meta) != 7:
             raise ValueError("inconsistent cached tree")
         return CoverageTree(
             float(meta[0]),
@@ -378,6 +661,7 @@ def _load(path: Path) -> CoverageTree:
             int(meta[4]),
             depth,
             bits,
+            int(meta[6]),
             tuple(z[f"table{i}"] for i in range(len(bits) + 1)),
             *(z[name] for name in _ARRAYS),
         )
