@@ -45,6 +45,7 @@ EPS_DEG = 1e-9  # cells are classified grown by ~0.1 mm so rounding never crosse
 FORMAT_VERSION = 4
 MAX_BITS = 5  # levels per dense table: blocks of at most 32 × 32 cells
 _METRES_PER_DEG = 111_320.0
+_MAX_METRES_PER_DEG = 111_700.0  # no degree is longer, in longitude or latitude
 
 
 def cache_dir() -> Path:
@@ -195,15 +196,59 @@ class _Segments:
         lo_y, hi_y = y0 - EPS_DEG, y0 + size + EPS_DEG
         ok = (np.minimum(ax, bx) <= hi_x) & (np.maximum(ax, bx) >= lo_x)
         ok &= (np.minimum(ay, by) <= hi_y) & (np.maximum(ay, by) >= lo_y)
-        dx, dy = bx - ax, by - ay
-        c1 = dx * (lo_y - ay) - dy * (lo_x - ax)
-        c2 = dx * (lo_y - ay) - dy * (hi_x - ax)
-        c3 = dx * (hi_y - ay) - dy * (lo_x - ax)
-        c4 = dx * (hi_y - ay) - dy * (hi_x - ax)
-        lo = np.minimum(np.minimum(c1, c2), np.minimum(c3, c4))
-        hi = np.maximum(np.maximum(c1, c2), np.maximum(c3, c4))
-        result: np.ndarray = ok & (lo <= 0) & (hi >= 0)
+        result: np.ndarray = ok & _crosses(ax, ay, bx - ax, by - ay, lo_x, lo_y, hi_x, hi_y)
         return result
+
+    def quadrants(
+        self, seg: np.ndarray, x0: np.ndarray, y0: np.ndarray, half: float
+    ) -> list[np.ndarray]:
+        """For segments meeting their cell (origin x0/y0, size 2 * half), whether each meets
+        each of the cell's four quadrants (x then y order). Only segments whose box spans a
+        midline need the corner test."""
+        parts: list[list[np.ndarray]] = []
+        chunk = 2_000_000  # bounds the temporaries for national sets
+        for i in range(0, len(seg), chunk):
+            s, cx, cy = seg[i : i + chunk], x0[i : i + chunk] + half, y0[i : i + chunk] + half
+            ax, ay, bx, by = self.ax[s], self.ay[s], self.bx[s], self.by[s]
+            left = np.minimum(ax, bx) <= cx + EPS_DEG
+            right = np.maximum(ax, bx) >= cx - EPS_DEG
+            low = np.minimum(ay, by) <= cy + EPS_DEG
+            high = np.maximum(ay, by) >= cy - EPS_DEG
+            masks = [left & low, right & low, left & high, right & high]
+            spans = np.flatnonzero((left & right) | (low & high))
+            ax, ay, bx, by = ax[spans], ay[spans], bx[spans], by[spans]
+            dx, dy = bx - ax, by - ay
+            for q, mask in enumerate(masks):
+                lo_x = cx[spans] - half * (1 - (q & 1)) - EPS_DEG
+                lo_y = cy[spans] - half * (1 - (q >> 1)) - EPS_DEG
+                hi_x, hi_y = lo_x + half + 2 * EPS_DEG, lo_y + half + 2 * EPS_DEG
+                mask[spans] &= _crosses(ax, ay, dx, dy, lo_x, lo_y, hi_x, hi_y)
+            parts.append(masks)
+        if not parts:
+            return [np.zeros(0, dtype=bool) for _ in range(4)]
+        return [np.concatenate([p[q] for p in parts]) for q in range(4)]
+
+
+def _crosses(
+    ax: np.ndarray,
+    ay: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    lo_x: np.ndarray,
+    lo_y: np.ndarray,
+    hi_x: np.ndarray,
+    hi_y: np.ndarray,
+) -> np.ndarray:
+    """Whether the line through each segment passes its box: the box's corners are not all
+    on one side (cross products of the segment's direction with the corners)."""
+    c1 = dx * (lo_y - ay) - dy * (lo_x - ax)
+    c2 = dx * (lo_y - ay) - dy * (hi_x - ax)
+    c3 = dx * (hi_y - ay) - dy * (lo_x - ax)
+    c4 = dx * (hi_y - ay) - dy * (hi_x - ax)
+    lo = np.minimum(np.minimum(c1, c2), np.minimum(c3, c4))
+    hi = np.maximum(np.maximum(c1, c2), np.maximum(c3, c4))
+    result: np.ndarray = (lo <= 0) & (hi >= 0)
+    return result
 
 
 class _Level:
@@ -250,6 +295,7 @@ def build(
     max_root_cells: int = 2_000_000,
     refine: float = 0.0,
     max_bits: int = MAX_BITS,
+    gap_min_m: float = 0.0,
 ) -> CoverageTree:
     """Classify cells level by level (see module doc).
 
@@ -258,9 +304,11 @@ def build(
     segment's box touches is covered wholly by each polygon that covers its centre (one
     vectorized point test per candidate), so no polygon-box predicate runs there. Cells
     that no polygon meets but that lie within the gap tolerance are refined with shapely
-    distance queries. Refinement stops at ``min_size_m``, at ``max_nodes``, or (``refine``
-    > 0) where the cell is smaller than ``refine`` times the size of the polygons whose
-    boundary passes through it.
+    distance queries, down to ``gap_min_m``; the part of a boundary cell that no polygon
+    meets is within the tolerance of the boundary once the cell is small enough, and is an
+    exact leaf without a query. Refinement stops at ``min_size_m``, at ``max_nodes``, or
+    (``refine`` > 0) where the cell is smaller than ``refine`` times the size of the
+    polygons whose boundary passes through it. ``max_bits``: levels per lookup table.
     """
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     pad = float(_tolerance_deg(np.array([max(abs(miny), abs(maxy))]), tol_m)[0])
@@ -290,12 +338,23 @@ def build(
         if last:
             _stop(level, split, segs)
             break
+        if half < gap_min_m * deg_per_m:  # gap cells stop here, with their near lists
+            gaps = split[~level.boundary[split]]
+            level.lab[gaps] = EXACT
+            level.exact(*level.near_of(gaps), False)
+            split = np.flatnonzero(level.lab == INTERNAL)
+            if split.size == 0:
+                break
         child = _Level(
             np.repeat(level.xs[split], 4) + np.tile([0, half, 0, half], split.size),
             np.repeat(level.ys[split], 4) + np.tile([0, 0, half, half], split.size),
             half,
         )
         uncovered = _refine_boundary(level, child, split, geoms, segs, refine, min_size)
+        if 2 * np.sqrt(2) * half * _MAX_METRES_PER_DEG <= tol_m:
+            # within a parent a boundary passes through: near it, no query needed
+            child.lab[uncovered] = EXACT
+            uncovered = uncovered[:0]
         _refine_gaps(level, child, split, tree, tol_m, uncovered)
         levels.append(child)
         nodes += len(child.xs)
@@ -373,7 +432,10 @@ def _classify_root(
     del i0, j0, wide, tall, k
     keep = met[cell]
     cell, seg = cell[keep], seg[keep]
-    keep = segs.meets(seg, level.xs[cell], level.ys[cell], size)
+    # a segment within one root cell meets it; others are tested against each cell
+    spans = np.flatnonzero(per[seg] > 1)
+    keep = np.ones(len(cell), dtype=bool)
+    keep[spans] = segs.meets(seg[spans], level.xs[cell[spans]], level.ys[cell[spans]], size)
     cell, seg = cell[keep], seg[keep]
     order = np.argsort(cell, kind="stable")
     level.seg_cell, level.seg = cell[order], seg[order]
@@ -446,9 +508,7 @@ def _refine_boundary(
     half = child.size
     # each (parent, segment) pair goes to the children its (grown) box touches
     pc, seg = jpos[level.seg_cell], level.seg
-    x0, y0 = level.xs[level.seg_cell], level.ys[level.seg_cell]
-    quads = [segs.meets(seg, x0 + (q & 1) * half, y0 + (q >> 1) * half, half) for q in range(4)]
-    del x0, y0
+    quads = segs.quadrants(seg, level.xs[level.seg_cell], level.ys[level.seg_cell], half)
     cell = np.concatenate([4 * pc[m] + q for q, m in enumerate(quads)])
     cseg = np.concatenate([seg[m] for m in quads])
     del quads
