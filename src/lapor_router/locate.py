@@ -45,7 +45,20 @@ STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
 INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
 _EMPTY: frozenset[str] = frozenset()
 _METRES_PER_DEG = 111_320.0
-LARGE_SET = 5_000  # polygons above which the quadtree stops at 1 km leaves
+LARGE_SET = 5_000
+# quadtree settings. City-size sets: 10 m leaves everywhere, 32 x 32 lookup tables.
+# National-size sets: coarser root cells, leaves adapted to the size of the polygons a
+# boundary cell touches (a tenth of it, 50 m at least), compact 4 x 4 tables: the build
+# stays within ~30 s and the tree within ~200 MB (see benchmarks/bench_locate.py --national)
+_CITY_TREE: dict[str, float] = {"min_size_m": 10.0, "max_nodes": 20_000_000}
+_NATIONAL_TREE: dict[str, float] = {
+    "min_size_m": 50.0,
+    "max_nodes": 20_000_000,
+    "max_root_cells": 250_000,
+    "refine": 0.1,
+    "gap_min_m": 400.0,
+    "max_bits": 2,
+}  # polygons above which the quadtree stops at 1 km leaves
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
 _FUZZY_CUTOFF = 0.8
 _FUZZY_MARGIN = 0.05
@@ -224,16 +237,12 @@ class _Index:
         if self._qt is None:
             with self._qt_lock:
                 if self._qt is None:
-                    # national-size sets: coarser leaves keep the build within seconds and
-                    # the tree within memory (see benchmarks/bench_locate.py --national)
-                    small = len(self.bs) <= LARGE_SET
                     self._qt = quadtree.cached(
                         self.bs.sha256,
                         self.bs.geoms,
                         self.tree,
                         self.tol_m,
-                        min_size_m=10.0 if small else 1000.0,
-                        max_nodes=20_000_000 if small else 4_000_000,
+                        **(_CITY_TREE if len(self.bs) <= LARGE_SET else _NATIONAL_TREE),
                     )
         return self._qt
 
@@ -375,12 +384,13 @@ class _Index:
         near = (np.empty(0, np.int64), np.empty(0, np.int64))
         slotted = exact[lab_exact <= quadtree.SLOT0]
         if slotted.size:  # exact cells: test only the polygons that meet the cell
-            if len(self.bs) > LARGE_SET:
-                # points of one cell test the same few polygons one after the other: with
-                # tens of thousands of prepared polygons, that locality is ~6x faster
-                slotted = slotted[np.argsort(lab[slotted], kind="stable")]
             pos, poly, covers = self.qt.candidates(quadtree.SLOT0 - lab[slotted].astype(np.int64))
             cpt, cpoly = slotted[pos[covers]], poly[covers]
+            if len(self.bs) > LARGE_SET:
+                # one polygon's tests one after the other: with tens of thousands of
+                # prepared polygons, that locality makes intersects_xy several times faster
+                order = np.argsort(cpoly, kind="stable")
+                cpt, cpoly = cpt[order], cpoly[order]
             hit = shapely.intersects_xy(self.bs.geoms[cpoly], x[cpt], y[cpt])
             pts.append(cpt[hit])
             polys.append(cpoly[hit])
