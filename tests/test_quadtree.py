@@ -125,6 +125,24 @@ def test_the_tree_is_cached_on_disk_and_reused(jakarta, tmp_path, monkeypatch):
     assert np.array_equal(first.tables[-1], rebuilt.tables[-1])
 
 
+def check_tree(jakarta, tree, t, x, y, rng) -> None:
+    """Labelled points lie in their polygon only; exact cells list every polygon covering
+    their points; the scalar lookup agrees with the vectorized one."""
+    lab = t.lookup(x, y)
+    inside = lab >= 0
+    assert inside.any() and (lab <= SLOT0).any()
+    assert shapely.intersects_xy(jakarta.geoms[lab[inside]], x[inside], y[inside]).all()
+    hits, _ = tree.query(shapely.points(x[inside], y[inside]), predicate="intersects")
+    assert (np.bincount(hits, minlength=inside.sum()) == 1).all()
+    rows = np.flatnonzero(lab <= SLOT0)
+    pos, poly, covers = t.candidates(SLOT0 - lab[rows])
+    listed = set(zip(rows[pos[covers]].tolist(), poly[covers].tolist(), strict=True))
+    pt, truth = tree.query(shapely.points(x[rows], y[rows]), predicate="intersects")
+    assert set(zip(rows[pt].tolist(), truth.tolist(), strict=True)) <= listed
+    pick = rng.choice(len(x), 300)
+    assert [t.lookup_one(a, b) for a, b in zip(x[pick], y[pick], strict=True)] == list(lab[pick])
+
+
 def test_flattening_splits_deep_trees_into_tables(jakarta):
     """Trees deeper than one 32 × 32 table get several; answers stay those of the build."""
     tree = shapely.STRtree(jakarta.geoms)
@@ -137,19 +155,43 @@ def test_flattening_splits_deep_trees_into_tables(jakarta):
     rng = np.random.default_rng(8)
     x, y = edge_points(jakarta, rng, 5_000)
     for t in (qt, coarse):
-        lab = t.lookup(x, y)
-        inside = lab >= 0
-        assert inside.any() and (lab <= SLOT0).any()
-        assert shapely.intersects_xy(jakarta.geoms[lab[inside]], x[inside], y[inside]).all()
-        pick = rng.choice(len(x), 300)
-        assert [t.lookup_one(a, b) for a, b in zip(x[pick], y[pick], strict=True)] == list(
-            lab[pick]
-        )
+        check_tree(jakarta, tree, t, x, y, rng)
+
+
+def test_national_settings_adaptive_leaves_and_small_tables(jakarta):
+    """The settings used for national sets (adaptive leaves, 4 x 4 tables, gap cells kept
+    coarse) give a correct tree too: leaves stop at different depths."""
+    tree = shapely.STRtree(jakarta.geoms)
+    fine = build(jakarta.geoms, tree, 100.0, min_size_m=10.0, root_size_m=2560.0, max_bits=2)
+    adaptive = build(
+        jakarta.geoms,
+        tree,
+        100.0,
+        min_size_m=10.0,
+        root_size_m=2560.0,
+        max_bits=2,
+        refine=0.02,
+        gap_min_m=300.0,
+    )
+    assert fine.bits == (2, 2, 2, 2) and adaptive.depth == fine.depth
+    assert adaptive.nodes < fine.nodes / 2  # leaves stopped early where polygons are large
+    rng = np.random.default_rng(9)
+    ex, ey = edge_points(jakarta, rng, 5_000)
+    minx, miny, maxx, maxy = jakarta.bounds
+    x = np.concatenate([ex, rng.uniform(106.68, 106.98, 20_000), rng.uniform(minx, maxx, 5_000)])
+    y = np.concatenate([ey, rng.uniform(-6.38, -6.08, 20_000), rng.uniform(miny, maxy, 5_000)])
+    for t in (fine, adaptive):
+        check_tree(jakarta, tree, t, x, y, rng)
+    # where both trees label a point, they agree
+    lab_f, lab_a = fine.lookup(x, y), adaptive.lookup(x, y)
+    both = (lab_f >= 0) & (lab_a >= 0)
+    assert both.sum() > 10_000 and np.array_equal(lab_f[both], lab_a[both])
 
 
 def test_large_set_paths_give_the_same_answers(jakarta, pair, monkeypatch):
-    """Sets above LARGE_SET use 1 km leaves and shapely distances on the tree's candidate
-    pairs instead of the segment grid; the answers are the same."""
+    """Sets above LARGE_SET use the national tree settings (coarser, adaptive leaves) and
+    shapely distances on candidate pairs instead of the segment grid; the answers are the
+    same."""
     small = pair[0]._index.qt  # built before the patch
     monkeypatch.setattr(locate_module, "LARGE_SET", 10)
     large = Router(jakarta)
