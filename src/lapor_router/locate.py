@@ -48,14 +48,14 @@ _METRES_PER_DEG = 111_320.0
 LARGE_SET = 5_000
 # quadtree settings. City-size sets: 10 m leaves everywhere, 32 x 32 lookup tables.
 # National-size sets: coarser root cells, leaves adapted to the size of the polygons a
-# boundary cell touches (a tenth of it, 50 m at least), compact 4 x 4 tables: the build
-# stays within ~30 s and the tree within ~200 MB (see benchmarks/bench_locate.py --national)
+# boundary cell touches (a twelfth of it, 40 m at least), compact 4 x 4 tables: the build
+# stays under 30 s and the tree near 220 MB (see benchmarks/bench_locate.py --national)
 _CITY_TREE: dict[str, float] = {"min_size_m": 10.0, "max_nodes": 20_000_000}
 _NATIONAL_TREE: dict[str, float] = {
-    "min_size_m": 50.0,
-    "max_nodes": 20_000_000,
+    "min_size_m": 40.0,
+    "max_nodes": 24_000_000,
     "max_root_cells": 250_000,
-    "refine": 0.1,
+    "refine": 1 / 12,
     "gap_min_m": 400.0,
     "max_bits": 2,
 }  # polygons above which the quadtree stops at 1 km leaves

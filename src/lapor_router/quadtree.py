@@ -359,8 +359,9 @@ def build(
             half,
         )
         uncovered = _refine_boundary(level, child, split, geoms, segs, refine, min_size)
-        if 2 * np.sqrt(2) * half * _MAX_METRES_PER_DEG <= tol_m:
-            # within a parent a boundary passes through: near it, no query needed
+        if 2 * np.sqrt(2) * half * _MAX_METRES_PER_DEG <= tol_m or half < gap_min_m * deg_per_m:
+            # within a parent a boundary passes through: near it, or too small to be worth
+            # a distance query; exact leaves without candidates (the gap search finds them)
             child.lab[uncovered] = EXACT
             uncovered = uncovered[:0]
         _refine_gaps(level, child, split, tree, tol_m, uncovered)
