@@ -222,7 +222,7 @@ def main() -> None:
     router.locate_many(np.array([106.8]), np.array([-6.2]))
     print(
         f"Jakarta index build (STRtree + quadtree): {time.perf_counter() - t:.2f} s, "
-        f"{router._index.qt.nodes:,} quadtree nodes"
+        f"{router._index.qt.nodes:,} quadtree table entries, {router._index.qt.slots:,} exact cells"
     )
     plain = Router(bs, accelerate=False)
     x = rng.uniform(106.68, 106.98, args.points)
@@ -241,7 +241,7 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
         print(
             f"\nNational load + index build: {build:.1f} s; peak RSS so far {peak:.2f} GB; "
-            f"{nat_router._index.qt.nodes:,} quadtree nodes"
+            f"{nat_router._index.qt.nodes:,} quadtree table entries"
         )
         b = shapely.bounds(nat.geoms)
         pick = rng.integers(0, len(b), args.points)

@@ -45,7 +45,7 @@ STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
 INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
 _EMPTY: frozenset[str] = frozenset()
 _METRES_PER_DEG = 111_320.0
-LARGE_SET = 5_000
+LARGE_SET = 5_000  # polygons above which a set is national-size
 # quadtree settings. City-size sets: 10 m leaves everywhere, 32 x 32 lookup tables.
 # National-size sets: coarser root cells, leaves adapted to the size of the polygons a
 # boundary cell touches (a twelfth of it, 40 m at least), compact 4 x 4 tables: the build
@@ -58,7 +58,7 @@ _NATIONAL_TREE: dict[str, float] = {
     "refine": 1 / 12,
     "gap_min_m": 400.0,
     "max_bits": 2,
-}  # polygons above which the quadtree stops at 1 km leaves
+}
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
 _FUZZY_CUTOFF = 0.8
 _FUZZY_MARGIN = 0.05

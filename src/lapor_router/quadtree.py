@@ -1,23 +1,27 @@
 """An accelerator for locating points: a quadtree of cells that one polygon covers alone.
 
-The boundary set's bounding box is split into square root blocks, then each block into four,
-recursively, wherever polygon boundaries pass. A cell is a leaf with a label when its answer
+The boundary set's bounding box is split into square root cells, then each cell into four,
+recursively, wherever polygon boundaries pass. A cell is a leaf with a value when its answer
 is the same for every point in it:
 
-- ``>= 0``: exactly one polygon intersects the cell (grown by ``EPS_DEG``) and covers it,
-  so every point in the cell is ``inside`` that polygon;
+- ``>= 0``: exactly one polygon meets the cell (grown by ``EPS_DEG``) and covers it, so
+  every point in the cell is ``inside`` that polygon;
 - ``FAR`` (-2): no polygon lies within the gap tolerance of the cell, so every point in it is
   ``outside`` with no gap candidate;
-- an exact cell (``<= -3``): a boundary, an overlap or a gap passes through a cell of the
-  smallest size. Its points take the exact path, but only against the cell's own candidate
-  list (``-3 - value`` is the list's slot): the polygons that intersect the cell or, when
-  none does, the polygons within the gap tolerance of it.
+- an exact cell (``<= -3``, slot ``-3 - value``): a boundary, an overlap or a gap passes
+  through it, and it is not split further (smallest size, adaptive size or node budget).
+  Its points take the exact path against the cell's own candidate list: the polygons that
+  meet the cell or, when none does, the polygons within the gap tolerance of it (an empty
+  list: the R-tree or the segment grid finds them).
 
-The tree is stored flattened for lookups: the root grid, then dense blocks of up to 32 × 32
-cells for each cell that splits (a leaf above the finest size fills all the block cells it
+Root cells are classified with shapely predicates; below them, boundary cells are refined
+with the boundary segments themselves (see :func:`build`).
+
+The tree is stored flattened for lookups: the root grid, then dense blocks (up to 32 × 32
+cells) for each cell that splits (a leaf above the finest size fills all the block cells it
 spans). A lookup is one gather per table for all points at once, with integer cell
 coordinates computed once; no predicate runs for points in labelled cells. The tree is built
-once per boundary set, gap tolerance and cell size, and cached on disk as ``.npz`` keyed by
+once per boundary set, gap tolerance and settings, and cached on disk as ``.npz`` keyed by
 the set's sha256.
 """
 
@@ -308,9 +312,10 @@ def build(
     """Classify cells level by level (see module doc).
 
     The root cells are classified with shapely predicates. Below them, cells a boundary
-    passes through are refined with the boundary segments themselves: a child that no
-    segment's box touches is covered wholly by each polygon that covers its centre (one
-    vectorized point test per candidate), so no polygon-box predicate runs there. Cells
+    passes through are refined with the boundary segments themselves: each segment goes to
+    the children it meets (box overlap and a corner side test), and a polygon none of whose
+    segments meets a child covers it wholly or misses it, which one point test at the
+    child's centre decides; no polygon-box predicate runs below the root. Cells
     that no polygon meets but that lie within the gap tolerance are refined with shapely
     distance queries, down to ``gap_min_m``; the part of a boundary cell that no polygon
     meets is within the tolerance of the boundary once the cell is small enough, and is an
