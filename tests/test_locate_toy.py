@@ -6,11 +6,13 @@ E made of two islands.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pyproj
 import pytest
+import shapely
 
-from lapor_router import Router
+from lapor_router import Router, load_boundaries
 
 A, B, C, D, E = (
     "99.01.01.1001",
@@ -211,3 +213,32 @@ def test_locate_many_rejects_unpaired_arrays(toy_router):
 
     with pytest.raises(CoordinateError):
         toy_router.locate_many([106.0, 106.1], [-6.0])
+
+
+def test_gaps_across_two_utm_zones():
+    """A set astride 108 E (UTM 48S | 49S): each point is measured in its own zone, and
+    the accelerated and plain paths agree."""
+    frame = gpd.GeoDataFrame(
+        {"kode": ["99.01.01.1001", "99.01.01.1002"], "nama": ["West", "East"]},
+        geometry=[
+            shapely.box(107.990, -6.01, 107.9995, -6.0),
+            shapely.box(108.0005, -6.01, 108.01, -6.0),
+        ],
+        crs="EPSG:4326",
+    )
+    bs = load_boundaries(frame)
+    lons = np.array([107.9997, 107.9999, 108.0001, 108.0003, 107.9996, 108.0004])
+    lats = np.full(len(lons), -6.005)
+    fast, plain = (
+        Router(bs).locate_many(lons, lats),
+        Router(bs, accelerate=False).locate_many(lons, lats),
+    )
+    assert fast["status"].tolist() == ["gap"] * 6
+    assert fast["kode"].tolist() == plain["kode"].tolist()
+    assert fast["candidates"].tolist() == plain["candidates"].tolist()
+    assert fast["kode"].tolist()[:2] == ["99.01.01.1001"] * 2
+    assert fast["kode"].tolist()[2:4] == ["99.01.01.1002"] * 2
+    np.testing.assert_allclose(fast["distance_m"], plain["distance_m"], rtol=1e-12)
+    for lon, dist in zip(lons, fast["distance_m"], strict=True):
+        edge = 107.9995 if lon < 108.0 else 108.0005
+        assert dist == pytest.approx(metres(edge, -6.005, lon, -6.005), rel=0.01)

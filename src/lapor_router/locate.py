@@ -367,7 +367,11 @@ class _Index:
             pts.append(mine[pt])
             polys.append(poly)
             dists.append(dist)
-        return np.concatenate(pts), np.concatenate(polys), np.concatenate(dists)
+        pt, poly, dist = np.concatenate(pts), np.concatenate(polys), np.concatenate(dists)
+        if len(pts) > 1:  # several UTM zones: back in point order
+            order = np.lexsort((poly, pt))
+            pt, poly, dist = pt[order], poly[order], dist[order]
+        return pt, poly, dist
 
     def resolve_covered(self, x: np.ndarray, y: np.ndarray) -> Covered:
         """Status (inside/overlap/outside) and chosen polygon (-1: none) of each point (see
