@@ -557,6 +557,11 @@ def _refine_boundary(
     has_seg[own_cell] = True
     # one point test at the child's centre says which
     centre = half / 2
+    # one polygon's tests together: with tens of thousands of prepared polygons, that
+    # locality halves the time of the tests
+    order = np.argsort(test_poly, kind="stable")
+    test_cell, test_poly = test_cell[order], test_poly[order]
+    del order
     inside = shapely.intersects_xy(
         geoms[test_poly], child.xs[test_cell] + centre, child.ys[test_cell] + centre
     )
