@@ -48,8 +48,8 @@ _METRES_PER_DEG = 111_320.0
 LARGE_SET = 5_000  # polygons above which a set is national-size
 # quadtree settings. City-size sets: 10 m leaves everywhere, 32 x 32 lookup tables.
 # National-size sets: coarser root cells, leaves adapted to the size of the polygons a
-# boundary cell touches (a twelfth of it, 40 m at least), compact 4 x 4 tables: the build
-# stays under 30 s and the tree near 220 MB (see benchmarks/bench_locate.py --national)
+# boundary cell touches (a twelfth of it, 40 m at least), compact 8 x 8 and 4 x 4 tables:
+# the build stays under 30 s and the tree near 250 MB (benchmarks/bench_locate.py --national)
 _CITY_TREE: dict[str, float] = {"min_size_m": 10.0, "max_nodes": 20_000_000}
 _NATIONAL_TREE: dict[str, float] = {
     "min_size_m": 40.0,
@@ -57,7 +57,7 @@ _NATIONAL_TREE: dict[str, float] = {
     "max_root_cells": 250_000,
     "refine": 1 / 12,
     "gap_min_m": 400.0,
-    "max_bits": 2,
+    "max_bits": 3,
 }
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
 _FUZZY_CUTOFF = 0.8
