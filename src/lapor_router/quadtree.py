@@ -98,12 +98,12 @@ class CoverageTree:
         outside the root grid, which is the set's box grown by the gap tolerance), an exact
         cell's ``SLOT0 - slot``, or ``EXACT`` for NaN."""
         span = 1 << self.depth
-        fx, fy = x - self.x0, y - self.y0
-        fx /= self.leaf
-        fy /= self.leaf
-        np.floor(fx, out=fx)
-        np.floor(fy, out=fy)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # huge or NaN: not in the grid
+            fx, fy = x - self.x0, y - self.y0
+            fx /= self.leaf
+            fy /= self.leaf
+            np.floor(fx, out=fx)
+            np.floor(fy, out=fy)
             ok = (fx >= 0) & (fx < self.nx * span) & (fy >= 0) & (fy < self.ny * span)
         # integer cell coordinates; int32 unless the grid is too wide for it
         itype: type[np.signedinteger[Any]] = (
