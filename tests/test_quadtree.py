@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lapor_router import Router
 from lapor_router import locate as locate_module
 from lapor_router.locate import locations
-from lapor_router.quadtree import EXACT, FAR, SLOT0, build, cached
+from lapor_router.quadtree import EXACT, FAR, FORMAT_VERSION, SLOT0, build, cached
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +112,16 @@ def test_labelled_cells_are_answered_correctly(jakarta):
 
 def test_the_tree_is_cached_on_disk_and_reused(jakarta, tmp_path, monkeypatch):
     monkeypatch.setenv("LAPOR_ROUTER_CACHE", str(tmp_path))
+    stale = tmp_path / "quadtree-0123456789abcdef0123456789abcdef.npz"  # an older format
+    stale.write_bytes(b"old")
+    unrelated = tmp_path / "notes.txt"
+    unrelated.write_text("kept")
     tree = shapely.STRtree(jakarta.geoms)
     first = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=80.0)
     files = list(tmp_path.glob("quadtree-*.npz"))
-    assert len(files) == 1
+    assert len(files) == 1 and files[0].name.startswith(f"quadtree-v{FORMAT_VERSION}-")
+    assert not stale.exists() and unrelated.exists()
+    assert not list(tmp_path.glob("tmp*"))  # no temporary file left behind
     again = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=80.0)
     assert again.depth == first.depth and again.bits == first.bits and again.depth > 0
     for a, b in zip((*first.tables, first.polys), (*again.tables, again.polys), strict=True):
@@ -123,6 +129,16 @@ def test_the_tree_is_cached_on_disk_and_reused(jakarta, tmp_path, monkeypatch):
     files[0].write_bytes(b"damaged")
     rebuilt = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=80.0)
     assert np.array_equal(first.tables[-1], rebuilt.tables[-1])
+
+
+def test_an_unwritable_cache_is_no_reason_to_fail(jakarta, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("LAPOR_ROUTER_CACHE", str(blocker / "cache"))
+    tree = shapely.STRtree(jakarta.geoms)
+    qt = cached(jakarta.sha256, jakarta.geoms, tree, 100.0, min_size_m=80.0)
+    assert qt.depth > 0 and (qt.lookup(np.array([106.8272]), np.array([-6.1754])) != EXACT).all()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
 def check_tree(jakarta, tree, t, x, y, rng) -> None:

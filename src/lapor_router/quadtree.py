@@ -729,10 +729,8 @@ def cached(
     """The tree for a boundary set, loaded from the cache directory or built (``params``
     go to :func:`build`) and saved."""
     settings = "|".join(f"{k}={params[k]}" for k in sorted(params))
-    key = hashlib.sha256(f"{key_sha256}|{tol_m}|{settings}|{FORMAT_VERSION}".encode()).hexdigest()[
-        :32
-    ]
-    path = cache_dir() / f"quadtree-{key}.npz"
+    key = hashlib.sha256(f"{key_sha256}|{tol_m}|{settings}".encode()).hexdigest()[:32]
+    path = cache_dir() / f"quadtree-v{FORMAT_VERSION}-{key}.npz"
     with _LOCK:
         if path.is_file():
             try:
@@ -740,20 +738,33 @@ def cached(
             except (OSError, KeyError, ValueError):
                 pass  # a damaged cache file is rebuilt below
         qt = build(geoms, tree, tol_m, **params)  # type: ignore[arg-type]
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as fh:
-                arrays: dict[str, np.ndarray] = {
-                    "meta": np.array([qt.x0, qt.y0, qt.leaf, qt.nx, qt.ny, qt.depth, qt.n_poly]),
-                    "bits": np.array(qt.bits, dtype=np.int64),
-                    **{f"table{i}": t for i, t in enumerate(qt.tables)},
-                    **{name: getattr(qt, name) for name in _ARRAYS},
-                }
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
-            os.replace(fh.name, path)
-        except OSError:
-            pass  # a read-only cache is no reason to fail: the tree is in memory
+        _save(qt, path)
         return qt
+
+
+def _save(qt: CoverageTree, path: Path) -> None:
+    """Write the tree atomically, and drop trees cached in older formats (never read
+    again). A read-only or full cache is no reason to fail: the tree is in memory."""
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npz", delete=False) as fh:
+            tmp = fh.name
+            arrays: dict[str, np.ndarray] = {
+                "meta": np.array([qt.x0, qt.y0, qt.leaf, qt.nx, qt.ny, qt.depth, qt.n_poly]),
+                "bits": np.array(qt.bits, dtype=np.int64),
+                **{f"table{i}": t for i, t in enumerate(qt.tables)},
+                **{name: getattr(qt, name) for name in _ARRAYS},
+            }
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+        tmp = None
+        for old in path.parent.glob("quadtree-*.npz"):
+            if not old.name.startswith(f"quadtree-v{FORMAT_VERSION}-"):
+                old.unlink(missing_ok=True)
+    except OSError:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def _load(path: Path) -> CoverageTree:
