@@ -133,16 +133,12 @@ class _SegmentGrid:
 
     def __init__(self, bs: BoundarySet, crs: str, tol_m: float, cell_m: float = 0.0) -> None:
         _, rings = bs.metric(crs, np.arange(len(bs)))
-        parts, part_poly = shapely.get_parts(rings, return_index=True)
-        coords, part = shapely.get_coordinates(parts, return_index=True)
-        seg = np.flatnonzero(part[:-1] == part[1:])
-        self.ax, self.ay = coords[seg, 0], coords[seg, 1]
-        self.bx, self.by = coords[seg + 1, 0], coords[seg + 1, 1]
-        self.owner = part_poly[part[seg]].astype(np.int64)
+        self.ax, self.ay, self.bx, self.by, owner = quadtree.segments(rings)
+        self.owner = owner.astype(np.int64)
         self.tol = tol_m
         self.cell = cell_m or max(tol_m, 25.0)
-        self.x0 = float(coords[:, 0].min()) - tol_m
-        self.y0 = float(coords[:, 1].min()) - tol_m
+        self.x0 = float(min(self.ax.min(), self.bx.min())) - tol_m
+        self.y0 = float(min(self.ay.min(), self.by.min())) - tol_m
         i0, i1 = self._cells(
             np.minimum(self.ax, self.bx) - tol_m, np.maximum(self.ax, self.bx) + tol_m, self.x0
         )
@@ -152,7 +148,7 @@ class _SegmentGrid:
         self.nx = int(i1.max()) + 1
         wide, tall = i1 - i0 + 1, j1 - j0 + 1
         count = wide * tall
-        which = np.repeat(np.arange(len(seg)), count)
+        which = np.repeat(np.arange(len(self.ax)), count)
         k = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         ci = i0[which] + k % wide[which]
         cj = j0[which] + k // wide[which]

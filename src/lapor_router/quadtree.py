@@ -178,22 +178,31 @@ def _tolerance_deg(lat: np.ndarray, tol_m: float) -> np.ndarray:
     return tol
 
 
+def segments(
+    rings: np.ndarray, first_row: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every segment of boundary geometries ``rings`` (one per polygon, any coordinates):
+    start x/y, end x/y, and the owning polygon's row (int32, counted from ``first_row``),
+    in polygon order."""
+    parts, part_poly = shapely.get_parts(rings, return_index=True)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    seg = np.flatnonzero(part[:-1] == part[1:])
+    owner = (part_poly[part[seg]] + first_row).astype(np.int32)
+    return coords[seg, 0], coords[seg, 1], coords[seg + 1, 0], coords[seg + 1, 1], owner
+
+
 class _Segments:
     """Endpoints and owning polygon of every boundary segment, in polygon order."""
 
     def __init__(self, geoms: np.ndarray, chunk: int = 10_000) -> None:
-        cols: list[list[np.ndarray]] = [[], [], [], [], []]
-        for start in range(0, len(geoms), chunk):  # in chunks: bounded temporaries
-            rings = shapely.boundary(geoms[start : start + chunk])
-            parts, part_poly = shapely.get_parts(rings, return_index=True)
-            coords, part = shapely.get_coordinates(parts, return_index=True)
-            seg = np.flatnonzero(part[:-1] == part[1:])
-            cols[0].append(coords[seg, 0])
-            cols[1].append(coords[seg, 1])
-            cols[2].append(coords[seg + 1, 0])
-            cols[3].append(coords[seg + 1, 1])
-            cols[4].append((part_poly[part[seg]] + start).astype(np.int32))
-        self.ax, self.ay, self.bx, self.by, self.owner = (np.concatenate(c) for c in cols)
+        # in chunks of polygons: national sets keep their temporaries small
+        parts = [
+            segments(shapely.boundary(geoms[i : i + chunk]), i) for i in range(0, len(geoms), chunk)
+        ]
+        self.ax, self.ay, self.bx, self.by, self.owner = (
+            np.concatenate([p[k] for p in parts]) for k in range(5)
+        )
+        del parts
         # size of each polygon (square root of its area, degrees) for adaptive leaves
         self.extent = np.sqrt(shapely.area(geoms))
 
