@@ -44,7 +44,6 @@ from .normalize import (
 STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
 INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
 _EMPTY: frozenset[str] = frozenset()
-_METRES_PER_DEG = 111_320.0
 LARGE_SET = 5_000  # polygons above which a set is national-size
 # quadtree settings. City-size sets: 160 m root cells, 10 m leaves everywhere, 16 x 16
 # lookup tables (a finer root grid shortens lookups; 320 m roots were ~10 % slower).
@@ -106,13 +105,6 @@ def _utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """EPSG code of the UTM zone of each point (326xx north, 327xx south)."""
     zone = np.clip(np.floor((lon + 180.0) / 6.0).astype(np.int64) + 1, 1, 60)
     return np.where(lat >= 0, 32600, 32700) + zone
-
-
-def _degree_radius(lat: np.ndarray, metres: np.ndarray | float) -> np.ndarray:
-    """A radius in degrees that contains every point within ``metres`` (generous)."""
-    coslat = np.maximum(np.cos(np.radians(np.abs(lat))), 0.01)
-    radius: np.ndarray = np.asarray(metres, dtype="float64") / (_METRES_PER_DEG * coslat)
-    return radius * 1.05 + 1e-9
 
 
 def _first_per_group(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
@@ -331,7 +323,7 @@ class _Index:
         known_pt, known_poly = pairs if pairs is not None else (np.empty(0, np.int64),) * 2
         search = np.ones(len(x), dtype=bool)
         search[known_pt] = False
-        radius = _degree_radius(y, tol_m)
+        radius = quadtree.degree_radius(y, tol_m)
         sub = np.flatnonzero(search)
         sub = sub[self.in_bounds(x[sub], y[sub], radius[sub])]
         # a box query is enough: the exact metric distance below does the filtering
@@ -807,7 +799,7 @@ class Locator:
         mx, my = transformer("EPSG:4326", crs).transform(lon[rows], lat[rows])
         finite = np.isfinite(mx) & np.isfinite(my)  # UTM is undefined near the poles
         rows, mx, my = rows[finite], mx[finite], my[finite]
-        r_deg = _degree_radius(lat[rows], acc[rows])
+        r_deg = quadtree.degree_radius(lat[rows], acc[rows])
         boxes = shapely.box(
             lon[rows] - r_deg, lat[rows] - r_deg, lon[rows] + r_deg, lat[rows] + r_deg
         )

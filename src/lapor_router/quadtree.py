@@ -48,7 +48,7 @@ INTERNAL = -3  # build-time label of a cell that splits
 EPS_DEG = 1e-9  # cells are classified grown by ~0.1 mm so rounding never crosses an edge
 FORMAT_VERSION = 4
 MAX_BITS = 5  # levels per dense table: blocks of at most 32 × 32 cells
-_METRES_PER_DEG = 111_320.0
+METRES_PER_DEG = 111_320.0  # one degree of longitude at the equator
 _MAX_METRES_PER_DEG = 111_700.0  # no degree is longer, in longitude or latitude
 
 
@@ -172,10 +172,12 @@ class CoverageTree:
         return pos, self.polys[idx].astype(np.int64), covers
 
 
-def _tolerance_deg(lat: np.ndarray, tol_m: float) -> np.ndarray:
-    coslat = np.maximum(np.cos(np.radians(np.minimum(np.abs(lat), 89.0))), 0.01)
-    tol: np.ndarray = tol_m / (_METRES_PER_DEG * coslat) * 1.05 + 1e-9
-    return tol
+def degree_radius(lat: np.ndarray, metres: np.ndarray | float) -> np.ndarray:
+    """A radius in degrees that contains every point within ``metres`` of a point at
+    latitude ``lat`` (generous: 5 % more, and cos(latitude) kept above 0.01)."""
+    coslat = np.maximum(np.cos(np.radians(np.abs(lat))), 0.01)
+    radius: np.ndarray = np.asarray(metres, dtype="float64") / (METRES_PER_DEG * coslat)
+    return radius * 1.05 + 1e-9
 
 
 def segments(
@@ -333,10 +335,10 @@ def build(
     polygons whose boundary passes through it. ``max_bits``: levels per lookup table.
     """
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    pad = float(_tolerance_deg(np.array([max(abs(miny), abs(maxy))]), tol_m)[0])
+    pad = float(degree_radius(np.array([max(abs(miny), abs(maxy))]), tol_m)[0])
     minx, miny, maxx, maxy = minx - pad, miny - pad, maxx + pad, maxy + pad
     mid_lat = max(abs(miny), abs(maxy))
-    deg_per_m = 1 / (_METRES_PER_DEG * max(np.cos(np.radians(min(mid_lat, 89.0))), 0.01))
+    deg_per_m = 1 / (METRES_PER_DEG * max(np.cos(np.radians(min(mid_lat, 89.0))), 0.01))
     min_size = min_size_m * deg_per_m
     # a fine root grid keeps the descent short; a cap keeps national sets in memory
     size0 = max(
@@ -497,7 +499,7 @@ def _classify_gaps(
     ys = level.ys[cells]
     lat = np.maximum(np.abs(ys), np.abs(ys + level.size))
     near_pt, near_poly = tree.query(
-        cell_boxes, predicate="dwithin", distance=_tolerance_deg(lat, tol_m)
+        cell_boxes, predicate="dwithin", distance=degree_radius(lat, tol_m)
     )
     far = np.ones(cells.size, dtype=bool)
     far[near_pt] = False
