@@ -184,7 +184,7 @@ class _SegmentGrid:
         # grouped by polygon, already sorted; keep each group's minimum
         if pt.size == 0:
             return pt, poly, dist
-        start = np.flatnonzero(np.r_[True, (pt[1:] != pt[:-1]) | (poly[1:] != poly[:-1])])
+        start = quadtree.run_starts(pt, poly)
         return pt[start], poly[start], np.minimum.reduceat(dist, start)
 
 
@@ -737,12 +737,12 @@ class Locator:
         if pt.size:
             # nearest per point (pairs come sorted by point, then polygon: ties go to the
             # smallest row, i.e. the smallest code)
-            start = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1]])
+            start = quadtree.run_starts(pt)
             counts = np.diff(np.append(start, len(pt)))
             nearest = np.minimum.reduceat(dist, start)
             at_min = np.flatnonzero(dist == np.repeat(nearest, counts))
             group = np.searchsorted(start, at_min, side="right") - 1
-            best = at_min[np.r_[True, group[1:] != group[:-1]]]
+            best = at_min[quadtree.run_starts(group)]
             rows_gap = pt[start]
             chosen[rows_gap] = poly[best]
             status[rows_gap] = GAP

@@ -172,6 +172,18 @@ class CoverageTree:
         return pos, self.polys[idx].astype(np.int64), covers
 
 
+def run_starts(*keys: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values begins, in arrays sorted (or grouped) by
+    ``keys`` together: 0, then every position where any key changes."""
+    if len(keys[0]) == 0:
+        return np.empty(0, dtype=np.int64)
+    change = np.zeros(len(keys[0]), dtype=bool)
+    change[0] = True
+    for key in keys:
+        change[1:] |= key[1:] != key[:-1]
+    return np.flatnonzero(change)
+
+
 def degree_radius(lat: np.ndarray, metres: np.ndarray | float) -> np.ndarray:
     """A radius in degrees that contains every point within ``metres`` of a point at
     latitude ``lat`` (generous: 5 % more, and cos(latitude) kept above 0.01)."""
@@ -477,9 +489,7 @@ def _classify_root(
 def _owners(cell: np.ndarray, seg: np.ndarray, segs: _Segments) -> tuple[np.ndarray, np.ndarray]:
     """Distinct (cell, polygon) of (cell, segment) pairs sorted by cell then segment."""
     owner = segs.owner[seg]
-    if cell.size == 0:
-        return cell, owner.astype(np.int64)
-    first = np.r_[True, (cell[1:] != cell[:-1]) | (owner[1:] != owner[:-1])]
+    first = run_starts(cell, owner)
     return cell[first], owner[first].astype(np.int64)
 
 
@@ -538,7 +548,7 @@ def _refine_boundary(
     half = child.size
     pc, seg = jpos[level.seg_cell], level.seg
     owner = segs.owner[seg]
-    first = np.flatnonzero(np.r_[True, (pc[1:] != pc[:-1]) | (owner[1:] != owner[:-1])])
+    first = run_starts(pc, owner)
     run_cell, run_poly = pc[first], owner[first]
     del owner
     quads = segs.quadrants(seg, level.xs[level.seg_cell], level.ys[level.seg_cell], half)
@@ -599,7 +609,7 @@ def _refine_boundary(
     stop = np.zeros(len(child.xs), dtype=bool)
     if refine > 0 and own_cell.size:
         # a child's (cell, polygon) pairs are contiguous: one run per child
-        first = np.flatnonzero(np.r_[True, own_cell[1:] != own_cell[:-1]])
+        first = run_starts(own_cell)
         smallest = np.minimum.reduceat(segs.extent[own], first)
         stop[own_cell[first]] = half <= refine * smallest
     stop &= half / 2 >= min_size  # the last level stops everything anyway
