@@ -216,7 +216,7 @@ class _Index:
         self.accelerate = accelerate
         self.tol_m = tol_m
         self._qt: quadtree.CoverageTree | None = None
-        self._qt_lock = threading.Lock()
+        self._lazy_lock = threading.Lock()  # the quadtree and segment grids, built once
         self._external: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] | None = None
         self._segments: dict[tuple[str, float], _SegmentGrid] = {}
 
@@ -224,7 +224,7 @@ class _Index:
     def qt(self) -> quadtree.CoverageTree:
         """The coverage quadtree (loaded from the cache, or built once)."""
         if self._qt is None:
-            with self._qt_lock:
+            with self._lazy_lock:
                 if self._qt is None:
                     self._qt = quadtree.cached(
                         self.bs.sha256,
@@ -347,7 +347,7 @@ class _Index:
             mine = np.flatnonzero(epsg == code)
             crs = f"EPSG:{code}"
             key = (crs, tol_m)
-            with self._qt_lock:
+            with self._lazy_lock:
                 grid = self._segments.get(key)
                 if grid is None:
                     grid = self._segments[key] = _SegmentGrid(self.bs, crs, tol_m)

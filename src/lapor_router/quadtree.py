@@ -499,12 +499,12 @@ def _classify_gaps(
     tree: shapely.STRtree,
     tol_m: float,
     boxes: np.ndarray | None = None,
-) -> np.ndarray:
+) -> None:
     """Cells no polygon meets: FAR when no polygon lies within the tolerance; else they
-    stay INTERNAL (to refine) and their near polygons are returned as (cell, polygon)."""
+    stay INTERNAL (to refine) and their near polygons are kept as (cell, polygon) pairs
+    in ``level.near``."""
     if cells.size == 0:
-        e = np.empty(0, np.int64)
-        return np.stack([e, e])
+        return
     cell_boxes = boxes[cells] if boxes is not None else _grown_boxes(level, cells)
     ys = level.ys[cells]
     lat = np.maximum(np.abs(ys), np.abs(ys + level.size))
@@ -514,9 +514,7 @@ def _classify_gaps(
     far = np.ones(cells.size, dtype=bool)
     far[near_pt] = False
     level.lab[cells[far]] = FAR
-    pairs = np.stack([cells[near_pt], near_poly.astype(np.int64)])
-    level.near.append(pairs)
-    return pairs
+    level.near.append(np.stack([cells[near_pt], near_poly.astype(np.int64)]))
 
 
 def _stop(level: _Level, split: np.ndarray, segs: _Segments) -> None:
