@@ -354,7 +354,7 @@ def read_csv_chunks(
             raise BatchError(f"{path}: the header has empty or duplicate column names")
         offset = max(position, len(header_line))
         row = rows_before
-        records = _csv_records(fh, offset)  # type: ignore[arg-type]
+        records = _csv_records(fh, offset)
         while True:
             batch = []
             for rec in records:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
@@ -32,14 +32,17 @@ from . import _data, quadtree
 from .boundaries import BoundarySet, load_boundaries, load_installed, normalize_code, transformer
 from .errors import CoordinateError, DataNotInstalledError
 from .normalize import (
+    MISSING,
     NOT_FINITE,
     OUT_OF_RANGE,
     REASONS,
     as_array,
     coerce_floats,
-    in_range,
     name_key,
 )
+
+if TYPE_CHECKING:
+    from . import kernels
 
 STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
 INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
@@ -99,6 +102,13 @@ class Location:
 
 
 COLUMNS = tuple(f.name for f in fields(Location))
+
+
+def _kernels() -> Any:
+    """The compiled kernels module, imported on first use (numba loads in ~0.2 s)."""
+    from . import kernels
+
+    return kernels
 
 
 def _utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -161,48 +171,19 @@ class _SegmentGrid:
     def within(self, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(point, polygon, metres) for each polygon whose boundary lies within the
         tolerance of a point (metric coordinates)."""
-        with np.errstate(invalid="ignore"):
-            ci = np.floor((px - self.x0) / self.cell)
-            cj = np.floor((py - self.y0) / self.cell)
-        ok = np.flatnonzero((ci >= 0) & (ci < self.nx) & (cj >= 0))
-        cid = cj[ok].astype(np.int64) * self.nx + ci[ok].astype(np.int64)
-        k = np.minimum(np.searchsorted(self.cells, cid), len(self.cells) - 1)
-        hit = self.cells[k] == cid
-        ok, k = ok[hit], k[hit]
-        start, stop = self.offsets[k], self.offsets[k + 1]
-        count = stop - start
-        pt = np.repeat(ok, count)
-        seg = self.segs[
-            np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count - start, count)
-        ]
-        dist = _point_segment_distance(
-            px[pt], py[pt], self.ax[seg], self.ay[seg], self.bx[seg], self.by[seg]
+        return _kernels().nearest_segments(  # type: ignore[no-any-return]
+            px,
+            py,
+            (self.x0, self.y0),
+            self.cell,
+            self.nx,
+            self.cells,
+            self.offsets,
+            self.segs,
+            (self.ax, self.ay, self.bx, self.by),
+            self.owner,
+            self.tol,
         )
-        near = dist <= self.tol
-        pt, poly, dist = pt[near], self.owner[seg[near]], dist[near]
-        # a cell lists its segments in order, and so by polygon: the pairs of a point come
-        # grouped by polygon, already sorted; keep each group's minimum
-        if pt.size == 0:
-            return pt, poly, dist
-        start = quadtree.run_starts(pt, poly)
-        return pt[start], poly[start], np.minimum.reduceat(dist, start)
-
-
-def _point_segment_distance(
-    px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
-) -> np.ndarray:
-    """Distance from points to segments, pairwise, as GEOS computes it."""
-    dx, dy = bx - ax, by - ay
-    len2 = dx * dx + dy * dy
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = ((px - ax) * dx + (py - ay) * dy) / len2
-        s = ((ay - py) * dx - (ax - px) * dy) / len2
-    to_a = np.sqrt((px - ax) ** 2 + (py - ay) ** 2)
-    to_b = np.sqrt((px - bx) ** 2 + (py - by) ** 2)
-    out: np.ndarray = np.where(
-        (len2 == 0) | (r <= 0), to_a, np.where(r >= 1, to_b, np.abs(s) * np.sqrt(len2))
-    )
-    return out
 
 
 class _Index:
@@ -216,7 +197,8 @@ class _Index:
         self.accelerate = accelerate
         self.tol_m = tol_m
         self._qt: quadtree.CoverageTree | None = None
-        self._lazy_lock = threading.Lock()  # the quadtree and segment grids, built once
+        self._bands: kernels.RingBands | None = None
+        self._lazy_lock = threading.Lock()  # the quadtree, ring bands, segment grids: built once
         self._external: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] | None = None
         self._segments: dict[tuple[str, float], _SegmentGrid] = {}
 
@@ -235,6 +217,15 @@ class _Index:
                     )
         return self._qt
 
+    @property
+    def bands(self) -> kernels.RingBands:
+        """The polygons' boundary segments in horizontal bands (exact point-in-polygon)."""
+        if self._bands is None:
+            with self._lazy_lock:
+                if self._bands is None:
+                    self._bands = _kernels().RingBands(self.bs.geoms)
+        return self._bands
+
     def external_parts(self) -> dict[str, tuple[pd.CategoricalDtype, np.ndarray]]:
         """Categorical parts of this (context) set's code, name and kota name per polygon."""
         if self._external is None:
@@ -249,12 +240,6 @@ class _Index:
                 "external_kota": _categorical_parts(kota, as_object=True),
             }
         return self._external
-
-    def labels(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Quadtree value per point (EXACT everywhere when not accelerated)."""
-        if not self.accelerate or len(x) == 0:
-            return np.full(len(x), quadtree.EXACT, dtype=np.int32)
-        return self.qt.lookup(x, y)
 
     def in_bounds(
         self, x: np.ndarray, y: np.ndarray, margin: np.ndarray | float = 0.0
@@ -362,42 +347,59 @@ class _Index:
             pt, poly, dist = pt[order], poly[order], dist[order]
         return pt, poly, dist
 
-    def resolve_covered(self, x: np.ndarray, y: np.ndarray) -> Covered:
-        """Status (inside/overlap/outside) and chosen polygon (-1: none) of each point (see
-        :class:`Covered`)."""
-        n = len(x)
-        lab = self.labels(x, y)
-        chosen = np.maximum(lab, -1, dtype=np.int64)  # every non-label value becomes -1
-        unlabelled = lab < 0
-        status = np.multiply(unlabelled, OUTSIDE, dtype=np.int8)  # INSIDE is 0
-        exact = np.flatnonzero(unlabelled)
-        lab_exact = lab[exact]
-        far = exact[lab_exact == quadtree.FAR]
+    def first_pass(
+        self, x: np.ndarray, y: np.ndarray, reason: np.ndarray | None, fixable: bool
+    ) -> tuple[np.ndarray, ...]:
+        """:func:`kernels.first_pass` over this set."""
+        qt = self.qt if self.accelerate else None
+        out: tuple[np.ndarray, ...] = _kernels().first_pass(
+            qt, x, y, reason, _REASON_CODES, self.bounds, fixable
+        )
+        return out
+
+    def settle(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        exact: np.ndarray,
+        values: np.ndarray,
+        chosen: np.ndarray,
+        status: np.ndarray,
+    ) -> tuple[dict[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray]]:
+        """Exact answers for the points ``exact`` (ascending) that the tree left open
+        (``values``: their tree values): ``chosen`` and ``status`` are updated in place.
+
+        Returns the candidates of overlap points, and (point, polygon) pairs for points in
+        cells that no polygon meets, whose candidates within the gap tolerance are known.
+        """
         pts, polys = [], []
         near = (np.empty(0, np.int64), np.empty(0, np.int64))
-        slotted = exact[lab_exact <= quadtree.SLOT0]
-        if slotted.size:  # exact cells: test only the polygons that meet the cell
-            pos, poly, covers = self.qt.candidates(quadtree.SLOT0 - lab[slotted].astype(np.int64))
-            cpt, cpoly = slotted[pos[covers]], poly[covers]
-            if len(self.bs) > LARGE_SET:
-                # one polygon's tests one after the other: with tens of thousands of
-                # prepared polygons, that locality makes intersects_xy several times faster
-                order = np.argsort(cpoly, kind="stable")
-                cpt, cpoly = cpt[order], cpoly[order]
-            hit = shapely.intersects_xy(self.bs.geoms[cpoly], x[cpt], y[cpt])
-            pts.append(cpt[hit])
-            polys.append(cpoly[hit])
+        slotted = values <= quadtree.SLOT0
+        if slotted.any():  # exact cells: test only the polygons that meet the cell
+            slots = quadtree.SLOT0 - values[slotted].astype(np.int64)
+            cpt, cpoly, upt, upoly, npt, npoly = _kernels().settle_cells(
+                self.bands, self.qt, x, y, exact[slotted], slots
+            )
+            if upt.size:  # within rounding of a boundary line: GEOS decides
+                hit = shapely.intersects_xy(self.bs.geoms[upoly], x[upt], y[upt])
+                cpt, cpoly = np.concatenate([cpt, upt[hit]]), np.concatenate([cpoly, upoly[hit]])
+            pts.append(cpt)
+            polys.append(cpoly)
             # cells that no polygon meets: uncovered, with the polygons within the tolerance
-            near = slotted[pos[~covers]], poly[~covers]
-        rest = exact[lab_exact == quadtree.EXACT]
+            near = npt, npoly
+        rest = exact[values == quadtree.EXACT]
         if rest.size:
             pt, poly = self.covering(x[rest], y[rest])
             pts.append(rest[pt])
             polys.append(poly)
         pt = np.concatenate(pts) if pts else np.empty(0, np.int64)
         poly = np.concatenate(polys) if polys else np.empty(0, np.int64)
-        count = np.bincount(pt, minlength=n)[pt]
-        single = count == 1
+        if pt.size > 1 and (pt[1:] < pt[:-1]).any():  # undecided or R-tree pairs appended
+            order = np.lexsort((poly, pt))
+            pt, poly = pt[order], poly[order]
+        start = quadtree.run_starts(pt)
+        count = np.diff(np.append(start, len(pt)))
+        single = np.repeat(count == 1, count)
         chosen[pt[single]] = poly[single]
         status[pt[single]] = INSIDE
         multi: dict[int, tuple[int, ...]] = {}
@@ -412,7 +414,14 @@ class _Index:
             order = np.lexsort((mpoly, mpt))
             for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
                 multi[p] = (*multi.get(p, ()), r)
-        return Covered(chosen, status, multi, far, near)
+        return multi, near
+
+    def resolve_covered(self, x: np.ndarray, y: np.ndarray) -> Covered:
+        """Status (inside/overlap/outside) and chosen polygon (-1: none) of each point
+        (finite degrees; see :class:`Covered`)."""
+        _, _, _, chosen, status, _, exact, values, _, _ = self.first_pass(x, y, None, False)
+        multi, near = self.settle(x, y, exact, values, chosen, status)
+        return Covered(chosen, status, multi, near)
 
 
 @dataclass(frozen=True)
@@ -420,15 +429,14 @@ class Covered:
     """What covers each of a batch of points (positions index that batch).
 
     ``chosen``: polygon row or -1; ``status``: INSIDE, OVERLAP or OUTSIDE; ``multi``: the
-    candidates of overlap points; ``far``: points beyond the gap tolerance of every polygon;
-    ``near``: (point, polygon) pairs for uncovered points whose candidates within the gap
-    tolerance are already known (the polygons near a cell that no polygon meets).
+    candidates of overlap points; ``near``: (point, polygon) pairs for uncovered points
+    whose candidates within the gap tolerance are already known (the polygons near a cell
+    that no polygon meets).
     """
 
     chosen: np.ndarray
     status: np.ndarray
     multi: dict[int, tuple[int, ...]]
-    far: np.ndarray
     near: tuple[np.ndarray, np.ndarray]
 
 
@@ -633,11 +641,15 @@ class Locator:
         if len(lon_raw) != len(lat_raw):
             raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
         n = len(lon_raw)
-        x, reason = coerce_floats(lon_raw)
-        y, reason_y = coerce_floats(lat_raw)
-        reason = np.where(reason == 0, reason_y, reason)
-        if crs is not None:
-            x, y, reason = self._from_crs(x, y, reason, crs)
+        reason: np.ndarray | None = None
+        if crs is None and lon_raw.dtype.kind in "fiu" and lat_raw.dtype.kind in "fiu":
+            x, y = lon_raw.astype(np.float64, copy=False), lat_raw.astype(np.float64, copy=False)
+        else:
+            x, reason = coerce_floats(lon_raw)
+            y, reason_y = coerce_floats(lat_raw)
+            reason = np.where(reason == 0, reason_y, reason)
+            if crs is not None:
+                x, y, reason = self._from_crs(x, y, reason, crs)
         cols = self._resolve(x, y, reason, projected=crs is not None)
         if accuracy_m is not None:
             self._accuracy(cols, as_array(accuracy_m, n))
@@ -663,41 +675,27 @@ class Locator:
         return lon, lat, reason
 
     def _resolve(
-        self, x: np.ndarray, y: np.ndarray, reason: np.ndarray, projected: bool
+        self, x: np.ndarray, y: np.ndarray, reason: np.ndarray | None, projected: bool
     ) -> dict[str, Any]:
+        """The core columns; ``reason`` None: x/y are float64 whose reasons (NaN, inf) the
+        first pass derives."""
         n = len(x)
-        ok = reason == 0
-        out_of_range = ok & ~in_range(x, y)
-        reason = reason.copy()
-        reason[out_of_range] = REASONS.index(OUT_OF_RANGE)
-        ok &= ~out_of_range
-        rows = np.flatnonzero(ok)
-        all_ok = rows.size == n
-        # lon/lat are fresh arrays: corrections below write into them
-        lon = x.copy() if all_ok else np.where(ok, x, np.nan)
-        lat = y.copy() if all_ok else np.where(ok, y, np.nan)
-        status = np.full(n, INVALID, dtype=np.int8)
-        multi: dict[int, tuple[int, ...]] = {}
+        index = self._index
+        # one compiled pass: validity and range checks, tree lookups, the columns for
+        # covered points
+        reason, lon, lat, chosen, status, distance, exact, values, fixable, n_invalid = (
+            index.first_pass(x, y, reason, fixable=not projected)
+        )
         flags: dict[int, set[str]] = {}
+        # exact answers where the tree has none; lon/lat equal x/y at these (valid) points
+        multi, (near_pt, near_poly) = index.settle(lon, lat, exact, values, chosen, status)
+        distance[exact[status[exact] <= OVERLAP]] = 0.0
 
-        cov = self._index.resolve_covered(lon, lat) if all_ok else None
-        if cov is not None:
-            chosen, status = cov.chosen, cov.status
-            multi.update(cov.multi)
-            far, (near_pt, near_poly) = cov.far, cov.near
-        else:
-            sub = self._index.resolve_covered(x[rows], y[rows])
-            chosen = np.full(n, -1, dtype=np.int64)
-            chosen[rows] = sub.chosen
-            status[rows] = sub.status
-            multi.update({int(rows[k]): v for k, v in sub.multi.items()})
-            far = rows[sub.far]
-            near_pt, near_poly = rows[sub.near[0]], sub.near[1]
-        distance = _ZERO_IF_COVERED[status]
-
-        # coordinate mistakes: fixed only when the fix lands inside the boundary set
-        suspect = np.flatnonzero((status == OUTSIDE) | out_of_range)
-        if suspect.size and not projected:
+        # coordinate mistakes: fixed only when the fix lands inside the boundary set (the
+        # first pass listed the points whose swapped or negated coordinates fall in its box)
+        out_of_range = REASONS.index(OUT_OF_RANGE)
+        suspect = fixable[(status[fixable] == OUTSIDE) | (reason[fixable] == out_of_range)]
+        if suspect.size:
             sx, sy = x[suspect], y[suspect]
             done = np.zeros(len(suspect), dtype=bool)
             for fx, fy, names in (
@@ -723,11 +721,9 @@ class Locator:
                     flags.setdefault(r, set()).update(names)
 
         # gaps: not covered, but a kelurahan lies within the tolerance (never for points the
-        # quadtree knows to be far from every kelurahan; for points in cells no kelurahan
-        # meets, the tree's candidate list replaces the R-tree search)
-        unresolved = status == OUTSIDE
-        unresolved[far] = False
-        out = np.flatnonzero(unresolved)
+        # quadtree knows to be far from every kelurahan, which are not exact points; for
+        # points in cells no kelurahan meets, the tree's candidate list replaces the search)
+        out = exact[status[exact] == OUTSIDE]
         still = status[near_pt] == OUTSIDE
         local = np.searchsorted(out, near_pt[still])
         pt, poly, dist = self._index.within(
@@ -753,13 +749,19 @@ class Locator:
             for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
                 multi[p] = (*multi.get(p, ()), r)
 
-        external = np.full(n, -1, dtype=np.int64)
-        still_out = np.flatnonzero(status == OUTSIDE)
+        external = None  # context set rows of points outside this set (none: no context)
+        still_out = (
+            np.flatnonzero(status == OUTSIDE)
+            if self._context_source is not None
+            else np.empty(0, np.int64)
+        )
         ctx = self._context_index() if still_out.size else None
         if ctx is not None:
+            external = np.full(n, -1, dtype=np.int64)
             external[still_out] = ctx.resolve_covered(lon[still_out], lat[still_out]).chosen
-        for r in np.flatnonzero(status == INVALID).tolist():
-            flags.setdefault(r, set()).add("invalid_coordinates")
+        if n_invalid[0]:
+            for r in np.flatnonzero(status == INVALID).tolist():
+                flags.setdefault(r, set()).add("invalid_coordinates")
         return {
             "lon": lon,
             "lat": lat,
@@ -1002,6 +1004,7 @@ _NO_EXTERNAL: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] = {
 _STATUS = pd.CategoricalDtype(pd.Index(STATUSES))
 _ZERO_IF_COVERED = np.array([0.0, 0.0, np.nan, np.nan, np.nan])  # distance by status code
 _REASON = pd.CategoricalDtype(pd.Index(REASONS[1:]))
+_REASON_CODES = (REASONS.index(MISSING), REASONS.index(NOT_FINITE), REASONS.index(OUT_OF_RANGE))
 
 
 def _filled(n: int, value: object) -> np.ndarray:

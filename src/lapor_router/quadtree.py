@@ -34,7 +34,6 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import platformdirs
@@ -46,7 +45,7 @@ SLOT0 = -3  # values <= SLOT0 are exact cells (slot -3 - value); values >= the n
 # polygons point to a block of the next table (block value - n_poly)
 INTERNAL = -3  # build-time label of a cell that splits
 EPS_DEG = 1e-9  # cells are classified grown by ~0.1 mm so rounding never crosses an edge
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MAX_BITS = 5  # levels per dense table: blocks of at most 32 × 32 cells
 METRES_PER_DEG = 111_320.0  # one degree of longitude at the equator
 _MAX_METRES_PER_DEG = 111_700.0  # no degree is longer, in longitude or latitude
@@ -65,8 +64,9 @@ class CoverageTree:
     ``x0``/``y0``: the root grid's origin and ``leaf`` the finest cell size, in degrees;
     ``nx``/``ny``: root cells; ``depth``: levels below the root (a root cell is
     ``2 ** depth`` finest cells wide); ``bits``: levels per dense table; ``n_poly``: polygons
-    (table values from it up point into the next table); ``tables``: the root grid then one
-    int32 table per entry of ``bits``; ``offsets``/``polys``: the candidate
+    (table values from it up point into the next table); ``table``: the root grid then one
+    table per entry of ``bits``, one after the other (int32), each starting at its entry of
+    ``bases`` (see :attr:`tables`); ``offsets``/``polys``: the candidate
     list of each exact-cell slot (CSR); ``n_cover``: how many of a slot's candidates
     intersect its cell (0: none does, the list holds the polygons within the tolerance).
     """
@@ -79,7 +79,8 @@ class CoverageTree:
     depth: int
     bits: tuple[int, ...]
     n_poly: int
-    tables: tuple[np.ndarray, ...]
+    table: np.ndarray
+    bases: tuple[int, ...]
     offsets: np.ndarray
     n_cover: np.ndarray
     polys: np.ndarray
@@ -87,7 +88,13 @@ class CoverageTree:
     @property
     def nodes(self) -> int:
         """Entries in all tables."""
-        return sum(len(t) for t in self.tables)
+        return len(self.table)
+
+    @property
+    def tables(self) -> tuple[np.ndarray, ...]:
+        """The root grid and each dense table (views of ``table``)."""
+        ends = (*self.bases[1:], len(self.table))
+        return tuple(self.table[a:b] for a, b in zip(self.bases, ends, strict=True))
 
     @property
     def slots(self) -> int:
@@ -96,48 +103,10 @@ class CoverageTree:
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Value of the cell holding each point (degrees): a polygon row, ``FAR`` (also
         outside the root grid, which is the set's box grown by the gap tolerance), an exact
-        cell's ``SLOT0 - slot``, or ``EXACT`` for NaN."""
-        span = 1 << self.depth
-        with np.errstate(over="ignore", invalid="ignore"):  # huge or NaN: not in the grid
-            fx, fy = x - self.x0, y - self.y0
-            fx /= self.leaf
-            fy /= self.leaf
-            np.floor(fx, out=fx)
-            np.floor(fy, out=fy)
-            ok = (fx >= 0) & (fx < self.nx * span) & (fy >= 0) & (fy < self.ny * span)
-        # integer cell coordinates; int32 unless the grid is too wide for it
-        itype: type[np.signedinteger[Any]] = (
-            np.int32 if max(self.nx, self.ny) * span < 2**31 else np.int64
-        )
-        gx: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
-        gy: np.ndarray[Any, np.dtype[np.signedinteger[Any]]]
-        if ok.all():
-            act = None
-            gx, gy = fx.astype(itype), fy.astype(itype)
-        else:
-            act = np.flatnonzero(ok)
-            gx, gy = fx[act].astype(itype), fy[act].astype(itype)
-        shift = self.depth
-        root = gy >> shift
-        root *= self.nx
-        root += gx >> shift
-        value: np.ndarray = self.tables[0][root]
-        for b, table in zip(self.bits, self.tables[1:], strict=True):
-            shift -= b
-            m = np.flatnonzero(value >= self.n_poly)
-            if m.size == 0:
-                break
-            mask = (1 << b) - 1
-            at = value[m].astype(np.int64) - self.n_poly
-            at <<= 2 * b
-            at += (((gy[m] >> shift) & mask) << b) | ((gx[m] >> shift) & mask)
-            value[m] = table[at]
-        if act is None:
-            return value
-        out = np.full(len(x), FAR, dtype=np.int32)
-        out[np.isnan(fx) | np.isnan(fy)] = EXACT
-        out[act] = value
-        return out
+        cell's ``SLOT0 - slot``, or ``EXACT`` for NaN. Compiled (see :mod:`.kernels`)."""
+        from . import kernels  # numba loads on the first batch, not on import
+
+        return kernels.lookup(self, x, y)
 
     def lookup_one(self, x: float, y: float) -> int:
         """:meth:`lookup` for one point, in plain Python (a few microseconds)."""
@@ -150,14 +119,15 @@ class CoverageTree:
             return FAR
         gx, gy = math.floor(fx), math.floor(fy)
         shift = self.depth
-        value = int(self.tables[0][(gy >> shift) * self.nx + (gx >> shift)])
-        for b, table in zip(self.bits, self.tables[1:], strict=True):
+        table = self.table
+        value = int(table[(gy >> shift) * self.nx + (gx >> shift)])
+        for b, base in zip(self.bits, self.bases[1:], strict=True):
             if value < self.n_poly:
                 break
             shift -= b
             mask = (1 << b) - 1
             cell = (((gy >> shift) & mask) << b) | ((gx >> shift) & mask)
-            value = int(table[((value - self.n_poly) << (2 * b)) + cell])
+            value = int(table[base + ((value - self.n_poly) << (2 * b)) + cell])
         return value
 
     def candidates(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -398,7 +368,7 @@ def build(
         level = child
     depth = len(levels) - 1
     bits = _split_bits(depth, int(max_bits))
-    tables, offsets, n_cover, polys = _flatten(levels, bits, len(geoms))
+    table, bases, offsets, n_cover, polys = _flatten(levels, bits, len(geoms))
     return CoverageTree(
         float(minx),
         float(miny),
@@ -408,7 +378,8 @@ def build(
         depth,
         bits,
         len(geoms),
-        tables,
+        table,
+        bases,
         offsets,
         n_cover,
         polys,
@@ -651,10 +622,11 @@ def _split_bits(depth: int, max_bits: int = MAX_BITS) -> tuple[int, ...]:
 
 def _flatten(
     levels: list[_Level], bits: tuple[int, ...], n_poly: int
-) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
     """Dense lookup tables from the level-by-level labels (children of the j-th splitting
-    cell of a level are cells 4j..4j+3 of the next, in x-then-y order), and the CSR
-    candidate lists of the exact cells (slots numbered level by level)."""
+    cell of a level are cells 4j..4j+3 of the next, in x-then-y order), one after the other
+    in one array, with where each starts; and the CSR candidate lists of the exact cells
+    (slots numbered level by level)."""
     first_slot = np.cumsum([0] + [int((lv.lab == EXACT).sum()) for lv in levels])
     n_slots = int(first_slot[-1])
 
@@ -688,18 +660,26 @@ def _flatten(
     polys = poly[order].astype(np.int32)
     del slot, poly, covers, order
 
-    root = values(0)
+    # table j holds the children of the cells that split at the level above its first one
+    sizes = [len(levels[0].lab)]
+    first_level = 0
+    for b in bits:
+        sizes.append(int((levels[first_level].lab == INTERNAL).sum()) << (2 * b))
+        first_level += b
+    bases = tuple(int(v) for v in np.cumsum([0, *sizes[:-1]]))
+    unfilled = np.iinfo(np.int32).min
+    flat = np.full(sum(sizes), unfilled, dtype=np.int32)
+    root = flat[: sizes[0]]
+    root[:] = values(0)
     splits = levels[0].lab == INTERNAL
     root[splits] = n_poly + np.arange(int(splits.sum()))
-    tables = [root]
     # per cell of the current level: its block and position in its table
     block = np.zeros(len(root), dtype=np.int64)
     sx = np.zeros(len(root), dtype=np.int64)
     sy = np.zeros(len(root), dtype=np.int64)
-    unfilled = np.iinfo(np.int32).min
     k = 0
-    for b in bits:
-        table = np.full(int(splits.sum()) << (2 * b), unfilled, dtype=np.int32)
+    for j, b in enumerate(bits):
+        table = flat[bases[j + 1] : bases[j + 1] + sizes[j + 1]]
         for r in range(1, b + 1):
             k += 1
             parents = np.flatnonzero(levels[k - 1].lab == INTERNAL)
@@ -728,10 +708,9 @@ def _flatten(
                     at = base[i : i + (1 << 20), None] + offset.ravel()[None, :]
                     table[at.ravel()] = np.repeat(value[fill[i : i + (1 << 20)]], span * span)
             del value, fill, base
-        if (table == unfilled).any():
-            raise AssertionError("quadtree flattening left a cell unfilled")
-        tables.append(table)
-    return tuple(tables), offsets, n_cover, polys
+    if (flat == unfilled).any():
+        raise AssertionError("quadtree flattening left a cell unfilled")
+    return flat, bases, offsets, n_cover, polys
 
 
 _LOCK = threading.Lock()
@@ -772,7 +751,8 @@ def _save(qt: CoverageTree, path: Path) -> None:
             arrays: dict[str, np.ndarray] = {
                 "meta": np.array([qt.x0, qt.y0, qt.leaf, qt.nx, qt.ny, qt.depth, qt.n_poly]),
                 "bits": np.array(qt.bits, dtype=np.int64),
-                **{f"table{i}": t for i, t in enumerate(qt.tables)},
+                "table": qt.table,
+                "bases": np.array(qt.bases, dtype=np.int64),
                 **{name: getattr(qt, name) for name in _ARRAYS},
             }
             np.savez(fh, **arrays)  # type: ignore[arg-type]
@@ -789,8 +769,9 @@ def _save(qt: CoverageTree, path: Path) -> None:
 def _load(path: Path) -> CoverageTree:
     with np.load(path) as z:
         meta, bits = z["meta"], tuple(int(b) for b in z["bits"])
+        bases = tuple(int(b) for b in z["bases"])
         depth = int(meta[5])
-        if sum(bits) != depth or len(meta) != 7:
+        if sum(bits) != depth or len(meta) != 7 or len(bases) != len(bits) + 1:
             raise ValueError("inconsistent cached tree")
         return CoverageTree(
             float(meta[0]),
@@ -801,6 +782,7 @@ def _load(path: Path) -> CoverageTree:
             depth,
             bits,
             int(meta[6]),
-            tuple(z[f"table{i}"] for i in range(len(bits) + 1)),
+            z["table"],
+            bases,
             *(z[name] for name in _ARRAYS),
         )

@@ -1,0 +1,98 @@
+"""The compiled kernels repeat GEOS and numpy computations: their answers must be the same,
+on real boundaries, on their vertices and edges, and on the cases double arithmetic cannot
+decide (which they hand back to GEOS)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from lapor_router import Router, kernels, load_boundaries
+from lapor_router.normalize import MISSING, NOT_FINITE, OUT_OF_RANGE, REASONS
+
+
+def _pairs(jakarta, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, polygon) pairs whose boxes meet, as an R-tree gives them."""
+    return shapely.STRtree(jakarta.geoms).query(shapely.points(x, y))
+
+
+def _assert_covers_like_geos(jakarta, x, y) -> np.ndarray:
+    pt, poly = _pairs(jakarta, x, y)
+    bands = kernels.RingBands(jakarta.geoms)
+    answer = bands.covers(x[pt], y[pt], poly)
+    geos = shapely.intersects_xy(jakarta.geoms[poly], x[pt], y[pt])
+    decided = answer != kernels.UNDECIDED
+    assert set(np.unique(answer).tolist()) <= {kernels.OUT, kernels.COVERS, kernels.UNDECIDED}
+    assert decided.mean() > 0.95, "the kernel should decide nearly every pair"
+    np.testing.assert_array_equal(answer[decided] == kernels.COVERS, geos[decided])
+    return answer
+
+
+def test_ring_bands_agree_with_geos_on_random_points(jakarta):
+    rng = np.random.default_rng(3)  # the mainland (the set's box is mostly sea)
+    x, y = rng.uniform(106.68, 106.98, 200_000), rng.uniform(-6.38, -6.08, 200_000)
+    answer = _assert_covers_like_geos(jakarta, x, y)
+    assert (answer == kernels.COVERS).sum() > 100_000 and (answer == kernels.OUT).sum() > 10_000
+
+
+def test_ring_bands_agree_with_geos_on_vertices_and_edges(jakarta):
+    coords = shapely.get_coordinates(shapely.boundary(jakarta.geoms))
+    rng = np.random.default_rng(4)
+    i = rng.integers(0, len(coords) - 1, 50_000)
+    t = rng.uniform(0, 1, len(i))
+    ex = coords[i, 0] + t * (coords[i + 1, 0] - coords[i, 0])
+    ey = coords[i, 1] + t * (coords[i + 1, 1] - coords[i, 1])
+    jitter = 10.0 ** rng.uniform(-12, -5, len(i)) * rng.choice([-1, 1], len(i))
+    x = np.concatenate([coords[:, 0], ex, ex + jitter])
+    y = np.concatenate([coords[:, 1], ey, ey - jitter])
+    answer = _assert_covers_like_geos(jakarta, x, y)
+    # every vertex is on its own ring: covered, decided without GEOS
+    pt, poly = _pairs(jakarta, coords[:, 0], coords[:, 1])
+    at_vertex = kernels.RingBands(jakarta.geoms).covers(coords[pt, 0], coords[pt, 1], poly)
+    own = shapely.intersects_xy(jakarta.geoms[poly], coords[pt, 0], coords[pt, 1])
+    assert (at_vertex[own] == kernels.COVERS).all()
+    assert (answer == kernels.UNDECIDED).any(), "points on diagonal edges are left to GEOS"
+
+
+def test_undecided_points_on_a_diagonal_edge_go_to_geos():
+    # a triangle whose hypotenuse (0,0)-(0.003,0.001) passes exactly through (0.0015, 0.0005):
+    # the orientation filter cannot decide, GEOS says covered (boundary)
+    tri = shapely.Polygon([(106.0, -6.0), (106.003, -6.0), (106.003, -5.999)])
+    frame = gpd.GeoDataFrame(
+        {"kode": ["99.01.01.1001"], "nama": ["Tri"]}, geometry=[tri], crs="EPSG:4326"
+    )
+    bs = load_boundaries(frame)
+    px, py = np.array([106.0015]), np.array([-5.9995])
+    answer = kernels.RingBands(bs.geoms).covers(px, py, np.array([0]))
+    geos = shapely.intersects_xy(tri, px, py)
+    assert answer[0] == (kernels.UNDECIDED if geos[0] else answer[0])
+    fast, plain = Router(bs), Router(bs, accelerate=False)
+    a, b = fast.locate_many(px, py), plain.locate_many(px, py)
+    assert a["status"].tolist() == b["status"].tolist()
+    assert a["kode"].tolist() == b["kode"].tolist()
+
+
+def test_ring_bands_handle_holes_and_multipolygons(toy):
+    rng = np.random.default_rng(9)
+    minx, miny, maxx, maxy = toy.bounds
+    x, y = rng.uniform(minx, maxx, 50_000), rng.uniform(miny, maxy, 50_000)
+    _assert_covers_like_geos(toy, x, y)
+
+
+def test_first_pass_reasons_and_fix_candidates(router):
+    x = np.array([106.8272, np.nan, np.inf, 200.0, -6.1754, 106.8272, 106.8272])
+    y = np.array([-6.1754, -6.2, -6.2, -6.2, 106.8272, np.nan, 6.1754])
+    index = router._index
+    reason, lon, lat, chosen, status, distance, exact, values, fixable, n_invalid = (
+        index.first_pass(x, y, None, True)
+    )
+    # row 4: latitude 106.8 is out of range (until the swap fixes it)
+    expected = [None, MISSING, NOT_FINITE, OUT_OF_RANGE, OUT_OF_RANGE, MISSING, None]
+    assert [REASONS[r] for r in reason] == expected
+    assert n_invalid[0] == 5
+    assert chosen[0] >= 0 and status[0] == 0 and distance[0] == 0.0
+    assert np.isnan(lon[1:5]).all() and np.isnan(lat[5])
+    # swapped (row 4) and sign-lost (row 6) coordinates land in the set's box once fixed
+    assert fixable.tolist() == [4, 6]
+    assert exact.size == values.size
