@@ -96,3 +96,18 @@ def test_first_pass_reasons_and_fix_candidates(router):
     # swapped (row 4) and sign-lost (row 6) coordinates land in the set's box once fixed
     assert fixable.tolist() == [4, 6]
     assert exact.size == values.size
+
+
+def test_prepare_builds_the_accelerators_and_they_travel_with_a_pickle(toy):
+    import pickle
+
+    router = Router(toy)
+    assert router._index._qt is None and router._index._bands is None
+    assert router.prepare() is router
+    assert router._index._qt is not None and router._index._bands is not None
+    clone = pickle.loads(pickle.dumps(router))
+    assert clone._index._bands is not None
+    np.testing.assert_array_equal(clone._index.bands.entries, router._index.bands.entries)
+    x, y = np.array([106.005, 106.019, 106.0282]), np.array([-6.001, -6.005, -6.005])
+    a, b = clone.locate_many(x, y), Router(toy, accelerate=False).locate_many(x, y)
+    assert a["status"].tolist() == b["status"].tolist() == ["inside", "overlap", "gap"]

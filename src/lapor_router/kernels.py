@@ -47,8 +47,6 @@ def _tree_args(qt: CoverageTree) -> tuple[Any, ...]:
 def _lookup_into(
     x: np.ndarray,
     y: np.ndarray,
-    start: int,
-    stop: int,
     out: np.ndarray,
     x0: float,
     y0: float,
@@ -61,38 +59,46 @@ def _lookup_into(
     table: np.ndarray,
     bases: np.ndarray,
 ) -> None:
-    """The tree value of points ``start:stop`` into ``out[0:stop - start]`` (see
-    :meth:`CoverageTree.lookup`). A loop over many points, not a call per point: the
-    table loads of consecutive points then overlap (5x faster here)."""
+    """The tree value of each point into ``out`` (see :meth:`CoverageTree.lookup`).
+
+    Points go in batches, one table level at a time for the whole batch: the table loads
+    of a batch are independent, so their cache misses overlap (national trees do not fit
+    in cache)."""
+    batch = 256
+    gx = np.empty(batch, dtype=np.int64)
+    gy = np.empty(batch, dtype=np.int64)
+    value = np.empty(batch, dtype=np.int64)
     span = 1 << depth
-    for i in range(start, stop):
-        fx = (x[i] - x0) / leaf
-        fy = (y[i] - y0) / leaf
-        if fx != fx or fy != fy:
-            out[i - start] = EXACT
-            continue
-        if not (fx >= 0.0 and fx < nx * span and fy >= 0.0 and fy < ny * span):
-            out[i - start] = FAR
-            continue
-        gx = np.int64(fx)  # truncation is the floor: both are >= 0
-        gy = np.int64(fy)
+    for base in range(0, len(x), batch):
+        m = min(batch, len(x) - base)
+        for j in range(m):
+            fx = (x[base + j] - x0) / leaf
+            fy = (y[base + j] - y0) / leaf
+            if fx != fx or fy != fy:
+                value[j] = EXACT
+            elif not (fx >= 0.0 and fx < nx * span and fy >= 0.0 and fy < ny * span):
+                value[j] = FAR
+            else:
+                gx[j] = np.int64(fx)  # truncation is the floor: both are >= 0
+                gy[j] = np.int64(fy)
+                value[j] = table[(gy[j] >> depth) * nx + (gx[j] >> depth)]
         shift = depth
-        value = np.int64(table[(gy >> shift) * nx + (gx >> shift)])
         for k in range(len(bits)):
-            if value < n_poly:
-                break
             b = bits[k]
             shift -= b
             mask = (1 << b) - 1
-            cell = (((gy >> shift) & mask) << b) | ((gx >> shift) & mask)
-            value = np.int64(table[bases[k + 1] + ((value - n_poly) << (2 * b)) + cell])
-        out[i - start] = value
+            for j in range(m):
+                if value[j] >= n_poly:
+                    cell = (((gy[j] >> shift) & mask) << b) | ((gx[j] >> shift) & mask)
+                    value[j] = table[bases[k + 1] + ((value[j] - n_poly) << (2 * b)) + cell]
+        for j in range(m):
+            out[base + j] = value[j]
 
 
 def lookup(qt: CoverageTree, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """:meth:`CoverageTree.lookup`, compiled."""
     out = np.empty(len(x), dtype=np.int32)  # numpy's allocator: huge pages, 5x fewer faults
-    _lookup_into(_f64(x), _f64(y), 0, len(x), out, *_tree_args(qt))
+    _lookup_into(_f64(x), _f64(y), out, *_tree_args(qt))
     return out
 
 
@@ -253,119 +259,106 @@ class RingBands:
     through the point can cross (as GEOS' indexed point locator does, with the same
     crossing rules and orientation test).
 
-    ``x``/``y``: every ring vertex (degrees); ``entries``: segment start vertices (the
-    segment ends at the next vertex), by polygon then band; ``offsets``: CSR over all bands; per
-    polygon: ``lo``/``hi`` (y extent), ``height`` of a band, ``n_bands``, ``first_band``.
+    ``xy``: every ring vertex (degrees, one row each); ``entries``: segment start vertices
+    (the segment ends at the next vertex), by polygon then band; ``offsets``: CSR over all
+    bands; ``poly``: per polygon one row (low y, high y, band height, first band, bands).
+    Packed so that a test touches few cache lines: national sets do not fit in cache.
     """
 
     def __init__(self, geoms: np.ndarray, chunk: int = 10_000) -> None:
-        xs, ys, starts, owners = [], [], [], []
+        coords, starts, owners = [], [], []
         base = 0
         for i in range(0, len(geoms), chunk):  # bounded temporaries for national sets
             parts, part_poly = shapely.get_parts(
                 shapely.boundary(geoms[i : i + chunk]), return_index=True
             )
-            coords, part = shapely.get_coordinates(parts, return_index=True)
+            xy, part = shapely.get_coordinates(parts, return_index=True)
             seg = np.flatnonzero(part[:-1] == part[1:])
-            xs.append(coords[:, 0])
-            ys.append(coords[:, 1])
+            coords.append(xy)
             starts.append((seg + base).astype(np.int64))
             owners.append((part_poly[part[seg]] + i).astype(np.int64))
-            base += len(coords)
-        self.x = np.concatenate(xs) if xs else np.empty(0)
-        self.y = np.concatenate(ys) if ys else np.empty(0)
+            base += len(xy)
+        self.xy = np.concatenate(coords) if coords else np.empty((0, 2))
         start = np.concatenate(starts) if starts else np.empty(0, np.int64)
         owner = np.concatenate(owners) if owners else np.empty(0, np.int64)
-        del xs, ys, starts, owners
+        del coords, starts, owners
         n = len(geoms)
         bounds = shapely.bounds(geoms)
-        self.lo = np.ascontiguousarray(bounds[:, 1])
-        self.hi = np.ascontiguousarray(bounds[:, 3])
-        per_poly = np.bincount(owner, minlength=n)
-        self.n_bands = np.maximum(per_poly / _SEGMENTS_PER_BAND, 1).astype(np.int64)
-        span = self.hi - self.lo
-        self.height = np.where(span > 0, span / self.n_bands, 1.0)
-        self.first_band = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(self.n_bands, out=self.first_band[1:])
-        self.offsets, self.entries = _fill_bands(
-            self.y,
-            start,
-            owner,
-            self.lo,
-            self.height,
-            self.n_bands,
-            self.first_band,
-        )
+        lo, hi = bounds[:, 1], bounds[:, 3]
+        n_bands = np.maximum(np.bincount(owner, minlength=n) / _SEGMENTS_PER_BAND, 1)
+        n_bands = n_bands.astype(np.int64)
+        height = np.where(hi > lo, (hi - lo) / n_bands, 1.0)
+        first_band = np.cumsum(n_bands) - n_bands
+        # band numbers are exact in float64 (far below 2 ** 53)
+        self.poly = np.ascontiguousarray(np.column_stack([lo, hi, height, first_band, n_bands]))
+        self.offsets = _count_bands(self.xy, start, owner, self.poly, int(n_bands.sum()))
+        small = len(self.xy) < 2**31
+        self.entries = np.empty(int(self.offsets[-1]), dtype=np.int32 if small else np.int64)
+        _fill_bands(self.xy, start, owner, self.poly, self.offsets, self.entries)
 
     @property
     def nbytes(self) -> int:
-        return sum(
-            a.nbytes
-            for a in (self.x, self.y, self.entries, self.offsets, self.lo, self.hi, self.height)
-        )
+        return self.xy.nbytes + self.entries.nbytes + self.offsets.nbytes + self.poly.nbytes
 
     def covers(self, px: np.ndarray, py: np.ndarray, poly: np.ndarray) -> np.ndarray:
         """Pairwise: OUT, COVERS (interior or boundary) or UNDECIDED, point ``i`` (degrees)
         against polygon row ``poly[i]``."""
-        out = np.empty(len(px), dtype=np.int8)
+        out = np.full(len(px), _TEST, dtype=np.int8)
         _covers(
             _f64(px),
             _f64(py),
             np.ascontiguousarray(poly, dtype=np.int64),
-            self.x,
-            self.y,
+            self.xy,
             self.entries,
             self.offsets,
-            self.lo,
-            self.hi,
-            self.height,
-            self.n_bands,
-            self.first_band,
+            self.poly,
             out,
         )
         return out
 
 
 @_jit
-def _band(y: float, lo: float, height: float, n_bands: int) -> int:
-    b = math.floor((y - lo) / height)
-    return min(max(b, 0), n_bands - 1)
+def _band(y: float, row: np.ndarray) -> int:
+    """Band of latitude ``y`` in a polygon's row of ``RingBands.poly`` (clamped)."""
+    b: int = math.floor((y - row[0]) / row[2])
+    return min(max(b, 0), int(row[4]) - 1)
+
+
+@_jit
+def _count_bands(
+    xy: np.ndarray, start: np.ndarray, owner: np.ndarray, poly: np.ndarray, total: int
+) -> np.ndarray:
+    """CSR offsets of the (segment, band) entries of every band."""
+    offsets = np.zeros(total + 1, dtype=np.int64)
+    for s in range(len(start)):
+        k, row = start[s], poly[owner[s]]
+        y1, y2 = xy[k, 1], xy[k + 1, 1]
+        first = int(row[3])
+        for b in range(_band(min(y1, y2), row), _band(max(y1, y2), row) + 1):
+            offsets[first + b + 1] += 1
+    for b in range(total):
+        offsets[b + 1] += offsets[b]
+    return offsets
 
 
 @_jit
 def _fill_bands(
-    y: np.ndarray,
+    xy: np.ndarray,
     start: np.ndarray,
     owner: np.ndarray,
-    lo: np.ndarray,
-    height: np.ndarray,
-    n_bands: np.ndarray,
-    first_band: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Counting sort of (segment, band) entries by polygon then band, segments in order."""
-    total = first_band[-1]
-    offsets = np.zeros(total + 1, dtype=np.int64)
-    for s in range(len(start)):
-        k, p = start[s], owner[s]
-        y1, y2 = y[k], y[k + 1]
-        b0 = _band(min(y1, y2), lo[p], height[p], n_bands[p])
-        b1 = _band(max(y1, y2), lo[p], height[p], n_bands[p])
-        for b in range(b0, b1 + 1):
-            offsets[first_band[p] + b + 1] += 1
-    for b in range(total):
-        offsets[b + 1] += offsets[b]
+    poly: np.ndarray,
+    offsets: np.ndarray,
+    entries: np.ndarray,
+) -> None:
+    """Counting sort of the entries by polygon then band, segments in ring order."""
     fill = offsets[:-1].copy()
-    entries = np.empty(offsets[-1], dtype=np.int64)
     for s in range(len(start)):
-        k, p = start[s], owner[s]
-        y1, y2 = y[k], y[k + 1]
-        b0 = _band(min(y1, y2), lo[p], height[p], n_bands[p])
-        b1 = _band(max(y1, y2), lo[p], height[p], n_bands[p])
-        for b in range(b0, b1 + 1):
-            g = first_band[p] + b
-            entries[fill[g]] = k
-            fill[g] += 1
-    return offsets, entries
+        k, row = start[s], poly[owner[s]]
+        y1, y2 = xy[k, 1], xy[k + 1, 1]
+        first = int(row[3])
+        for b in range(_band(min(y1, y2), row), _band(max(y1, y2), row) + 1):
+            entries[fill[first + b]] = k
+            fill[first + b] += 1
 
 
 @_jit
@@ -396,25 +389,21 @@ def _locate(
     qx: float,
     qy: float,
     p: int,
-    x: np.ndarray,
-    y: np.ndarray,
+    xy: np.ndarray,
     entries: np.ndarray,
     offsets: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    height: np.ndarray,
-    n_bands: np.ndarray,
-    first_band: np.ndarray,
+    poly: np.ndarray,
 ) -> int:
     """OUT, COVERS or UNDECIDED for point (qx, qy) and polygon row ``p``: GEOS'
     RayCrossingCounter over the segments of the point's band (a ray towards +x)."""
-    if not (qy >= lo[p] and qy <= hi[p]):
+    row = poly[p]
+    if not (qy >= row[0] and qy <= row[1]):
         return OUT
-    g = first_band[p] + _band(qy, lo[p], height[p], n_bands[p])
+    g = int(row[3]) + _band(qy, row)
     crossings = 0
     for e in range(offsets[g], offsets[g + 1]):
         k = entries[e]
-        x1, y1, x2, y2 = x[k], y[k], x[k + 1], y[k + 1]
+        x1, y1, x2, y2 = xy[k, 0], xy[k, 1], xy[k + 1, 0], xy[k + 1, 1]
         if x1 < qx and x2 < qx:
             continue
         if qx == x2 and qy == y2:
@@ -441,21 +430,39 @@ def _covers(
     px: np.ndarray,
     py: np.ndarray,
     poly: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
+    xy: np.ndarray,
     entries: np.ndarray,
     offsets: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    height: np.ndarray,
-    n_bands: np.ndarray,
-    first_band: np.ndarray,
+    rows: np.ndarray,
     out: np.ndarray,
-) -> None:
-    for i in range(len(px)):
-        out[i] = _locate(
-            px[i], py[i], poly[i], x, y, entries, offsets, lo, hi, height, n_bands, first_band
-        )
+) -> float:
+    """``_locate`` for each pair whose ``out`` is ``_TEST``. Pairs go in batches: the
+    memory each test starts from (polygon row, band offsets, first segment) is loaded for
+    the whole batch first, so that the cache misses of a batch overlap (2x faster on a
+    national set, which does not fit in cache)."""
+    batch = 32
+    band = np.empty(batch, dtype=np.int64)
+    touched = 0.0  # keeps the loads of the warm-up loops
+    for base in range(0, len(px), batch):
+        m = min(batch, len(px) - base)
+        for j in range(m):
+            band[j] = -1
+            i = base + j
+            if out[i] == _TEST:
+                row = rows[poly[i]]
+                if py[i] >= row[0] and py[i] <= row[1]:
+                    band[j] = int(row[3]) + _band(py[i], row)
+        for j in range(m):
+            if band[j] >= 0:
+                touched += offsets[band[j] + 1]
+        for j in range(m):
+            if band[j] >= 0 and offsets[band[j]] < offsets[band[j] + 1]:
+                touched += xy[entries[offsets[band[j]]], 0]
+        for j in range(m):
+            i = base + j
+            if out[i] == _TEST:
+                out[i] = _locate(px[i], py[i], poly[i], xy, entries, offsets, rows)
+    return touched
 
 
 def settle_cells(
@@ -465,54 +472,41 @@ def settle_cells(
     y: np.ndarray,
     points: np.ndarray,
     slots: np.ndarray,
-) -> tuple[np.ndarray, ...]:
-    """Points in exact cells against their cells' candidate lists: (point, polygon) pairs
-    where the polygon covers the point, pairs the kernel left undecided (for GEOS), and
-    (point, polygon) pairs of points in cells no polygon meets (its polygons within the gap
-    tolerance). Pairs come in point order, then candidate-list order (polygon rows)."""
-    counts = np.zeros(2, dtype=np.int64)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points in exact cells against their cells' candidate lists: one (point, polygon,
+    kind) triple per candidate, each point's together in candidate-list order (polygon
+    rows). Kind: COVERS or OUT for polygons that meet the point's cell, UNDECIDED where
+    double arithmetic cannot tell (GEOS must), ``NEAR`` for the polygons near a cell that
+    no polygon meets (within the gap tolerance)."""
     total = int((qt.offsets[slots + 1] - qt.offsets[slots]).sum()) if len(slots) else 0
     pair_pt = np.empty(total, dtype=np.int64)
     pair_poly = np.empty(total, dtype=np.int64)
+    pair_x, pair_y = np.empty(total), np.empty(total)
     kind = np.empty(total, dtype=np.int8)
-    _settle_cells(
-        _f64(x),
-        _f64(y),
+    _expand_cells(
+        _f64(x[points]),
+        _f64(y[points]),
         points,
         slots,
         qt.offsets,
         qt.n_cover,
         qt.polys,
-        bands.x,
-        bands.y,
-        bands.entries,
-        bands.offsets,
-        bands.lo,
-        bands.hi,
-        bands.height,
-        bands.n_bands,
-        bands.first_band,
         pair_pt,
         pair_poly,
+        pair_x,
+        pair_y,
         kind,
-        counts,
     )
-    hit, undecided, near = kind == COVERS, kind == UNDECIDED, kind == _NEAR
-    return (
-        pair_pt[hit],
-        pair_poly[hit],
-        pair_pt[undecided],
-        pair_poly[undecided],
-        pair_pt[near],
-        pair_poly[near],
-    )
+    _covers(pair_x, pair_y, pair_poly, bands.xy, bands.entries, bands.offsets, bands.poly, kind)
+    return pair_pt, pair_poly, kind
 
 
-_NEAR = 3  # pair kind: the point's cell meets no polygon; this one is within the tolerance
+_TEST = -1  # pair kind before the test: the polygon meets the point's cell
+NEAR = 3  # pair kind: the point's cell meets no polygon; this one is within the tolerance
 
 
 @_jit
-def _settle_cells(
+def _expand_cells(
     px: np.ndarray,
     py: np.ndarray,
     points: np.ndarray,
@@ -520,48 +514,24 @@ def _settle_cells(
     offsets: np.ndarray,
     n_cover: np.ndarray,
     polys: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    entries: np.ndarray,
-    band_offsets: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    height: np.ndarray,
-    n_bands: np.ndarray,
-    first_band: np.ndarray,
     pair_pt: np.ndarray,
     pair_poly: np.ndarray,
+    pair_x: np.ndarray,
+    pair_y: np.ndarray,
     kind: np.ndarray,
-    counts: np.ndarray,
 ) -> None:
+    """One pair per candidate of each point's cell (candidates that meet the cell first)."""
     k = 0
     for j in range(len(points)):
-        i = points[j]
         s = slots[j]
         first = offsets[s]
         for c in range(first, offsets[s + 1]):
-            p = int(polys[c])
-            pair_pt[k] = i
-            pair_poly[k] = p
-            if c - first < n_cover[s]:  # the polygon meets the cell: test it
-                kind[k] = _locate(
-                    px[i],
-                    py[i],
-                    p,
-                    x,
-                    y,
-                    entries,
-                    band_offsets,
-                    lo,
-                    hi,
-                    height,
-                    n_bands,
-                    first_band,
-                )
-            else:  # a polygon near a cell that no polygon meets
-                kind[k] = _NEAR
+            pair_pt[k] = points[j]
+            pair_poly[k] = polys[c]
+            pair_x[k] = px[j]
+            pair_y[k] = py[j]
+            kind[k] = _TEST if c - first < n_cover[s] else NEAR
             k += 1
-    counts[0] = k
 
 
 def nearest_segments(

@@ -377,16 +377,25 @@ class _Index:
         slotted = values <= quadtree.SLOT0
         if slotted.any():  # exact cells: test only the polygons that meet the cell
             slots = quadtree.SLOT0 - values[slotted].astype(np.int64)
-            cpt, cpoly, upt, upoly, npt, npoly = _kernels().settle_cells(
-                self.bands, self.qt, x, y, exact[slotted], slots
-            )
-            if upt.size:  # within rounding of a boundary line: GEOS decides
+            points = exact[slotted]
+            if len(self.bs) > LARGE_SET:
+                # neighbouring cells' points one after the other: the polygons they test
+                # stay in cache (national sets do not fit in it)
+                order = np.argsort(slots, kind="stable")
+                points, slots = points[order], slots[order]
+            k = _kernels()
+            pair_pt, pair_poly, kind = k.settle_cells(self.bands, self.qt, x, y, points, slots)
+            undecided = np.flatnonzero(kind == k.UNDECIDED)
+            if undecided.size:  # within rounding of a boundary line: GEOS decides
+                upt, upoly = pair_pt[undecided], pair_poly[undecided]
                 hit = shapely.intersects_xy(self.bs.geoms[upoly], x[upt], y[upt])
-                cpt, cpoly = np.concatenate([cpt, upt[hit]]), np.concatenate([cpoly, upoly[hit]])
-            pts.append(cpt)
-            polys.append(cpoly)
+                kind[undecided] = np.where(hit, k.COVERS, k.OUT)
+            covers = kind == k.COVERS
+            pts.append(pair_pt[covers])
+            polys.append(pair_poly[covers])
             # cells that no polygon meets: uncovered, with the polygons within the tolerance
-            near = npt, npoly
+            near_pairs = kind == k.NEAR
+            near = pair_pt[near_pairs], pair_poly[near_pairs]
         rest = exact[values == quadtree.EXACT]
         if rest.size:
             pt, poly = self.covering(x[rest], y[rest])
@@ -394,7 +403,7 @@ class _Index:
             polys.append(poly)
         pt = np.concatenate(pts) if pts else np.empty(0, np.int64)
         poly = np.concatenate(polys) if polys else np.empty(0, np.int64)
-        if pt.size > 1 and (pt[1:] < pt[:-1]).any():  # undecided or R-tree pairs appended
+        if len(pts) > 1:  # each point's pairs must be together
             order = np.lexsort((poly, pt))
             pt, poly = pt[order], poly[order]
         start = quadtree.run_starts(pt)
@@ -515,14 +524,15 @@ class Locator:
             state.pop(key, None)
         if self._context is not None:
             state["_context_source"] = self._context.bs
-        state["_quadtree"] = self._index._qt  # a built tree travels; workers need no cache
+        # built accelerators travel: workers need no cache and no rebuild
+        state["_quadtree"], state["_bands"] = self._index._qt, self._index._bands
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        qt = state.pop("_quadtree", None)
+        qt, bands = state.pop("_quadtree", None), state.pop("_bands", None)
         self.__dict__.update(state)
         self._index = _Index(self.boundaries, self.accelerate, self.gap_tolerance_m)
-        self._index._qt = qt
+        self._index._qt, self._index._bands = qt, bands
         self._context = None
         self._context_lock = threading.Lock()
         self._match_claim = lru_cache(maxsize=65536)(self._match_claim_uncached)
@@ -547,6 +557,13 @@ class Locator:
         if context is False:
             ctx = None
         return cls(load_installed(), context=ctx, gap_tolerance_m=gap_tolerance_m, **kwargs)
+
+    def prepare(self) -> Self:
+        """Build (or load from the cache) the lookup accelerators now rather than on first
+        use: the coverage quadtree and the polygons' ring bands. Returns ``self``."""
+        if self.accelerate:
+            _ = self._index.qt, self._index.bands
+        return self
 
     # ------------------------------------------------------------------ context boundaries
 
