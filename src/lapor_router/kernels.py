@@ -654,3 +654,128 @@ def _segment_distance(px: float, py: float, ax: float, ay: float, bx: float, by:
         return math.sqrt((px - bx) * (px - bx) + (py - by) * (py - by))
     s = ((ay - py) * dx - (ax - px) * dy) / len2
     return abs(s) * math.sqrt(len2)
+
+
+class BoxGrid:
+    """The polygons' bounding boxes in a uniform grid (degrees), for many small box queries
+    at once without creating geometries (what the gap search of national sets asks)."""
+
+    def __init__(self, bounds: np.ndarray) -> None:
+        extent = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+        self.cell = float(max(np.median(extent) * 1.5, 1e-6)) if len(bounds) else 1.0
+        self.bounds = np.ascontiguousarray(bounds, dtype=np.float64)
+        self.x0 = float(bounds[:, 0].min()) if len(bounds) else 0.0
+        self.y0 = float(bounds[:, 1].min()) if len(bounds) else 0.0
+        span_x = float(bounds[:, 2].max()) - self.x0 if len(bounds) else 0.0
+        span_y = float(bounds[:, 3].max()) - self.y0 if len(bounds) else 0.0
+        self.nx = int(span_x // self.cell) + 1
+        self.ny = int(span_y // self.cell) + 1
+        self.offsets, self.entries = _grid_boxes(
+            self.bounds, self.x0, self.y0, self.cell, self.nx, self.ny
+        )
+
+    def query(
+        self, minx: np.ndarray, miny: np.ndarray, maxx: np.ndarray, maxy: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(query, polygon) pairs whose boxes intersect (boundaries included), each once,
+        grouped by query."""
+        box = (_f64(minx), _f64(miny), _f64(maxx), _f64(maxy))
+        pt = poly = np.empty(0, dtype=np.int64)
+        for counting in (True, False):  # count the pairs, then write them
+            total = _query_boxes(
+                *box,
+                self.bounds,
+                self.x0,
+                self.y0,
+                self.cell,
+                self.nx,
+                self.ny,
+                self.offsets,
+                self.entries,
+                None if counting else pt,
+                None if counting else poly,
+            )
+            if counting:
+                pt = np.empty(total, dtype=np.int64)
+                poly = np.empty(total, dtype=np.int64)
+        return pt, poly
+
+
+@_jit
+def _cell_range(lo: float, hi: float, origin: float, cell: float, n: int) -> tuple[int, int]:
+    a = max(math.floor((lo - origin) / cell), 0)
+    b = min(math.floor((hi - origin) / cell), n - 1)
+    return a, b
+
+
+@_jit
+def _grid_boxes(
+    bounds: np.ndarray, x0: float, y0: float, cell: float, nx: int, ny: int
+) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.zeros(nx * ny + 1, dtype=np.int64)
+    for p in range(len(bounds)):
+        i0, i1 = _cell_range(bounds[p, 0], bounds[p, 2], x0, cell, nx)
+        j0, j1 = _cell_range(bounds[p, 1], bounds[p, 3], y0, cell, ny)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                offsets[j * nx + i + 1] += 1
+    for c in range(nx * ny):
+        offsets[c + 1] += offsets[c]
+    fill = offsets[:-1].copy()
+    entries = np.empty(offsets[-1], dtype=np.int64)
+    for p in range(len(bounds)):
+        i0, i1 = _cell_range(bounds[p, 0], bounds[p, 2], x0, cell, nx)
+        j0, j1 = _cell_range(bounds[p, 1], bounds[p, 3], y0, cell, ny)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                entries[fill[j * nx + i]] = p
+                fill[j * nx + i] += 1
+    return offsets, entries
+
+
+@_jit
+def _query_boxes(
+    minx: np.ndarray,
+    miny: np.ndarray,
+    maxx: np.ndarray,
+    maxy: np.ndarray,
+    bounds: np.ndarray,
+    x0: float,
+    y0: float,
+    cell: float,
+    nx: int,
+    ny: int,
+    offsets: np.ndarray,
+    entries: np.ndarray,
+    out_pt: np.ndarray | None,
+    out_poly: np.ndarray | None,
+) -> int:
+    """Count the pairs (``out_*`` None), or write them. A pair is reported in the first
+    grid cell that both boxes share, so once however many cells they share."""
+    n = 0
+    for q in range(len(minx)):
+        if not (maxx[q] >= x0 and maxy[q] >= y0):  # NaN or left/below the grid
+            continue
+        i0, i1 = _cell_range(minx[q], maxx[q], x0, cell, nx)
+        j0, j1 = _cell_range(miny[q], maxy[q], y0, cell, ny)
+        for j in range(j0, j1 + 1):
+            for i in range(i0, i1 + 1):
+                c = j * nx + i
+                for e in range(offsets[c], offsets[c + 1]):
+                    p = entries[e]
+                    if not (
+                        bounds[p, 0] <= maxx[q]
+                        and bounds[p, 2] >= minx[q]
+                        and bounds[p, 1] <= maxy[q]
+                        and bounds[p, 3] >= miny[q]
+                    ):
+                        continue
+                    pi0 = max(math.floor((bounds[p, 0] - x0) / cell), 0)
+                    pj0 = max(math.floor((bounds[p, 1] - y0) / cell), 0)
+                    if i != max(i0, pi0) or j != max(j0, pj0):
+                        continue  # reported in an earlier shared cell
+                    if out_pt is not None and out_poly is not None:
+                        out_pt[n] = q
+                        out_poly[n] = p
+                    n += 1
+    return n

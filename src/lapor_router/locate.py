@@ -198,6 +198,7 @@ class _Index:
         self.tol_m = tol_m
         self._qt: quadtree.CoverageTree | None = None
         self._bands: kernels.RingBands | None = None
+        self._boxes: kernels.BoxGrid | None = None
         self._lazy_lock = threading.Lock()  # the quadtree, ring bands, segment grids: built once
         self._external: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] | None = None
         self._segments: dict[tuple[str, float], _SegmentGrid] = {}
@@ -225,6 +226,15 @@ class _Index:
                 if self._bands is None:
                     self._bands = _kernels().RingBands(self.bs.geoms)
         return self._bands
+
+    @property
+    def boxes(self) -> kernels.BoxGrid:
+        """The polygons' bounding boxes in a grid (box queries without geometries)."""
+        if self._boxes is None:
+            with self._lazy_lock:
+                if self._boxes is None:
+                    self._boxes = _kernels().BoxGrid(shapely.bounds(self.bs.geoms))
+        return self._boxes
 
     def external_parts(self) -> dict[str, tuple[pd.CategoricalDtype, np.ndarray]]:
         """Categorical parts of this (context) set's code, name and kota name per polygon."""
@@ -313,8 +323,7 @@ class _Index:
         sub = sub[self.in_bounds(x[sub], y[sub], radius[sub])]
         # a box query is enough: the exact metric distance below does the filtering
         r = radius[sub]
-        boxes = shapely.box(x[sub] - r, y[sub] - r, x[sub] + r, y[sub] + r)
-        pt, poly = self.tree.query(boxes)
+        pt, poly = self.boxes.query(x[sub] - r, y[sub] - r, x[sub] + r, y[sub] + r)
         pt = np.concatenate([sub[pt], known_pt])
         poly = np.concatenate([poly.astype(np.int64), known_poly])
         order = np.lexsort((poly, pt))
