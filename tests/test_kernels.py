@@ -111,3 +111,21 @@ def test_prepare_builds_the_accelerators_and_they_travel_with_a_pickle(toy):
     x, y = np.array([106.005, 106.019, 106.0282]), np.array([-6.001, -6.005, -6.005])
     a, b = clone.locate_many(x, y), Router(toy, accelerate=False).locate_many(x, y)
     assert a["status"].tolist() == b["status"].tolist() == ["inside", "overlap", "gap"]
+
+
+def test_box_grid_finds_the_pairs_an_r_tree_finds(jakarta):
+    rng = np.random.default_rng(12)
+    n = 20_000
+    cx, cy = rng.uniform(106.3, 107.1, n), rng.uniform(-6.5, -5.1, n)
+    r = 10.0 ** rng.uniform(-5, -1.5, n)
+    cx[:5], cy[:5] = np.nan, [-6.2, np.nan, 0.0, -90.0, -6.2]  # NaN and far boxes
+    grid = kernels.BoxGrid(shapely.bounds(jakarta.geoms))
+    pt, poly = grid.query(cx - r, cy - r, cx + r, cy + r)
+    ok = np.isfinite(cx) & np.isfinite(cy)
+    boxes = shapely.box(cx[ok] - r[ok], cy[ok] - r[ok], cx[ok] + r[ok], cy[ok] + r[ok])
+    rpt, rpoly = shapely.STRtree(jakarta.geoms).query(boxes)
+    got = set(zip(pt.tolist(), poly.tolist(), strict=True))
+    want = set(zip(np.flatnonzero(ok)[rpt].tolist(), rpoly.tolist(), strict=True))
+    assert got == want and len(got) == len(pt)  # the same pairs, none twice
+    assert len(got) > 1_000
+    assert (np.diff(pt) >= 0).all()  # grouped by query

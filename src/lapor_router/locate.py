@@ -387,24 +387,26 @@ class _Index:
         if slotted.any():  # exact cells: test only the polygons that meet the cell
             slots = quadtree.SLOT0 - values[slotted].astype(np.int64)
             points = exact[slotted]
-            if len(self.bs) > LARGE_SET:
-                # neighbouring cells' points one after the other: the polygons they test
-                # stay in cache (national sets do not fit in it)
-                order = np.argsort(slots, kind="stable")
-                points, slots = points[order], slots[order]
+            # south to north (16-bit latitude key: a linear-time radix sort), so that the
+            # tests of one polygon (the kernel groups them) walk its bands in order
+            lat = y[points]
+            south, north = float(lat.min()), float(lat.max())
+            key = ((lat - south) * (65_535 / max(north - south, 1e-12))).astype(np.uint16)
+            order = np.argsort(key, kind="stable")
+            points, slots, py = points[order], slots[order], lat[order]
             k = _kernels()
-            pair_pt, pair_poly, kind = k.settle_cells(self.bands, self.qt, x, y, points, slots)
+            pos, poly, kind = k.settle_cells(self.bands, self.qt, x[points], py, slots)
             undecided = np.flatnonzero(kind == k.UNDECIDED)
             if undecided.size:  # within rounding of a boundary line: GEOS decides
-                upt, upoly = pair_pt[undecided], pair_poly[undecided]
+                upt, upoly = points[pos[undecided]], poly[undecided]
                 hit = shapely.intersects_xy(self.bs.geoms[upoly], x[upt], y[upt])
                 kind[undecided] = np.where(hit, k.COVERS, k.OUT)
             covers = kind == k.COVERS
-            pts.append(pair_pt[covers])
-            polys.append(pair_poly[covers])
+            pts.append(points[pos[covers]])
+            polys.append(poly[covers].astype(np.int64))
             # cells that no polygon meets: uncovered, with the polygons within the tolerance
             near_pairs = kind == k.NEAR
-            near = pair_pt[near_pairs], pair_poly[near_pairs]
+            near = points[pos[near_pairs]], poly[near_pairs].astype(np.int64)
         rest = exact[values == quadtree.EXACT]
         if rest.size:
             pt, poly = self.covering(x[rest], y[rest])
