@@ -304,12 +304,13 @@ class RingBands:
         """Pairwise: OUT, COVERS (interior or boundary) or UNDECIDED, point ``i`` (degrees)
         against polygon row ``poly[i]``."""
         out = np.full(len(px), _TEST, dtype=np.int8)
+        poly = np.ascontiguousarray(poly, dtype=np.int64)
         _covers(
             _f64(px),
             _f64(py),
             np.arange(len(px)),
-            np.ascontiguousarray(poly, dtype=np.int64),
-            np.arange(len(px)),
+            poly,
+            _by_polygon(poly, len(self.poly)),  # polygon by polygon: cache locality
             self.xy,
             self.entries,
             self.offsets,
@@ -791,3 +792,151 @@ def _query_boxes(
                         out_poly[n] = p
                     n += 1
     return n
+
+
+def segments_near(
+    bands: RingBands, qx: np.ndarray, qy: np.ndarray, radius: np.ndarray, poly: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(pair, segment start vertex) for every segment of polygon ``poly[i]`` whose box
+    meets the box of ``radius[i]`` degrees around point i: every segment that can lie within
+    that radius, each once. Segment boxes are grown by a thousandth of their length, so a
+    segment whose straight projected image (in metres) bends away from its straight image
+    in degrees is never missed."""
+    pair, seg, n = _segments_near(
+        _f64(qx),
+        _f64(qy),
+        _f64(radius),
+        np.ascontiguousarray(poly, dtype=np.int64),
+        bands.xy,
+        bands.entries,
+        bands.offsets,
+        bands.poly,
+    )
+    return pair[:n], seg[:n]
+
+
+@_jit
+def _segments_near(
+    qx: np.ndarray,
+    qy: np.ndarray,
+    radius: np.ndarray,
+    poly: np.ndarray,
+    xy: np.ndarray,
+    entries: np.ndarray,
+    offsets: np.ndarray,
+    rows: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    n = 0
+    pair = np.empty(max(len(qx), 16), dtype=np.int64)
+    seg = np.empty(max(len(qx), 16), dtype=np.int64)
+    for i in range(len(qx)):
+        row = rows[poly[i]]
+        x0, x1 = qx[i] - radius[i], qx[i] + radius[i]
+        y0, y1 = qy[i] - radius[i], qy[i] + radius[i]
+        if not (y1 >= row[0] and y0 <= row[1]):
+            continue
+        b0, b1 = _band(y0, row), _band(y1, row)
+        first = int(row[3])
+        for b in range(b0, b1 + 1):
+            for e in range(offsets[first + b], offsets[first + b + 1]):
+                k = entries[e]
+                ax, ay, bx, by = xy[k, 0], xy[k, 1], xy[k + 1, 0], xy[k + 1, 1]
+                grow = 1e-3 * (abs(bx - ax) + abs(by - ay))
+                if min(ax, bx) - grow > x1 or max(ax, bx) + grow < x0:
+                    continue
+                if min(ay, by) - grow > y1 or max(ay, by) + grow < y0:
+                    continue
+                if b != max(_band(min(ay, by), row), b0):
+                    continue  # listed in an earlier band of the query too
+                if n == len(pair):  # grow the outputs
+                    pair = np.concatenate((pair, np.empty_like(pair)))
+                    seg = np.concatenate((seg, np.empty_like(seg)))
+                pair[n] = i
+                seg[n] = k
+                n += 1
+    return pair, seg, n
+
+
+@_jit
+def min_distances(
+    px: np.ndarray,
+    py: np.ndarray,
+    ax: np.ndarray,
+    ay: np.ndarray,
+    bx: np.ndarray,
+    by: np.ndarray,
+    pair: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """``out[pair[i]] = min(out[pair[i]], distance from point i to segment i)`` (metric
+    coordinates; GEOS' point-to-segment formula)."""
+    for i in range(len(pair)):
+        d = _segment_distance(px[i], py[i], ax[i], ay[i], bx[i], by[i])
+        if d < out[pair[i]]:
+            out[pair[i]] = d
+
+
+# ------------------------------------------------------------------ quadtree build
+
+
+def quadrant_masks(
+    seg: np.ndarray,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    half: float,
+    ends: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    eps: float,
+) -> np.ndarray:
+    """For (cell, segment) pairs whose segment meets its cell (origin x0/y0, size
+    2 * half, degrees): whether the segment meets each quadrant grown by ``eps`` (columns
+    in x-then-y order). The same arithmetic as the numpy version it replaces."""
+    out = np.empty((len(seg), 4), dtype=np.bool_)
+    _quadrant_masks(seg, _f64(x0), _f64(y0), half, *ends, eps, out)
+    return out
+
+
+@_jit
+def _quadrant_masks(
+    seg: np.ndarray,
+    x0: np.ndarray,
+    y0: np.ndarray,
+    half: float,
+    ax: np.ndarray,
+    ay: np.ndarray,
+    bx: np.ndarray,
+    by: np.ndarray,
+    eps: float,
+    out: np.ndarray,
+) -> None:
+    for i in range(len(seg)):
+        s = seg[i]
+        cx = x0[i] + half
+        cy = y0[i] + half
+        sx, sy, ex, ey = ax[s], ay[s], bx[s], by[s]
+        left = min(sx, ex) <= cx + eps
+        right = max(sx, ex) >= cx - eps
+        low = min(sy, ey) <= cy + eps
+        high = max(sy, ey) >= cy - eps
+        out[i, 0] = left and low
+        out[i, 1] = right and low
+        out[i, 2] = left and high
+        out[i, 3] = right and high
+        if not ((left and right) or (low and high)):
+            continue  # within one quadrant's box: the box test decides
+        dx = ex - sx
+        dy = ey - sy
+        for q in range(4):
+            if out[i, q]:
+                lo_x = cx - half * (1 - (q & 1)) - eps
+                lo_y = cy - half * (1 - (q >> 1)) - eps
+                hi_x = lo_x + half + 2 * eps
+                hi_y = lo_y + half + 2 * eps
+                # the line through the segment passes the box: its corners are not all on
+                # one side
+                c1 = dx * (lo_y - sy) - dy * (lo_x - sx)
+                c2 = dx * (lo_y - sy) - dy * (hi_x - sx)
+                c3 = dx * (hi_y - sy) - dy * (lo_x - sx)
+                c4 = dx * (hi_y - sy) - dy * (hi_x - sx)
+                lo = min(min(c1, c2), min(c3, c4))
+                hi = max(max(c1, c2), max(c3, c4))
+                out[i, q] = lo <= 0 and hi >= 0

@@ -199,7 +199,9 @@ class _Index:
         self._qt: quadtree.CoverageTree | None = None
         self._bands: kernels.RingBands | None = None
         self._boxes: kernels.BoxGrid | None = None
-        self._lazy_lock = threading.Lock()  # the quadtree, ring bands, segment grids: built once
+        # the quadtree, ring bands, box grid, segment grids: built once (reentrant: the
+        # quadtree build tests points with the ring bands)
+        self._lazy_lock = threading.RLock()
         self._external: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] | None = None
         self._segments: dict[tuple[str, float], _SegmentGrid] = {}
 
@@ -214,6 +216,7 @@ class _Index:
                         self.bs.geoms,
                         self.tree,
                         self.tol_m,
+                        covers=self.covers,  # compiled, when the tree must be built
                         **(_CITY_TREE if len(self.bs) <= LARGE_SET else _NATIONAL_TREE),
                     )
         return self._qt
@@ -328,9 +331,33 @@ class _Index:
         poly = np.concatenate([poly.astype(np.int64), known_poly])
         order = np.lexsort((poly, pt))
         pt, poly = pt[order], poly[order]
-        dist = self.metric_distance(x, y, pt, poly, to_boundary=True)
+        dist = self._boundary_distance(x, y, pt, poly, tol_m)
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
+
+    def _boundary_distance(
+        self, x: np.ndarray, y: np.ndarray, pt: np.ndarray, poly: np.ndarray, tol_m: float
+    ) -> np.ndarray:
+        """Metres from point ``pt[i]`` to the boundary of polygon ``poly[i]`` where it is
+        within ``tol_m`` (inf elsewhere): only the polygon's segments near the point (from
+        its ring bands) are projected to the point's UTM zone and measured with GEOS'
+        point-to-segment formula, so values equal ``shapely.distance`` on the projected
+        ring, without measuring every vertex of large (coastal) rings."""
+        k = _kernels()
+        dist = np.full(len(pt), np.inf)
+        qx, qy = x[pt], y[pt]
+        pair, seg = k.segments_near(self.bands, qx, qy, quadtree.degree_radius(qy, tol_m), poly)
+        epsg = _utm_epsg(qx, qy)[pair]
+        xy = self.bands.xy
+        for code in np.unique(epsg):
+            mine = np.flatnonzero(epsg == code)
+            tr = transformer("EPSG:4326", f"EPSG:{code}")
+            ends, at = np.unique(np.concatenate([seg[mine], seg[mine] + 1]), return_inverse=True)
+            vx, vy = tr.transform(xy[ends, 0], xy[ends, 1])
+            a, b = at[: len(mine)], at[len(mine) :]
+            px, py = tr.transform(qx[pair[mine]], qy[pair[mine]])
+            k.min_distances(px, py, vx[a], vy[a], vx[b], vy[b], pair[mine], dist)
+        return dist
 
     def _within_segments(
         self, x: np.ndarray, y: np.ndarray, tol_m: float
@@ -396,11 +423,8 @@ class _Index:
             points, slots, py = points[order], slots[order], lat[order]
             k = _kernels()
             pos, poly, kind = k.settle_cells(self.bands, self.qt, x[points], py, slots)
-            undecided = np.flatnonzero(kind == k.UNDECIDED)
-            if undecided.size:  # within rounding of a boundary line: GEOS decides
-                upt, upoly = points[pos[undecided]], poly[undecided]
-                hit = shapely.intersects_xy(self.bs.geoms[upoly], x[upt], y[upt])
-                kind[undecided] = np.where(hit, k.COVERS, k.OUT)
+            if (kind == k.UNDECIDED).any():
+                self.decide(kind, x[points[pos]], y[points[pos]], poly)
             covers = kind == k.COVERS
             pts.append(points[pos[covers]])
             polys.append(poly[covers].astype(np.int64))
@@ -435,6 +459,24 @@ class _Index:
             for p, r in zip(mpt[order].tolist(), mpoly[order].tolist(), strict=True):
                 multi[p] = (*multi.get(p, ()), r)
         return multi, near
+
+    def covers(self, x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarray:
+        """Whether polygon ``poly[i]`` covers point i (degrees; boundary included), as
+        ``shapely.intersects_xy`` says: the ring-band kernel, GEOS where it is undecided."""
+        k = _kernels()
+        answer = self.bands.covers(x, y, poly)
+        self.decide(answer, x, y, poly)
+        hit: np.ndarray = answer == k.COVERS
+        return hit
+
+    def decide(self, answer: np.ndarray, x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> None:
+        """Replace the kernel's UNDECIDED answers (points within rounding of a boundary
+        line) by GEOS' (COVERS or OUT), in place."""
+        k = _kernels()
+        undecided = np.flatnonzero(answer == k.UNDECIDED)
+        if undecided.size:
+            hit = shapely.intersects_xy(self.bs.geoms[poly[undecided]], x[undecided], y[undecided])
+            answer[undecided] = np.where(hit, k.COVERS, k.OUT)
 
     def resolve_covered(self, x: np.ndarray, y: np.ndarray) -> Covered:
         """Status (inside/overlap/outside) and chosen polygon (-1: none) of each point

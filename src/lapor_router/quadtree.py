@@ -32,6 +32,7 @@ import math
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,21 @@ FORMAT_VERSION = 5
 MAX_BITS = 5  # levels per dense table: blocks of at most 32 × 32 cells
 METRES_PER_DEG = 111_320.0  # one degree of longitude at the equator
 _MAX_METRES_PER_DEG = 111_700.0  # no degree is longer, in longitude or latitude
+
+
+Covers = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _geos_covers(geoms: np.ndarray) -> Covers:
+    def covers(x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarray:
+        # one polygon's tests together: with tens of thousands of prepared polygons, that
+        # locality halves the time of the tests
+        order = np.argsort(poly, kind="stable")
+        out = np.empty(len(poly), dtype=bool)
+        out[order] = shapely.intersects_xy(geoms[poly[order]], x[order], y[order])
+        return out
+
+    return covers
 
 
 def cache_dir() -> Path:
@@ -206,30 +222,13 @@ class _Segments:
         self, seg: np.ndarray, x0: np.ndarray, y0: np.ndarray, half: float
     ) -> list[np.ndarray]:
         """For segments meeting their cell (origin x0/y0, size 2 * half), whether each meets
-        each of the cell's four quadrants (x then y order). Only segments whose box spans a
-        midline need the corner test."""
-        parts: list[list[np.ndarray]] = []
-        chunk = 2_000_000  # bounds the temporaries for national sets
-        for i in range(0, len(seg), chunk):
-            s, cx, cy = seg[i : i + chunk], x0[i : i + chunk] + half, y0[i : i + chunk] + half
-            ax, ay, bx, by = self.ax[s], self.ay[s], self.bx[s], self.by[s]
-            left = np.minimum(ax, bx) <= cx + EPS_DEG
-            right = np.maximum(ax, bx) >= cx - EPS_DEG
-            low = np.minimum(ay, by) <= cy + EPS_DEG
-            high = np.maximum(ay, by) >= cy - EPS_DEG
-            masks = [left & low, right & low, left & high, right & high]
-            spans = np.flatnonzero((left & right) | (low & high))
-            ax, ay, bx, by = ax[spans], ay[spans], bx[spans], by[spans]
-            dx, dy = bx - ax, by - ay
-            for q, mask in enumerate(masks):
-                lo_x = cx[spans] - half * (1 - (q & 1)) - EPS_DEG
-                lo_y = cy[spans] - half * (1 - (q >> 1)) - EPS_DEG
-                hi_x, hi_y = lo_x + half + 2 * EPS_DEG, lo_y + half + 2 * EPS_DEG
-                mask[spans] &= _crosses(ax, ay, dx, dy, lo_x, lo_y, hi_x, hi_y)
-            parts.append(masks)
-        if not parts:
-            return [np.zeros(0, dtype=bool) for _ in range(4)]
-        return [np.concatenate([p[q] for p in parts]) for q in range(4)]
+        each of the cell's four quadrants (x then y order): box overlap, and for segments
+        whose box spans a midline the corner test of :meth:`meets` (compiled)."""
+        from . import kernels
+
+        ends = (self.ax, self.ay, self.bx, self.by)
+        masks = kernels.quadrant_masks(seg, x0, y0, half, ends, EPS_DEG)
+        return [np.ascontiguousarray(masks[:, q]) for q in range(4)]
 
 
 def _crosses(
@@ -301,6 +300,7 @@ def build(
     refine: float = 0.0,
     max_bits: int = MAX_BITS,
     gap_min_m: float = 0.0,
+    covers: Covers | None = None,
 ) -> CoverageTree:
     """Classify cells level by level (see module doc).
 
@@ -315,6 +315,8 @@ def build(
     exact leaf without a query. Refinement stops at ``min_size_m``, at ``max_nodes``, or
     (``refine`` > 0) where the cell is smaller than ``refine`` times the size of the
     polygons whose boundary passes through it. ``max_bits``: levels per lookup table.
+    ``covers``: the exact point test (points x, y and polygon rows, pairwise; default:
+    ``shapely.intersects_xy`` on the prepared polygons); its answers must be GEOS'.
     """
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     pad = float(degree_radius(np.array([max(abs(miny), abs(maxy))]), tol_m)[0])
@@ -332,6 +334,7 @@ def build(
     level = _Level(minx + ix * size0, miny + iy * size0, size0)
     del ix, iy
     segs = _Segments(geoms)
+    test = covers or _geos_covers(geoms)
     _classify_root(level, geoms, tree, segs, tol_m, minx, miny, nx, ny)
     levels = [level]
     nodes = len(level.xs)
@@ -356,7 +359,7 @@ def build(
             np.repeat(level.ys[split], 4) + np.tile([0, 0, half, half], split.size),
             half,
         )
-        uncovered = _refine_boundary(level, child, split, geoms, segs, refine, min_size)
+        uncovered = _refine_boundary(level, child, split, test, segs, refine, min_size)
         if 2 * np.sqrt(2) * half * _MAX_METRES_PER_DEG <= tol_m or half < gap_min_m * deg_per_m:
             # within a parent a boundary passes through: near it, or too small to be worth
             # a distance query; exact leaves without candidates (the gap search finds them)
@@ -503,7 +506,7 @@ def _refine_boundary(
     level: _Level,
     child: _Level,
     split: np.ndarray,
-    geoms: np.ndarray,
+    covers: Covers,
     segs: _Segments,
     refine: float,
     min_size: float,
@@ -547,14 +550,7 @@ def _refine_boundary(
     has_seg[own_cell] = True
     # one point test at the child's centre says which
     centre = half / 2
-    # one polygon's tests together: with tens of thousands of prepared polygons, that
-    # locality halves the time of the tests
-    order = np.argsort(test_poly, kind="stable")
-    test_cell, test_poly = test_cell[order], test_poly[order]
-    del order
-    inside = shapely.intersects_xy(
-        geoms[test_poly], child.xs[test_cell] + centre, child.ys[test_cell] + centre
-    )
+    inside = covers(child.xs[test_cell] + centre, child.ys[test_cell] + centre, test_poly)
     cj = jpos[level.cont_cell]
     cont_cell = np.concatenate([*(4 * cj + q for q in range(4)), test_cell[inside]])
     cont = np.concatenate([np.tile(level.cont, 4), test_poly[inside]])
@@ -722,10 +718,11 @@ def cached(
     geoms: np.ndarray,
     tree: shapely.STRtree,
     tol_m: float,
+    covers: Covers | None = None,
     **params: float,
 ) -> CoverageTree:
-    """The tree for a boundary set, loaded from the cache directory or built (``params``
-    go to :func:`build`) and saved."""
+    """The tree for a boundary set, loaded from the cache directory or built (``covers``
+    and ``params`` go to :func:`build`) and saved."""
     settings = "|".join(f"{k}={params[k]}" for k in sorted(params))
     key = hashlib.sha256(f"{key_sha256}|{tol_m}|{settings}".encode()).hexdigest()[:32]
     path = cache_dir() / f"quadtree-v{FORMAT_VERSION}-{key}.npz"
@@ -735,7 +732,7 @@ def cached(
                 return _load(path)
             except (OSError, KeyError, ValueError):
                 pass  # a damaged cache file is rebuilt below
-        qt = build(geoms, tree, tol_m, **params)  # type: ignore[arg-type]
+        qt = build(geoms, tree, tol_m, covers=covers, **params)  # type: ignore[arg-type]
         _save(qt, path)
         return qt
 
