@@ -206,7 +206,7 @@ def first_pass(
     # outputs come from numpy's allocator (huge pages): 5x fewer page faults than numba's
     reason_out = np.empty(n, dtype=np.int8)
     lon, lat, distance = np.empty(n), np.empty(n), np.empty(n)
-    chosen = np.empty(n, dtype=np.int64)
+    chosen = np.empty(n, dtype=np.int32)  # polygon rows: 4 bytes are plenty
     status = np.empty(n, dtype=np.int8)
     exact, fix = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     exact_value = np.empty(n, dtype=np.int32)

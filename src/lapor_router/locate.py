@@ -2,11 +2,14 @@
 
 The work is done on numpy arrays in three steps, each readable and testable alone:
 
-1. spatial query: an STRtree (a bulk-loaded, packed R-tree) gives candidate polygons for
-   the points, and exact shapely predicates keep those that cover them (``_covering``,
-   ``_within``);
+1. spatial query: one compiled pass (:mod:`.kernels`) checks every point and looks it up
+   in the coverage quadtree (:mod:`.quadtree`), which answers most points outright; points
+   in exact cells are tested against their cells' candidates with GEOS' point-in-polygon
+   rules (``_Index.settle``). The unaccelerated reference path asks an STRtree (a
+   bulk-loaded, packed R-tree) and shapely predicates instead (``_Index.covering``);
 2. resolution: the status and chosen kelurahan of every point (``_resolve``), including
-   coordinate corrections, GPS accuracy circles, claimed names and context areas;
+   coordinate corrections, gaps (``_Index.within``), GPS accuracy circles, claimed names
+   and context areas;
 3. presentation: a pandas DataFrame (:meth:`Router.locate_many`) or one frozen
    :class:`Location` (:meth:`Router.locate`, a thin wrapper over the same path).
 
