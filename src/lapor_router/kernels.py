@@ -135,6 +135,7 @@ def _first_pass(
     for i in range(n):
         xi = x[i]
         yi = y[i]
+        value = values[i]  # before chosen[i] is written: the two may be one array
         if check:
             r = 0
             if xi != xi:
@@ -151,7 +152,6 @@ def _first_pass(
             r = out_of_range
         reason[i] = r
         chosen[i] = -1
-        value = values[i]
         if r != 0:
             lon[i] = np.nan
             lat[i] = np.nan
@@ -206,13 +206,14 @@ def first_pass(
     # outputs come from numpy's allocator (huge pages): 5x fewer page faults than numba's
     reason_out = np.empty(n, dtype=np.int8)
     lon, lat, distance = np.empty(n), np.empty(n), np.empty(n)
-    chosen = np.empty(n, dtype=np.int32)  # polygon rows: 4 bytes are plenty
     status = np.empty(n, dtype=np.int8)
     exact, fix = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     exact_value = np.empty(n, dtype=np.int32)
     x, y = _f64(x), _f64(y)
-    # the lookup is its own kernel: inside this loop it ran twice as slowly
+    # the lookup is its own kernel: inside this loop it ran twice as slowly. Its values
+    # become the chosen rows in place (int32: polygon rows)
     values = lookup(qt, x, y) if qt is not None else np.full(n, EXACT, dtype=np.int32)
+    chosen = values
     n_exact, n_fix, n_invalid = _first_pass(
         x,
         y,

@@ -1021,7 +1021,7 @@ class Locator:
             "accuracy_shares": shares,
             **ext_cols,
             "invalid_reason": pd.Categorical.from_codes(
-                cols["reason"].astype(np.int8) - 1, dtype=_REASON, validate=False
+                np.subtract(cols["reason"], 1, dtype=np.int8), dtype=_REASON, validate=False
             ),
             "boundary_set": pd.Categorical.from_codes(
                 np.zeros(n, dtype=np.int8), dtype=self._set_dtype, validate=False
