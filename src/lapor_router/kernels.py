@@ -135,7 +135,7 @@ def _first_pass(
     for i in range(n):
         xi = x[i]
         yi = y[i]
-        value = values[i]  # before chosen[i] is written: the two may be one array
+        value = values[i]
         if check:
             r = 0
             if xi != xi:
@@ -210,10 +210,10 @@ def first_pass(
     exact, fix = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     exact_value = np.empty(n, dtype=np.int32)
     x, y = _f64(x), _f64(y)
-    # the lookup is its own kernel: inside this loop it ran twice as slowly. Its values
-    # become the chosen rows in place (int32: polygon rows)
+    # int64 rows: gathers with them need no conversion (numpy indexes with intp)
+    chosen = np.empty(n, dtype=np.int64)
+    # the lookup is its own kernel: inside this loop it ran twice as slowly
     values = lookup(qt, x, y) if qt is not None else np.full(n, EXACT, dtype=np.int32)
-    chosen = values
     n_exact, n_fix, n_invalid = _first_pass(
         x,
         y,
