@@ -368,22 +368,12 @@ def _fill_bands(
 @_jit
 def _orientation(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> int:
     """GEOS' orientation filter: the sign of the turn a -> b -> c where double arithmetic
-    decides it, else 2."""
+    decides it, else 2. (GEOS' branches, folded into one test: when the two products
+    differ in sign or one is zero the difference cannot cancel and always passes.)"""
     detleft = (ax - cx) * (by - cy)
     detright = (ay - cy) * (bx - cx)
     det = detleft - detright
-    if detleft > 0.0:
-        if detright <= 0.0:
-            return (det > 0.0) - (det < 0.0)
-        detsum = detleft + detright
-    elif detleft < 0.0:
-        if detright >= 0.0:
-            return (det > 0.0) - (det < 0.0)
-        detsum = -detleft - detright
-    else:
-        return (det > 0.0) - (det < 0.0)
-    errbound = 1e-15 * detsum
-    if det >= errbound or -det >= errbound:
+    if abs(det) >= 1e-15 * (abs(detleft) + abs(detright)):
         return (det > 0.0) - (det < 0.0)
     return 2
 
@@ -408,24 +398,24 @@ def _locate(
     for e in range(offsets[g], offsets[g + 1]):
         k = entries[e]
         x1, y1, x2, y2 = xy[k, 0], xy[k, 1], xy[k + 1, 0], xy[k + 1, 1]
-        if x1 < qx and x2 < qx:
-            continue
-        if qx == x2 and qy == y2:
-            return COVERS
-        if y1 == qy and y2 == qy:
-            if min(x1, x2) <= qx <= max(x1, x2):
+        if y1 == qy or y2 == qy:  # rare: GEOS' rules for vertices at the point's latitude
+            if x1 < qx and x2 < qx:
+                continue
+            if qx == x2 and qy == y2:
                 return COVERS
-            continue
-        if (y1 > qy and y2 <= qy) or (y2 > qy and y1 <= qy):
+            if y1 == qy and y2 == qy:
+                if min(x1, x2) <= qx <= max(x1, x2):
+                    return COVERS
+                continue
+        # the segment crosses the point's latitude (GEOS: one end above, the other at or
+        # below) and is not wholly to the left: where does it cross?
+        if (y1 > qy) != (y2 > qy) and not (x1 < qx and x2 < qx):
             sign = _orientation(x1, y1, x2, y2, qx, qy)
             if sign == 2:
                 return UNDECIDED  # GEOS may still find the point on a later segment
             if sign == 0:
                 return COVERS
-            if y2 < y1:
-                sign = -sign
-            if sign > 0:
-                crossings += 1
+            crossings += (sign > 0) == (y2 > y1)  # upward and left turn, or downward and right
     return COVERS if crossings % 2 == 1 else OUT
 
 
