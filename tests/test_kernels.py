@@ -56,21 +56,28 @@ def test_ring_bands_agree_with_geos_on_vertices_and_edges(jakarta):
 
 
 def test_undecided_points_on_a_diagonal_edge_go_to_geos():
-    # a triangle whose hypotenuse (0,0)-(0.003,0.001) passes exactly through (0.0015, 0.0005):
-    # the orientation filter cannot decide, GEOS says covered (boundary)
-    tri = shapely.Polygon([(106.0, -6.0), (106.003, -6.0), (106.003, -5.999)])
+    # points exactly on a triangle's hypotenuse (dyadic coordinates: no rounding anywhere):
+    # the orientation filter cannot decide them, and GEOS (not the kernel) must. Points a
+    # hair off the line are decided by the kernel.
+    tri = shapely.Polygon([(106.0, -6.0), (106.5, -6.0), (106.5, -5.5)])
     frame = gpd.GeoDataFrame(
         {"kode": ["99.01.01.1001"], "nama": ["Tri"]}, geometry=[tri], crs="EPSG:4326"
     )
     bs = load_boundaries(frame)
-    px, py = np.array([106.0015]), np.array([-5.9995])
-    answer = kernels.RingBands(bs.geoms).covers(px, py, np.array([0]))
+    t = np.arange(1, 1024) / 2048
+    px = np.concatenate([106.0 + t, 106.0 + t + 1e-9, 106.0 + t - 1e-9])
+    py = np.concatenate([-6.0 + t, -6.0 + t, -6.0 + t])
+    answer = kernels.RingBands(bs.geoms).covers(px, py, np.zeros(len(px), dtype=np.int64))
+    undecided = answer == kernels.UNDECIDED
+    assert undecided[: len(t)].all() and not undecided[len(t) :].any()
     geos = shapely.intersects_xy(tri, px, py)
-    assert answer[0] == (kernels.UNDECIDED if geos[0] else answer[0])
+    np.testing.assert_array_equal(answer[~undecided] == kernels.COVERS, geos[~undecided])
     fast, plain = Router(bs), Router(bs, accelerate=False)
     a, b = fast.locate_many(px, py), plain.locate_many(px, py)
     assert a["status"].tolist() == b["status"].tolist()
     assert a["kode"].tolist() == b["kode"].tolist()
+    assert (a["status"][: len(t)] == "inside").all()  # on the boundary: covered
+    assert set(a["status"][len(t) :]) == {"inside", "gap"}
 
 
 def test_ring_bands_handle_holes_and_multipolygons(toy):
