@@ -322,10 +322,11 @@ class RingBands:
 
 
 @_jit
-def _band(y: float, row: np.ndarray) -> int:
-    """Band of latitude ``y`` in a polygon's row of ``RingBands.poly`` (clamped)."""
-    b: int = math.floor((y - row[0]) / row[2])
-    return min(max(b, 0), int(row[4]) - 1)
+def _band(y: float, poly: np.ndarray, p: int) -> int:
+    """Band of latitude ``y`` in polygon ``p`` of ``RingBands.poly`` (clamped). Scalar
+    loads, no row views: a view costs a reference count update."""
+    b: int = math.floor((y - poly[p, 0]) / poly[p, 2])
+    return min(max(b, 0), int(poly[p, 4]) - 1)
 
 
 @_jit
@@ -335,10 +336,10 @@ def _count_bands(
     """CSR offsets of the (segment, band) entries of every band."""
     offsets = np.zeros(total + 1, dtype=np.int64)
     for s in range(len(start)):
-        k, row = start[s], poly[owner[s]]
+        k, p = start[s], owner[s]
         y1, y2 = xy[k, 1], xy[k + 1, 1]
-        first = int(row[3])
-        for b in range(_band(min(y1, y2), row), _band(max(y1, y2), row) + 1):
+        first = int(poly[p, 3])
+        for b in range(_band(min(y1, y2), poly, p), _band(max(y1, y2), poly, p) + 1):
             offsets[first + b + 1] += 1
     for b in range(total):
         offsets[b + 1] += offsets[b]
@@ -357,10 +358,10 @@ def _fill_bands(
     """Counting sort of the entries by polygon then band, segments in ring order."""
     fill = offsets[:-1].copy()
     for s in range(len(start)):
-        k, row = start[s], poly[owner[s]]
+        k, p = start[s], owner[s]
         y1, y2 = xy[k, 1], xy[k + 1, 1]
-        first = int(row[3])
-        for b in range(_band(min(y1, y2), row), _band(max(y1, y2), row) + 1):
+        first = int(poly[p, 3])
+        for b in range(_band(min(y1, y2), poly, p), _band(max(y1, y2), poly, p) + 1):
             entries[fill[first + b]] = k
             fill[first + b] += 1
 
@@ -390,10 +391,9 @@ def _locate(
 ) -> int:
     """OUT, COVERS or UNDECIDED for point (qx, qy) and polygon row ``p``: GEOS'
     RayCrossingCounter over the segments of the point's band (a ray towards +x)."""
-    row = poly[p]
-    if not (qy >= row[0] and qy <= row[1]):
+    if not (qy >= poly[p, 0] and qy <= poly[p, 1]):
         return OUT
-    g = int(row[3]) + _band(qy, row)
+    g = int(poly[p, 3]) + _band(qy, poly, p)
     crossings = 0
     for e in range(offsets[g], offsets[g + 1]):
         k = entries[e]
@@ -445,10 +445,10 @@ def _covers(
             band[j] = -1
             i = order[base + j]
             if out[i] == _TEST:
-                row = rows[poly[i]]
+                p = poly[i]
                 qy = py[pos[i]]
-                if qy >= row[0] and qy <= row[1]:
-                    band[j] = int(row[3]) + _band(qy, row)
+                if qy >= rows[p, 0] and qy <= rows[p, 1]:
+                    band[j] = int(rows[p, 3]) + _band(qy, rows, p)
         for j in range(m):
             if band[j] >= 0:
                 touched += offsets[band[j] + 1]
@@ -821,13 +821,13 @@ def _segments_near(
     pair = np.empty(max(len(qx), 16), dtype=np.int64)
     seg = np.empty(max(len(qx), 16), dtype=np.int64)
     for i in range(len(qx)):
-        row = rows[poly[i]]
+        p = poly[i]
         x0, x1 = qx[i] - radius[i], qx[i] + radius[i]
         y0, y1 = qy[i] - radius[i], qy[i] + radius[i]
-        if not (y1 >= row[0] and y0 <= row[1]):
+        if not (y1 >= rows[p, 0] and y0 <= rows[p, 1]):
             continue
-        b0, b1 = _band(y0, row), _band(y1, row)
-        first = int(row[3])
+        b0, b1 = _band(y0, rows, p), _band(y1, rows, p)
+        first = int(rows[p, 3])
         for b in range(b0, b1 + 1):
             for e in range(offsets[first + b], offsets[first + b + 1]):
                 k = entries[e]
@@ -837,7 +837,7 @@ def _segments_near(
                     continue
                 if min(ay, by) - grow > y1 or max(ay, by) + grow < y0:
                     continue
-                if b != max(_band(min(ay, by), row), b0):
+                if b != max(_band(min(ay, by), rows, p), b0):
                     continue  # listed in an earlier band of the query too
                 if n == len(pair):  # grow the outputs
                     pair = np.concatenate((pair, np.empty_like(pair)))
