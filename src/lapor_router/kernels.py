@@ -931,3 +931,72 @@ def _quadrant_masks(
                 lo = min(min(c1, c2), min(c3, c4))
                 hi = max(max(c1, c2), max(c3, c4))
                 out[i, q] = lo <= 0 and hi >= 0
+
+
+def finish_cells(
+    points: np.ndarray,
+    pos: np.ndarray,
+    poly: np.ndarray,
+    kind: np.ndarray,
+    chosen: np.ndarray,
+    status: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """After :func:`settle_cells` (undecided pairs decided): points that one polygon covers
+    get it as ``chosen`` with status INSIDE, in place. Returns the (point, polygon) pairs of
+    points that several polygons cover, and the ``NEAR`` pairs (points as ``points``
+    values)."""
+    n = len(pos)
+    multi_pt, multi_poly = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    near_pt, near_poly = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    counts = np.zeros(2, dtype=np.int64)
+    _finish_cells(
+        points, pos, poly, kind, chosen, status, multi_pt, multi_poly, near_pt, near_poly, counts
+    )
+    m, k = int(counts[0]), int(counts[1])
+    return multi_pt[:m], multi_poly[:m], near_pt[:k], near_poly[:k]
+
+
+@_jit
+def _finish_cells(
+    points: np.ndarray,
+    pos: np.ndarray,
+    poly: np.ndarray,
+    kind: np.ndarray,
+    chosen: np.ndarray,
+    status: np.ndarray,
+    multi_pt: np.ndarray,
+    multi_poly: np.ndarray,
+    near_pt: np.ndarray,
+    near_poly: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    m = 0
+    k = 0
+    start = 0
+    while start < len(pos):  # one run of pairs per point
+        stop = start + 1
+        while stop < len(pos) and pos[stop] == pos[start]:
+            stop += 1
+        point = points[pos[start]]
+        hits = 0
+        for e in range(start, stop):
+            if kind[e] == COVERS:
+                hits += 1
+            elif kind[e] == NEAR:
+                near_pt[k] = point
+                near_poly[k] = poly[e]
+                k += 1
+        if hits == 1:
+            for e in range(start, stop):
+                if kind[e] == COVERS:
+                    chosen[point] = poly[e]
+                    status[point] = INSIDE
+        elif hits > 1:
+            for e in range(start, stop):
+                if kind[e] == COVERS:
+                    multi_pt[m] = point
+                    multi_poly[m] = poly[e]
+                    m += 1
+        start = stop
+    counts[0] = m
+    counts[1] = k

@@ -411,7 +411,7 @@ class _Index:
         Returns the candidates of overlap points, and (point, polygon) pairs for points in
         cells that no polygon meets, whose candidates within the gap tolerance are known.
         """
-        pts, polys = [], []
+        mpts, mpolys = [], []  # (point, polygon) pairs of points several polygons cover
         near = (np.empty(0, np.int64), np.empty(0, np.int64))
         slotted = values <= quadtree.SLOT0
         if slotted.any():  # exact cells: test only the polygons that meet the cell
@@ -428,30 +428,28 @@ class _Index:
             pos, poly, kind = k.settle_cells(self.bands, self.qt, x[points], py, slots)
             if (kind == k.UNDECIDED).any():
                 self.decide(kind, x[points[pos]], y[points[pos]], poly)
-            covers = kind == k.COVERS
-            pts.append(points[pos[covers]])
-            polys.append(poly[covers].astype(np.int64))
-            # cells that no polygon meets: uncovered, with the polygons within the tolerance
-            near_pairs = kind == k.NEAR
-            near = points[pos[near_pairs]], poly[near_pairs].astype(np.int64)
+            mpt, mpoly, near_pt, near_poly = k.finish_cells(points, pos, poly, kind, chosen, status)
+            mpts.append(mpt)
+            mpolys.append(mpoly)
+            near = near_pt, near_poly
         rest = exact[values == quadtree.EXACT]
-        if rest.size:
+        if rest.size:  # the plain path: R-tree candidates and shapely predicates
             pt, poly = self.covering(x[rest], y[rest])
-            pts.append(rest[pt])
-            polys.append(poly)
-        pt = np.concatenate(pts) if pts else np.empty(0, np.int64)
-        poly = np.concatenate(polys) if polys else np.empty(0, np.int64)
-        if len(pts) > 1:  # each point's pairs must be together
-            order = np.lexsort((poly, pt))
-            pt, poly = pt[order], poly[order]
-        start = quadtree.run_starts(pt)
-        count = np.diff(np.append(start, len(pt)))
-        single = np.repeat(count == 1, count)
-        chosen[pt[single]] = poly[single]
-        status[pt[single]] = INSIDE
+            pt = rest[pt]
+            if pt.size > 1 and (pt[1:] < pt[:-1]).any():
+                order = np.lexsort((poly, pt))
+                pt, poly = pt[order], poly[order]
+            start = quadtree.run_starts(pt)
+            count = np.diff(np.append(start, len(pt)))
+            single = np.repeat(count == 1, count)
+            chosen[pt[single]] = poly[single]
+            status[pt[single]] = INSIDE
+            mpts.append(pt[~single])
+            mpolys.append(poly[~single])
+        mpt = np.concatenate(mpts) if mpts else np.empty(0, np.int64)
+        mpoly = np.concatenate(mpolys) if mpolys else np.empty(0, np.int64)
         multi: dict[int, tuple[int, ...]] = {}
-        if (~single).any():
-            mpt, mpoly = pt[~single], poly[~single]
+        if mpt.size:
             status[mpt] = OVERLAP
             # deepest first; ties (within 1 mm: projection noise) go to the smallest code,
             # which is the smallest row since rows are sorted by code
