@@ -136,3 +136,18 @@ def test_box_grid_finds_the_pairs_an_r_tree_finds(jakarta):
     assert got == want and len(got) == len(pt)  # the same pairs, none twice
     assert len(got) > 1_000
     assert (np.diff(pt) >= 0).all()  # grouped by query
+
+
+def test_finish_cells_assigns_single_covers_and_collects_overlaps_and_near_pairs():
+    points = np.array([10, 11, 12, 13])  # positions 0..3 in the pairs refer to these
+    pos = np.array([0, 0, 1, 1, 1, 2, 2, 3], dtype=np.int32)
+    poly = np.array([5, 6, 5, 6, 7, 8, 9, 4], dtype=np.int32)
+    C, O, N = kernels.COVERS, kernels.OUT, kernels.NEAR
+    kind = np.array([C, O, C, C, O, N, N, O], dtype=np.int8)
+    chosen, status = np.full(20, -1, dtype=np.int64), np.full(20, 3, dtype=np.int8)
+    mpt, mpoly, npt, npoly = kernels.finish_cells(points, pos, poly, kind, chosen, status)
+    assert chosen[10] == 5 and status[10] == 0  # one cover: inside it
+    assert chosen[11] == -1 and status[11] == 3  # two covers: left to the overlap logic
+    assert mpt.tolist() == [11, 11] and mpoly.tolist() == [5, 6]
+    assert npt.tolist() == [12, 12] and npoly.tolist() == [8, 9]
+    assert chosen[13] == -1 and status[13] == 3  # no cover
