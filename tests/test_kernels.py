@@ -142,8 +142,8 @@ def test_finish_cells_assigns_single_covers_and_collects_overlaps_and_near_pairs
     points = np.array([10, 11, 12, 13])  # positions 0..3 in the pairs refer to these
     pos = np.array([0, 0, 1, 1, 1, 2, 2, 3], dtype=np.int32)
     poly = np.array([5, 6, 5, 6, 7, 8, 9, 4], dtype=np.int32)
-    C, O, N = kernels.COVERS, kernels.OUT, kernels.NEAR
-    kind = np.array([C, O, C, C, O, N, N, O], dtype=np.int8)
+    cov, out, near = kernels.COVERS, kernels.OUT, kernels.NEAR
+    kind = np.array([cov, out, cov, cov, out, near, near, out], dtype=np.int8)
     chosen, status = np.full(20, -1, dtype=np.int64), np.full(20, 3, dtype=np.int8)
     mpt, mpoly, npt, npoly = kernels.finish_cells(points, pos, poly, kind, chosen, status)
     assert chosen[10] == 5 and status[10] == 0  # one cover: inside it
