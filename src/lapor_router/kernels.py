@@ -1,5 +1,6 @@
 """Compiled kernels (numba) of the locate stage: one pass over a batch of points, quadtree
-lookups, and exact point-in-polygon tests.
+lookups, exact point-in-polygon tests (ring bands), box queries and point-to-segment
+distances for the gap search, the quarter tests of the quadtree build.
 
 Each kernel repeats a numpy or GEOS computation operation for operation, so its answers are
 the same bit for bit; where exact arithmetic would be needed (a point within rounding of a
