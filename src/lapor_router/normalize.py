@@ -96,13 +96,6 @@ def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out, reason
 
 
-def in_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """True where ``|lon| <= 180`` and ``|lat| <= 90`` (degrees)."""
-    with np.errstate(invalid="ignore"):
-        ok: np.ndarray = (np.abs(lon) <= 180.0) & (np.abs(lat) <= 90.0)
-    return ok
-
-
 # ---------------------------------------------------------------------------- kelurahan names
 
 _ESCAPES = re.compile(r"\\[rntRNT]")
