@@ -293,10 +293,14 @@ class RingBands:
         first_band = np.cumsum(n_bands) - n_bands
         # band numbers are exact in float64 (far below 2 ** 53)
         self.poly = np.ascontiguousarray(np.column_stack([lo, hi, height, first_band, n_bands]))
-        self.offsets = _count_bands(self.xy, start, owner, self.poly, int(n_bands.sum()))
-        small = len(self.xy) < 2**31
-        self.entries = np.empty(int(self.offsets[-1]), dtype=np.int32 if small else np.int64)
-        _fill_bands(self.xy, start, owner, self.poly, self.offsets, self.entries)
+        # (segment, band) entries: counted per band, then placed (a counting sort)
+        ids = np.int32 if len(self.xy) < 2**31 else np.int64
+        self.offsets = np.zeros(int(n_bands.sum()) + 1, dtype=np.int64)
+        self.entries = np.empty(0, dtype=ids)
+        _band_entries(self.xy, start, owner, self.poly, self.offsets, self.entries, True)
+        np.cumsum(self.offsets, out=self.offsets)
+        self.entries = np.empty(int(self.offsets[-1]), dtype=ids)
+        _band_entries(self.xy, start, owner, self.poly, self.offsets, self.entries, False)
 
     @property
     def nbytes(self) -> int:
@@ -331,40 +335,29 @@ def _band(y: float, poly: np.ndarray, p: int) -> int:
 
 
 @_jit
-def _count_bands(
-    xy: np.ndarray, start: np.ndarray, owner: np.ndarray, poly: np.ndarray, total: int
-) -> np.ndarray:
-    """CSR offsets of the (segment, band) entries of every band."""
-    offsets = np.zeros(total + 1, dtype=np.int64)
-    for s in range(len(start)):
-        k, p = start[s], owner[s]
-        y1, y2 = xy[k, 1], xy[k + 1, 1]
-        first = int(poly[p, 3])
-        for b in range(_band(min(y1, y2), poly, p), _band(max(y1, y2), poly, p) + 1):
-            offsets[first + b + 1] += 1
-    for b in range(total):
-        offsets[b + 1] += offsets[b]
-    return offsets
-
-
-@_jit
-def _fill_bands(
+def _band_entries(
     xy: np.ndarray,
     start: np.ndarray,
     owner: np.ndarray,
     poly: np.ndarray,
     offsets: np.ndarray,
     entries: np.ndarray,
+    counting: bool,
 ) -> None:
-    """Counting sort of the entries by polygon then band, segments in ring order."""
-    fill = offsets[:-1].copy()
+    """Counting: ``offsets[g + 1] += 1`` for each (segment, band g) entry. Otherwise
+    (``offsets`` now CSR) each entry's segment goes to the next free place of its band:
+    by polygon then band, segments in ring order."""
+    fill = offsets if counting else offsets[:-1].copy()
     for s in range(len(start)):
         k, p = start[s], owner[s]
         y1, y2 = xy[k, 1], xy[k + 1, 1]
         first = int(poly[p, 3])
         for b in range(_band(min(y1, y2), poly, p), _band(max(y1, y2), poly, p) + 1):
-            entries[fill[first + b]] = k
-            fill[first + b] += 1
+            if counting:
+                fill[first + b + 1] += 1
+            else:
+                entries[fill[first + b]] = k
+                fill[first + b] += 1
 
 
 @_jit
@@ -554,7 +547,9 @@ def nearest_segments(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For a grid of segments (metric; see ``locate._SegmentGrid``): (point, polygon,
     metres) for every polygon with a segment within ``tol`` of a point, the minimum over
-    the segments listed in the point's cell, sorted by point then polygon."""
+    the segments listed in the point's cell, sorted by point then polygon. (The cell
+    search is numpy's, over all points at once: faster than one search per point in the
+    kernel, which checks the cell again.)"""
     k = np.searchsorted(cells, _cell_ids(px, py, origin, cell, nx))
     k = np.minimum(k, len(cells) - 1)
     total = int((offsets[k + 1] - offsets[k]).sum()) if len(k) else 0
