@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import difflib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,7 @@ from .normalize import (
 if TYPE_CHECKING:
     from . import kernels
 
+_T = TypeVar("_T")
 STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
 INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
 _EMPTY: frozenset[str] = frozenset()
@@ -208,39 +209,45 @@ class _Index:
         self._external: dict[str, tuple[pd.CategoricalDtype, np.ndarray]] | None = None
         self._segments: dict[tuple[str, float], _SegmentGrid] = {}
 
+    def _once(self, attr: str, make: Callable[[], _T]) -> _T:
+        """The value of ``attr``, made under the lock the first time it is asked for."""
+        value: _T | None = getattr(self, attr)
+        if value is None:
+            with self._lazy_lock:
+                value = getattr(self, attr)
+                if value is None:
+                    value = make()
+                    setattr(self, attr, value)
+        return value
+
     @property
     def qt(self) -> quadtree.CoverageTree:
         """The coverage quadtree (loaded from the cache, or built once)."""
-        if self._qt is None:
-            with self._lazy_lock:
-                if self._qt is None:
-                    self._qt = quadtree.cached(
-                        self.bs.sha256,
-                        self.bs.geoms,
-                        self.tree,
-                        self.tol_m,
-                        covers=self.covers,  # compiled, when the tree must be built
-                        **(_CITY_TREE if len(self.bs) <= LARGE_SET else _NATIONAL_TREE),
-                    )
-        return self._qt
+        return self._once(
+            "_qt",
+            lambda: quadtree.cached(
+                self.bs.sha256,
+                self.bs.geoms,
+                self.tree,
+                self.tol_m,
+                covers=self.covers,  # compiled, when the tree must be built
+                **(_CITY_TREE if len(self.bs) <= LARGE_SET else _NATIONAL_TREE),
+            ),
+        )
 
     @property
     def bands(self) -> kernels.RingBands:
         """The polygons' boundary segments in horizontal bands (exact point-in-polygon)."""
-        if self._bands is None:
-            with self._lazy_lock:
-                if self._bands is None:
-                    self._bands = _kernels().RingBands(self.bs.geoms)
-        return self._bands
+        bands: kernels.RingBands = self._once("_bands", lambda: _kernels().RingBands(self.bs.geoms))
+        return bands
 
     @property
     def boxes(self) -> kernels.BoxGrid:
         """The polygons' bounding boxes in a grid (box queries without geometries)."""
-        if self._boxes is None:
-            with self._lazy_lock:
-                if self._boxes is None:
-                    self._boxes = _kernels().BoxGrid(shapely.bounds(self.bs.geoms))
-        return self._boxes
+        boxes: kernels.BoxGrid = self._once(
+            "_boxes", lambda: _kernels().BoxGrid(shapely.bounds(self.bs.geoms))
+        )
+        return boxes
 
     def external_parts(self) -> dict[str, tuple[pd.CategoricalDtype, np.ndarray]]:
         """Categorical parts of this (context) set's code, name and kota name per polygon."""
@@ -314,8 +321,9 @@ class _Index:
         by point and polygon; the points are ones no polygon covers, so the distance to a
         polygon is the distance to its boundary. Sets up to LARGE_SET polygons use a grid of
         boundary segments (see :class:`_SegmentGrid`); larger ones measure candidate pairs
-        with shapely: the R-tree's, except for the points of ``pairs`` (point, polygon), whose
-        pairs are known to include every polygon within the tolerance."""
+        (see :meth:`_boundary_distance`): those of a grid of bounding boxes, except for the
+        points of ``pairs`` (point, polygon), whose pairs are known to include every polygon
+        within the tolerance."""
         if tol_m <= 0 or len(x) == 0:
             e = np.empty(0, np.int64)
             return e, e, np.empty(0)
@@ -334,22 +342,29 @@ class _Index:
         poly = np.concatenate([poly.astype(np.int64), known_poly])
         order = np.lexsort((poly, pt))
         pt, poly = pt[order], poly[order]
-        dist = self._boundary_distance(x, y, pt, poly, tol_m)
+        dist = self._boundary_distance(x, y, pt, poly, radius[pt], tol_m)
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
 
     def _boundary_distance(
-        self, x: np.ndarray, y: np.ndarray, pt: np.ndarray, poly: np.ndarray, tol_m: float
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        pt: np.ndarray,
+        poly: np.ndarray,
+        radius: np.ndarray,
+        tol_m: float,
     ) -> np.ndarray:
         """Metres from point ``pt[i]`` to the boundary of polygon ``poly[i]`` where it is
-        within ``tol_m`` (inf elsewhere): only the polygon's segments near the point (from
-        its ring bands) are projected to the point's UTM zone and measured with GEOS'
-        point-to-segment formula, so values equal ``shapely.distance`` on the projected
-        ring, without measuring every vertex of large (coastal) rings."""
+        within ``tol_m`` (inf elsewhere; ``radius[i]``: that tolerance in degrees, generous):
+        only the polygon's segments near the point (from its ring bands) are projected to
+        the point's UTM zone and measured with GEOS' point-to-segment formula, so values
+        equal ``shapely.distance`` on the projected ring, without measuring every vertex of
+        large (coastal) rings."""
         k = _kernels()
         dist = np.full(len(pt), np.inf)
         qx, qy = x[pt], y[pt]
-        pair, seg = k.segments_near(self.bands, qx, qy, quadtree.degree_radius(qy, tol_m), poly)
+        pair, seg = k.segments_near(self.bands, qx, qy, radius, poly)
         epsg = _utm_epsg(qx, qy)[pair]
         xy = self.bands.xy
         for code in np.unique(epsg):
