@@ -1,13 +1,13 @@
 """lapor_router: route geotagged public complaints in Jakarta to the unit that must act.
 
-The pipeline, one module per stage: ``normalize`` → ``locate`` → ``route`` (over the rule
-graph of ``rules``, with ``deadlines``) → ``dispatch`` → (batch).
+The pipeline, one subpackage per stage, imports pointing down only: ``normalize`` →
+``locate`` → ``route`` → ``dispatch`` → (:class:`Router`, the façade) → ``files`` →
+``batch`` → ``cli``. See the README's "How it is built".
 """
 
 from __future__ import annotations
 
 from ._data import data_dir, install
-from .boundaries import BoundaryReport, BoundarySet, check_boundaries, load_boundaries
 from .errors import (
     BoundaryError,
     ChecksumError,
@@ -18,9 +18,16 @@ from .errors import (
     RoutingError,
     RuleError,
 )
-from .locate import STATUSES, Location
-from .route import HandlerStep, Report, Router, RoutingDecision
-from .rules import RuleGraph, lint
+from .locate import (
+    STATUSES,
+    BoundaryReport,
+    BoundarySet,
+    Location,
+    check_boundaries,
+    load_boundaries,
+)
+from .route import HandlerStep, Report, RoutingDecision, RuleGraph, lint
+from .router import Router
 
 __version__ = "0.1.0"
 

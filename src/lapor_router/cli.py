@@ -13,11 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from . import _data
-from .boundaries import check_boundaries
 from .errors import LaporRouterError
-from .locate import Location
-from .route import Report, Router
-from .rules import RuleGraph, lint
+from .locate import Location, check_boundaries
+from .route import Report, RuleGraph, lint
+from .router import Router
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Route geotagged public complaints in Jakarta."
@@ -273,7 +272,8 @@ def route_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Re-route every row of a report file; unparseable rows go to REJECTS."""
-    from .batch import Columns, route_file
+    from .batch import route_file
+    from .normalize import Columns
 
     columns = Columns(
         lon=lon_col,
@@ -318,7 +318,7 @@ def report_cmd(
     png: Annotated[Path | None, typer.Option("--png", help="Write a PNG picture.")] = None,
 ) -> None:
     """Map the reports per kelurahan and the claimed → located moves of rerouted ones."""
-    from .report import html_map, png_map, read_routed
+    from .maps import html_map, png_map, read_routed
 
     if html is None and png is None:
         raise _fail(LaporRouterError("nothing to do: give --html and/or --png"))

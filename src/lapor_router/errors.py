@@ -56,3 +56,8 @@ class RuleError(LaporRouterError):
 
 class RoutingError(LaporRouterError, ValueError):
     """A routing call got something it cannot work with (e.g. a decision from another rule set)."""
+
+
+class BatchError(LaporRouterError):
+    """A report file cannot be processed at all (unknown format, unreadable header, a resume
+    that does not match the interrupted run)."""

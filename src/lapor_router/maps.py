@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .batch import BatchError, file_format
-from .boundaries import BoundarySet
+from .errors import BatchError
+from .files import file_format
+from .locate import BoundarySet
 
 
 def read_routed(path: str | Path) -> pd.DataFrame:

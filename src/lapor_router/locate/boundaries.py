@@ -20,8 +20,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from . import _data
-from .errors import BoundaryError
+from .. import _data
+from ..errors import BoundaryError
 
 METRIC_CRS = "EPSG:32748"  # UTM 48S: Jakarta's metric CRS for reports (areas, distances)
 CODE_COLUMNS = ("kode", "code", "kode_kel", "kode_desa", "kd_kel", "kdepum", "id")

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lapor_router.deadlines import WorkCalendar
-from lapor_router.rules import Deadline, RuleGraph
+from lapor_router.route import Deadline, RuleGraph, WorkCalendar
 
 WIB = ZoneInfo("Asia/Jakarta")
 ONE_WORKING_DAY = Deadline(1, "d", "working")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from lapor_router import RuleError, RuleGraph, lint
 from lapor_router.cli import app
-from lapor_router.rules import default_rules_path
+from lapor_router.route import default_rules_path
 
 from conftest import BOUNDARIES
 
@@ -277,7 +277,7 @@ def test_cli_route_one(tmp_path, monkeypatch):
 
 
 def test_the_readme_example_category_loads_lints_and_routes(ruledir):
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("```toml\n# categories.toml\n", 1)[1].split("```", 1)[0]
     categories, rules = block.split("# rules.toml\n")
     with open(ruledir / "categories.toml", "a", encoding="utf-8") as fh:

@@ -12,36 +12,33 @@ so importing lapor_router or locating a single point does not load numba.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numba
 import numpy as np
 import shapely
 
-from .quadtree import EXACT, FAR, CoverageTree
+from .codes import EXACT, FAR, INSIDE, INVALID, OUTSIDE
 
-INSIDE, OUTSIDE, INVALID = 0, 3, 4  # status codes of the locate core (see locate.STATUSES)
+
+class CoverageTree(Protocol):
+    """What the kernels read of a :class:`.quadtree.CoverageTree` (which imports them)."""
+
+    @property
+    def offsets(self) -> np.ndarray: ...
+    @property
+    def n_cover(self) -> np.ndarray: ...
+    @property
+    def polys(self) -> np.ndarray: ...
+    def kernel_args(self) -> tuple[Any, ...]: ...
+
+
 OUT = 0  # point-in-polygon answers: exterior,
 COVERS = 1  # interior or boundary (shapely's intersects_xy),
 UNDECIDED = 2  # too close to a boundary line for double arithmetic: ask GEOS
 _SEGMENTS_PER_BAND = 2  # mean boundary segments per band of a polygon's band index
 # compiled once and cached on disk; float division by zero gives inf/NaN as in numpy
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-
-
-def _tree_args(qt: CoverageTree) -> tuple[Any, ...]:
-    return (
-        qt.x0,
-        qt.y0,
-        qt.leaf,
-        qt.nx,
-        qt.ny,
-        qt.depth,
-        np.asarray(qt.bits, dtype=np.int64),
-        qt.n_poly,
-        qt.table,
-        np.asarray(qt.bases, dtype=np.int64),
-    )
 
 
 @_jit
@@ -96,10 +93,10 @@ def _lookup_into(
             out[base + j] = value[j]
 
 
-def lookup(qt: CoverageTree, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """:meth:`CoverageTree.lookup`, compiled."""
+def lookup(x: np.ndarray, y: np.ndarray, *tree: Any) -> np.ndarray:
+    """:meth:`CoverageTree.lookup`, compiled; ``tree`` is :meth:`CoverageTree.kernel_args`."""
     out = np.empty(len(x), dtype=np.int32)  # numpy's allocator: huge pages, 5x fewer faults
-    _lookup_into(_f64(x), _f64(y), out, *_tree_args(qt))
+    _lookup_into(_f64(x), _f64(y), out, *tree)
     return out
 
 
@@ -214,7 +211,9 @@ def first_pass(
     # int64 rows: gathers with them need no conversion (numpy indexes with intp)
     chosen = np.empty(n, dtype=np.int64)
     # the lookup is its own kernel: inside this loop it ran twice as slowly
-    values = lookup(qt, x, y) if qt is not None else np.full(n, EXACT, dtype=np.int32)
+    values = (
+        lookup(x, y, *qt.kernel_args()) if qt is not None else np.full(n, EXACT, dtype=np.int32)
+    )
     n_exact, n_fix, n_invalid = _first_pass(
         x,
         y,

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from lapor_router import BoundaryError, check_boundaries, load_boundaries
-from lapor_router.boundaries import normalize_code
+from lapor_router.locate import normalize_code
 
 from conftest import shared_file, toy_frame
 

@@ -35,15 +35,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import platformdirs
 import shapely
 
-EXACT = -1  # no answer from the tree (NaN coordinates): use the R-tree
-FAR = -2
-SLOT0 = -3  # values <= SLOT0 are exact cells (slot -3 - value); values >= the number of
-# polygons point to a block of the next table (block value - n_poly)
+from .codes import EXACT, FAR, SLOT0
+
 INTERNAL = -3  # build-time label of a cell that splits
 EPS_DEG = 1e-9  # cells are classified grown by ~0.1 mm so rounding never crosses an edge
 FORMAT_VERSION = 5
@@ -122,7 +121,22 @@ class CoverageTree:
         cell's ``SLOT0 - slot``, or ``EXACT`` for NaN. Compiled (see :mod:`.kernels`)."""
         from . import kernels  # numba loads on the first batch, not on import
 
-        return kernels.lookup(self, x, y)
+        return kernels.lookup(x, y, *self.kernel_args())
+
+    def kernel_args(self) -> tuple[Any, ...]:
+        """The tree's fields in the order the compiled lookup takes them."""
+        return (
+            self.x0,
+            self.y0,
+            self.leaf,
+            self.nx,
+            self.ny,
+            self.depth,
+            np.asarray(self.bits, dtype=np.int64),
+            self.n_poly,
+            self.table,
+            np.asarray(self.bases, dtype=np.int64),
+        )
 
     def lookup_one(self, x: float, y: float) -> int:
         """:meth:`lookup` for one point, in plain Python (a few microseconds)."""

@@ -8,7 +8,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from lapor_router import Router, kernels, load_boundaries
+from lapor_router import Router, load_boundaries
+from lapor_router.locate import kernels
 from lapor_router.normalize import MISSING, NOT_FINITE, OUT_OF_RANGE, REASONS
 
 

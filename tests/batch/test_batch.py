@@ -439,7 +439,7 @@ def test_a_file_with_only_a_header_gives_an_empty_output_with_every_column(route
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch, tmp_path):
-    from lapor_router.batch import _progress
+    from lapor_router.batch.run import _progress
 
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     assert _progress(None) is None

@@ -1,4 +1,4 @@
-"""Fourth stage: what a unit sees of a report, with the reporter protected.
+"""Personal data in what leaves lapor_router: found and masked.
 
 A unit never sees a private reporter's identity (the 2021 Matraman case that made JAKI
 reports private by default), never sees a NIK (national identity number) of anyone, and
@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .route import RoutingDecision
+from typing import Any
 
 MASK = "[disamarkan]"
 # +62 / 62 / 0 followed by 8–13 digits, with spaces, dots or dashes between groups
@@ -70,57 +66,8 @@ def public_reporter(reporter: Mapping[str, Any] | None) -> dict[str, str] | None
     }
 
 
-def _identity_words(reporter: Mapping[str, Any] | None) -> tuple[str, ...]:
+def identity_words(reporter: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The values of a reporter mapping, to be masked wherever they appear in free text."""
     if not reporter:
         return ()
     return tuple(str(v) for v in reporter.values() if v is not None and str(v).strip())
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def dispatch_record(decision: RoutingDecision) -> dict[str, Any]:
-    """The record a unit receives for ``decision``: JSON-ready, reporter protected."""
-    report = decision.report
-    loc = decision.location
-    private = bool(report.private) if report is not None else True
-    reporter = report.reporter if report is not None else None
-    text = mask_text(
-        report.text if report else "", extra=_identity_words(reporter) if private else ()
-    )
-    record: dict[str, Any] = {
-        "report_id": decision.report_id,
-        "unit_id": decision.unit_id,
-        "unit_name": decision.unit_name,
-        "level": decision.level,
-        "handler_chain": [s.unit_name for s in decision.handler_chain],
-        "category": decision.category,
-        "category_name": decision.category_name,
-        "category_source": decision.category_source,
-        "emergency": decision.emergency,
-        "emergency_number": decision.emergency_number,
-        "kelurahan_kode": loc.kode,
-        "kelurahan": loc.nama,
-        "kecamatan": loc.kecamatan,
-        "kota": loc.kota,
-        "lon": loc.lon,
-        "lat": loc.lat,
-        "location_status": loc.status,
-        "text": text,
-        "created_at": _iso(report.created_at)
-        if report is not None and isinstance(report.created_at, datetime)
-        else (str(report.created_at) if report is not None and report.created_at else None),
-        "respond_by": _iso(decision.respond_by),
-        "due_at": _iso(decision.due_at),
-        "flags": sorted(decision.flags),
-        "missing_information": list(decision.missing_information),
-        "attributes": dict(decision.attributes),
-        "explanation": list(decision.explanation),
-        "rule_set": decision.rule_set,
-        "boundary_set": loc.boundary_set,
-        "private": private,
-    }
-    if not private:
-        record["reporter"] = public_reporter(reporter)
-    return record

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lapor_router import Router
-from lapor_router import locate as locate_module
+from lapor_router.locate import index as locate_module
 from lapor_router.locate import locations
-from lapor_router.quadtree import EXACT, FAR, FORMAT_VERSION, SLOT0, build, cached
+from lapor_router.locate.codes import EXACT, FAR, SLOT0
+from lapor_router.locate.quadtree import FORMAT_VERSION, build, cached
 
 
 @pytest.fixture(scope="module")

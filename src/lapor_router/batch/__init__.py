@@ -1,0 +1,25 @@
+"""Sixth stage: re-route whole report files, chunk by chunk (:mod:`.run`), in this process
+(:mod:`.engine`) or on a dask.distributed cluster (:mod:`.dask`, imported when used).
+
+The names of the former ``lapor_router.batch`` module stay importable from here.
+"""
+
+from __future__ import annotations
+
+from ..dispatch import OUTPUT_COLUMNS, route_frame
+from ..errors import BatchError
+from ..files import Chunk, file_format
+from ..normalize import Columns
+from .engine import route_chunk
+from .run import route_file
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "BatchError",
+    "Chunk",
+    "Columns",
+    "file_format",
+    "route_chunk",
+    "route_file",
+    "route_frame",
+]

@@ -1,0 +1,226 @@
+"""The chunk loop of a file run, on the local engine (:mod:`.engine`) or on Dask (:mod:`.dask`).
+
+``route_file`` streams an input file (CSV, JSON Lines, GeoJSON or GeoParquet, by extension)
+in chunks, routes every parseable row with :func:`lapor_router.dispatch.route_frame`, writes
+rows that cannot be parsed at all to a rejects file, and keeps a checkpoint per chunk so that
+``resume=True`` continues an interrupted run. Outputs are assembled under a temporary name and
+renamed only when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..dispatch import input_names
+from ..errors import BatchError
+from ..files import (
+    READERS,
+    REJECT_COLUMNS,
+    Tally,
+    empty_output,
+    file_format,
+    fingerprint,
+    merge_parts,
+    save,
+    write_part,
+    write_rejects,
+)
+from ..normalize import Columns
+from ..router import Router
+from .engine import LocalEngine
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+
+def route_file(
+    input: str | Path,
+    output: str | Path,
+    rejects: str | Path | None = None,
+    *,
+    resume: bool = False,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    columns: Columns | None = None,
+    chunk_rows: int = 50_000,
+    router: Router | None = None,
+    progress: bool | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Re-route every row of ``input`` into ``output`` (formats by extension) and return the
+    summary, which is also written beside the output as ``OUTPUT.summary.json``.
+
+    Every input row ends up exactly once in ``output`` or in ``rejects`` (default
+    ``OUTPUT.rejects.csv``); ``row_id`` in the two together is exactly 0..N-1. Work goes
+    chunk by chunk under ``OUTPUT.parts/``; nothing named ``output`` exists until the run is
+    complete. ``resume=True`` continues an interrupted run from its last completed chunk.
+    ``engine="dask"`` routes chunks on a dask.distributed cluster (``scheduler`` address, or
+    a LocalCluster of ``workers`` processes).
+    """
+    src, dest = Path(input), Path(output)
+    if not src.is_file():
+        raise BatchError(f"{src}: no such input file")
+    in_fmt, out_fmt = file_format(src), file_format(dest)
+    rej = Path(rejects) if rejects else dest.with_name(dest.name + ".rejects.csv")
+    if file_format(rej) != "csv":
+        raise BatchError(f"{rej}: rejects are written as CSV (use a .csv name)")
+    summary_path = dest.with_name(dest.name + ".summary.json")
+    work = dest.with_name(dest.name + ".parts")
+    columns = columns or Columns()
+    settings = {
+        "input": fingerprint(src),
+        "output_format": out_fmt,
+        "chunk_rows": chunk_rows,
+        "columns": asdict(columns),
+    }
+    state: dict[str, Any] | None = None
+    progress_file = work / "progress.json"
+    if resume and progress_file.is_file():
+        state = json.loads(progress_file.read_text(encoding="utf-8"))
+        if state["settings"] != json.loads(json.dumps(settings)):
+            raise BatchError(
+                f"{src}: the input or options changed since the interrupted run; "
+                "run again without --resume"
+            )
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        state = {
+            "settings": settings,
+            "now": (now or (router or _default_router()).now()).isoformat(),
+            "chunks": [],
+        }
+        save(progress_file, state)
+    assert state is not None
+    for stale in work.glob("*.tmp"):
+        stale.unlink()
+    router = router or _default_router()
+    run_now = datetime.fromisoformat(state["now"])
+    done = state["chunks"]
+    position = done[-1]["next_position"] if done else 0
+    rows_before = done[-1]["rows_end"] if done else 0
+    reader = READERS[in_fmt](src, chunk_rows, position, rows_before)
+    engine_impl = _make_engine(engine, router, workers, scheduler)
+    bar = _progress(progress)
+    task = (
+        bar.add_task("routing", total=src.stat().st_size if in_fmt in ("csv", "jsonl") else None)
+        if bar
+        else None
+    )
+    header_cols: list[str] | None = state.get("columns")
+    claimed_col = unit_col = None
+    try:
+        jobs = ((chunk, columns, run_now) for chunk in reader)
+        for chunk, (routed, lonlat) in engine_impl.map(jobs):
+            k = len(done)
+            cols = columns.resolve(
+                [str(c) for c in chunk.frame.columns if c not in ("__row_id", chunk.geometry)]
+            )
+            renamed = input_names([str(c) for c in chunk.frame.columns if c != "__row_id"])
+            claimed_col = renamed.get(cols.claimed) if cols.claimed else None
+            unit_col = renamed.get(cols.unit) if cols.unit else None
+            part = work / f"part-{k:06d}{dest.suffix}"
+            write_part(routed, part, out_fmt, renamed.get(chunk.geometry or ""), lonlat)
+            write_rejects(chunk.rejects, work / f"rejects-{k:06d}.csv")
+            tally = Tally.of(routed, chunk.rejects, chunk.rows_read, claimed_col, unit_col)
+            if header_cols is None:
+                header_cols = [c for c in routed.columns]
+                if out_fmt in ("geojson", "parquet") and chunk.geometry in renamed:
+                    header_cols.remove(renamed[chunk.geometry])
+                state["columns"] = header_cols
+            done.append(
+                {
+                    "part": part.name,
+                    "next_position": chunk.next_position,
+                    "rows_end": (done[-1]["rows_end"] if done else 0) + chunk.rows_read,
+                    "tally": tally.as_dict(),
+                }
+            )
+            save(progress_file, state)
+            if bar is not None and task is not None:
+                bar.update(
+                    task,
+                    completed=chunk.next_position if in_fmt in ("csv", "jsonl") else None,
+                    advance=None if in_fmt in ("csv", "jsonl") else 1,
+                )
+    finally:
+        engine_impl.close()
+        if bar is not None:
+            bar.stop()
+    total = Tally()
+    for d in done:
+        total.add(Tally.from_dict(d["tally"]))
+    parts = [work / d["part"] for d in done]
+    partial = dest.with_name(dest.name + ".partial")
+    if parts:
+        merge_parts(parts, partial, out_fmt, header_cols or [])
+    else:
+        empty_output(src, partial, out_fmt, columns)
+    rej_partial = rej.with_name(rej.name + ".partial")
+    with open(rej_partial, "wb") as out:
+        out.write((",".join(REJECT_COLUMNS) + "\n").encode())
+        for k in range(len(done)):
+            with open(work / f"rejects-{k:06d}.csv", "rb") as fh:
+                shutil.copyfileobj(fh, out)
+    summary = {
+        "input": str(src),
+        "output": str(dest),
+        "rejects": str(rej),
+        "boundary_set": router.boundaries.id,
+        "rule_set": router.rules.version,
+        "run_started_at": state["now"],
+        "chunks": len(done),
+        **total.as_dict(),
+    }
+    summary["rerouted_kelurahan"] = dict(list(summary["rerouted_kelurahan"].items())[:50])
+    summary["rerouted_unit"] = dict(list(summary["rerouted_unit"].items())[:50])
+    summary_tmp = summary_path.with_name(summary_path.name + ".partial")
+    summary_tmp.write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    os.replace(rej_partial, rej)
+    os.replace(summary_tmp, summary_path)
+    os.replace(partial, dest)
+    shutil.rmtree(work, ignore_errors=True)
+    if summary["rows_read"] != summary["rows_written"] + summary["rows_rejected"]:
+        raise BatchError("row accounting failed: read != written + rejected")  # never expected
+    return summary
+
+
+def _default_router() -> Router:
+    return Router.default()
+
+
+def _progress(enabled: bool | None) -> Progress | None:
+    import sys
+
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
+        return None
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    bar.start()
+    return bar
+
+
+def _make_engine(engine: str, router: Router, workers: int | None, scheduler: str | None) -> Any:
+    if engine == "local":
+        return LocalEngine(router)
+    if engine == "dask":
+        from .dask import DaskEngine
+
+        return DaskEngine(router, workers=workers, scheduler=scheduler)
+    raise BatchError(f"unknown engine {engine!r}; use 'local' or 'dask'")

@@ -1,0 +1,190 @@
+"""Routed tables as a unit receives them: every input column, masked, plus the routing.
+
+:func:`route_frame` locates and routes a DataFrame of reports in one vectorized pass
+(:meth:`~lapor_router.locate.Locator.locate_many`, :func:`~lapor_router.route.decide_many`)
+and applies the privacy rules of :mod:`lapor_router.privacy` to its columns: the reporter
+columns of private rows are replaced by ``[disamarkan]`` and free text is masked for every
+row, as in a dispatch record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import BatchError
+from ..normalize import Columns, is_present
+from ..privacy import MASK, mask_text
+from ..route import Classifier, RuleGraph, WorkCalendar, decide_many
+
+OUTPUT_COLUMNS = (
+    "row_id",
+    "kelurahan_kode",
+    "kelurahan",
+    "kecamatan",
+    "kota",
+    "location_status",
+    "claimed_kode",
+    "unit_id",
+    "unit_name",
+    "category",
+    "category_source",
+    "respond_by",
+    "due_at",
+    "emergency",
+    "flags",
+    "reroute",
+)
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "ya", "private", "privat", "on"}
+
+
+class Routes(Protocol):
+    """What routing a table needs of a :class:`lapor_router.Router`."""
+
+    @property
+    def rules(self) -> RuleGraph: ...
+    @property
+    def calendar(self) -> WorkCalendar: ...
+    @property
+    def classifier(self) -> Classifier: ...
+    def now(self) -> datetime: ...
+    def locate_many(
+        self, lons: Any, lats: Any, accuracy_m: Any = None, claimed: Any = None
+    ) -> pd.DataFrame: ...
+
+
+def input_names(names: Sequence[str]) -> dict[str, str]:
+    """Input columns renamed where they collide with an output column (``x`` → ``x_input``)."""
+    taken = set(OUTPUT_COLUMNS)
+    out = {}
+    for n in names:
+        new = n
+        while new in taken:
+            new = f"{new}_input"
+        taken.add(new)
+        out[n] = new
+    return out
+
+
+def _truthy(values: pd.Series) -> np.ndarray:
+    return values.map(
+        lambda v: str(v).strip().lower() in TRUE_WORDS if v is not None and v == v else False
+    ).to_numpy(dtype=bool)
+
+
+def route_frame(
+    router: Routes,
+    frame: pd.DataFrame,
+    columns: Columns | None = None,
+    now: datetime | None = None,
+    row_ids: Sequence[int] | np.ndarray | None = None,
+    geometry: str | None = None,
+) -> pd.DataFrame:
+    """Every column of ``frame`` plus the routing columns (:data:`OUTPUT_COLUMNS`), one row
+    per input row, in order. Coordinates come from the lon/lat columns, or from a point
+    ``geometry`` column (shapely objects). Reporter columns of private rows are masked and
+    free text is masked as in the dispatch record."""
+    return route_frame_located(router, frame, columns, now, row_ids, geometry)[0]
+
+
+def route_frame_located(
+    router: Routes,
+    frame: pd.DataFrame,
+    columns: Columns | None,
+    now: datetime | None,
+    row_ids: Sequence[int] | np.ndarray | None,
+    geometry: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Routed rows, and the locate_many frame behind them."""
+    cols = (columns or Columns()).resolve([str(c) for c in frame.columns if c != geometry])
+    n = len(frame)
+    now = now or router.now()
+    if cols.lon and cols.lat:
+        lons, lats = frame[cols.lon], frame[cols.lat]
+    elif geometry is not None:
+        geoms = frame[geometry].to_numpy()
+        is_point = shapely.get_type_id(geoms) == 0
+        lons = pd.Series(np.where(is_point, shapely.get_x(geoms), np.nan), index=frame.index)
+        lats = pd.Series(np.where(is_point, shapely.get_y(geoms), np.nan), index=frame.index)
+    else:
+        raise BatchError(
+            f"no coordinate columns found in {list(frame.columns)}; "
+            "name them with lon/lat (or --lon-col/--lat-col)"
+        )
+
+    def col(name: str | None) -> Any:
+        return frame[name].to_numpy(dtype=object) if name else None
+
+    located = router.locate_many(
+        lons, lats, accuracy_m=_blank_to_none(col(cols.accuracy)), claimed=col(cols.claimed)
+    )
+    located.index = frame.index
+    decided = decide_many(
+        router.rules,
+        router.calendar,
+        router.classifier,
+        located,
+        col(cols.category),
+        col(cols.text),
+        col(cols.created_at),
+        now,
+    )
+    out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
+    private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
+    renamed = input_names([str(c) for c in frame.columns])
+    if cols.text:
+        texts = frame[cols.text].to_numpy(dtype=object)
+        reporters = [frame[c].to_numpy(dtype=object) for c in cols.reporter]
+        out[renamed[cols.text]] = [
+            mask_text(
+                t, tuple(str(r[i]) for r in reporters if is_present(r[i])) if private[i] else ()
+            )
+            for i, t in enumerate(texts)
+        ]
+    for c in cols.reporter:
+        values = out[renamed[c]].astype(object)
+        out[renamed[c]] = values.where(~private | ~values.map(is_present), MASK)
+    unit_given = (
+        frame[cols.unit].map(lambda v: str(v).strip().lower() if is_present(v) else "")
+        if cols.unit
+        else pd.Series([""] * n, index=frame.index)
+    )
+    new_unit = decided["unit_id"].map(lambda v: v.lower() if isinstance(v, str) else "")
+    new_name = decided["unit_name"].map(lambda v: v.lower() if isinstance(v, str) else "")
+    unit_changed = (
+        (unit_given.to_numpy(dtype=object) != "")
+        & (unit_given.to_numpy(dtype=object) != new_unit.to_numpy(dtype=object))
+        & (unit_given.to_numpy(dtype=object) != new_name.to_numpy(dtype=object))
+    )
+    kel_changed = located["flags"].map(lambda f: "claimed_mismatch" in f)
+    out["row_id"] = np.asarray(row_ids if row_ids is not None else np.arange(n), dtype=np.int64)
+    for name, source in (
+        ("kelurahan_kode", "kode"),
+        ("kelurahan", "nama"),
+        ("kecamatan", "kecamatan"),
+        ("kota", "kota"),
+        ("location_status", "status"),
+        ("claimed_kode", "claimed_kode"),
+    ):
+        values = located[source].astype(object)
+        out[name] = values.where(values.notna(), None).astype(object)
+    for c in OUTPUT_COLUMNS[7:14]:  # unit_id … emergency, as decided
+        out[c] = decided[c]
+    out["flags"] = decided["flags"]
+    out["reroute"] = unit_changed.astype(bool) | kel_changed.to_numpy(dtype=bool)
+    return out, located
+
+
+def _blank_to_none(values: np.ndarray | None) -> np.ndarray | None:
+    if values is None:
+        return None
+    out = values.copy()
+    for i, v in enumerate(out):
+        if isinstance(v, str) and not v.strip():
+            out[i] = None
+    return out

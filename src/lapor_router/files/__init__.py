@@ -1,0 +1,32 @@
+"""Fifth stage: report files in and out, losing nothing.
+
+- :mod:`.formats`: formats by extension;
+- :mod:`.readers`: chunked readers of CSV, JSON Lines, GeoJSON and GeoParquet;
+- :mod:`.salvage`: CSV records from a byte stream, and the broken ones as rejects;
+- :mod:`.writers`: part files, their merge, rejects, spreadsheet-safe cells;
+- :mod:`.checkpoint`: fingerprints, per-chunk counts and progress files for ``--resume``.
+
+Imports the dispatch stage (output columns) and everything below it; nothing here routes.
+"""
+
+from __future__ import annotations
+
+from .checkpoint import Tally, fingerprint, save
+from .formats import FORMATS, file_format
+from .readers import READERS, Chunk
+from .writers import REJECT_COLUMNS, empty_output, merge_parts, write_part, write_rejects
+
+__all__ = [
+    "FORMATS",
+    "READERS",
+    "REJECT_COLUMNS",
+    "Chunk",
+    "Tally",
+    "empty_output",
+    "file_format",
+    "fingerprint",
+    "merge_parts",
+    "save",
+    "write_part",
+    "write_rejects",
+]

@@ -1,0 +1,117 @@
+"""Checkpoints of a file run: the input's fingerprint, the counts of each completed chunk
+(:class:`Tally`), and atomic saves of the progress file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..normalize import is_present
+
+
+@dataclass
+class Tally:
+    """Counts that add up across chunks (and across an interrupted and a resumed run)."""
+
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    rows_rerouted: int = 0
+    by_status: Counter[str] = field(default_factory=Counter)
+    by_flag: Counter[str] = field(default_factory=Counter)
+    by_unit: Counter[str] = field(default_factory=Counter)
+    rerouted_kelurahan: Counter[str] = field(default_factory=Counter)
+    rerouted_unit: Counter[str] = field(default_factory=Counter)
+    reject_reasons: Counter[str] = field(default_factory=Counter)
+
+    def _items(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def add(self, other: Tally) -> None:
+        for k, v in other._items().items():
+            if isinstance(v, dict):
+                getattr(self, k).update(v)
+            else:
+                setattr(self, k, getattr(self, k) + v)
+
+    @classmethod
+    def of(
+        cls,
+        routed: pd.DataFrame,
+        rejects: list[dict[str, Any]],
+        read: int,
+        claimed_col: str | None,
+        unit_col: str | None,
+    ) -> Tally:
+        t = cls(rows_read=read, rows_written=len(routed), rows_rejected=len(rejects))
+        t.by_status.update(routed["location_status"].tolist())
+        for flags in routed["flags"]:
+            t.by_flag.update(flags)
+        t.by_unit.update(
+            routed["unit_id"].map(lambda u: u if isinstance(u, str) else "(none)").tolist()
+        )
+        rr = routed[routed["reroute"].to_numpy(dtype=bool)]
+        t.rows_rerouted = len(rr)
+        kel = rr[rr["flags"].map(lambda f: "claimed_mismatch" in f).to_numpy(dtype=bool)]
+        t.rerouted_kelurahan.update(
+            (kel["claimed_kode"].astype(str) + " → " + kel["kelurahan_kode"].astype(str)).tolist()
+        )
+        if unit_col:
+            current = rr[unit_col].map(lambda v: str(v).strip().lower() if is_present(v) else "")
+            new_id = rr["unit_id"].map(lambda v: v.lower() if isinstance(v, str) else "")
+            new_name = rr["unit_name"].map(lambda v: v.lower() if isinstance(v, str) else "")
+            unit = rr[
+                ((current != "") & (current != new_id) & (current != new_name)).to_numpy(dtype=bool)
+            ]
+            t.rerouted_unit.update(
+                (
+                    unit[unit_col].astype(str)
+                    + " → "
+                    + unit["unit_id"].map(
+                        lambda u: u if isinstance(u, str) else "(outside Jakarta)"
+                    )
+                ).tolist()
+            )
+        t.reject_reasons.update(r["reject_reason"].split(":")[0] for r in rejects)
+        return t
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) if isinstance(v, dict) else v
+            for k, v in self._items().items()
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Tally:
+        t = cls()
+        for k, v in d.items():
+            if isinstance(getattr(t, k), Counter):
+                getattr(t, k).update(v)
+            else:
+                setattr(t, k, v)
+        return t
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    with open(path, "rb") as fh:
+        head = hashlib.sha256(fh.read(1 << 16)).hexdigest()
+    return {
+        "path": str(path.resolve()),
+        "bytes": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "head_sha256": head,
+    }
+
+
+def save(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)

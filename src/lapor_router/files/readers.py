@@ -1,0 +1,270 @@
+r"""Readers of report files in chunks: CSV, JSON Lines, GeoJSON and GeoParquet.
+
+Each yields :class:`Chunk`\ s of parsed rows (a ``__row_id`` column numbers every input
+row) and the rows that cannot be parsed at all, as rejects with their raw content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import shapely
+
+from ..errors import BatchError
+from .salvage import csv_records, parse_csv_texts, raw_text
+
+
+@dataclass
+class Chunk:
+    """Parsed rows of one chunk (``frame`` with a ``row_id`` per row), its rejects, and
+    where the next chunk starts (a byte offset, or a row count for whole-file formats)."""
+
+    frame: pd.DataFrame
+    rejects: list[dict[str, Any]]
+    next_position: int
+    rows_read: int
+    geometry: str | None = None
+
+
+def read_csv_chunks(
+    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+) -> Iterator[Chunk]:
+    """CSV in chunks. Position 0 starts at the header; otherwise the byte offset to go on."""
+    with open(path, "rb") as fh:
+        header_line = fh.readline()
+        try:
+            header = next(csv.reader([header_line.decode("utf-8-sig")], strict=True))
+        except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+            raise BatchError(f"{path}: unreadable CSV header ({exc})") from exc
+        if not header or len(set(header)) != len(header):
+            raise BatchError(f"{path}: the header has empty or duplicate column names")
+        offset = max(position, len(header_line))
+        row = rows_before
+        records = csv_records(fh, offset)
+        while True:
+            batch = []
+            for rec in records:
+                batch.append(rec)
+                if len(batch) >= chunk_rows:
+                    break
+            if not batch:
+                return
+            good_ids: list[int] = []
+            good_texts: list[str] = []
+            rejects: list[dict[str, Any]] = []
+            for i, (record, _end, problem) in enumerate(batch):
+                rid = row + i
+                body = record.rstrip(b"\r\n")
+                if problem:
+                    rejects.append(
+                        {"row_id": rid, "raw": raw_text(record), "reject_reason": problem}
+                    )
+                elif not body.strip():
+                    rejects.append(
+                        {"row_id": rid, "raw": raw_text(record), "reject_reason": "empty line"}
+                    )
+                else:
+                    try:
+                        good_texts.append(body.decode("utf-8"))
+                        good_ids.append(rid)
+                    except UnicodeDecodeError as exc:
+                        rejects.append(
+                            {
+                                "row_id": rid,
+                                "raw": raw_text(record),
+                                "reject_reason": f"bad encoding: {exc.reason} at byte {exc.start}",
+                            }
+                        )
+            rows: list[list[str]] = []
+            ids: list[int] = []
+            for rid, text, fields in zip(
+                good_ids, good_texts, parse_csv_texts(good_texts), strict=True
+            ):
+                if isinstance(fields, str):
+                    rejects.append({"row_id": rid, "raw": text, "reject_reason": fields})
+                elif len(fields) != len(header):
+                    rejects.append(
+                        {
+                            "row_id": rid,
+                            "raw": text,
+                            "reject_reason": f"expected {len(header)} fields, got {len(fields)}",
+                        }
+                    )
+                else:
+                    rows.append(fields)
+                    ids.append(rid)
+            frame = (
+                pd.DataFrame(rows, columns=header, dtype=object)
+                if rows
+                else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
+            )
+            frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+            row += len(batch)
+            yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
+
+
+def read_jsonl_chunks(
+    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+) -> Iterator[Chunk]:
+    """JSON Lines in chunks: one object per line; anything else is a reject."""
+    names: dict[str, None] = {}
+    with open(path, "rb") as fh:  # first pass: every key, so every chunk has one schema
+        for line in fh:
+            with contextlib.suppress(ValueError):
+                obj = json.loads(line)
+                if isinstance(obj, dict):
+                    names.update(dict.fromkeys(obj))
+    header = list(names)
+    with open(path, "rb") as fh:
+        fh.seek(position)
+        pos, row = position, rows_before
+        while True:
+            rows, ids, rejects = [], [], []
+            count = 0
+            for line in fh:
+                pos += len(line)
+                rid = row + count
+                count += 1
+                body = line.strip()
+                try:
+                    obj = json.loads(body) if body else None
+                    if not isinstance(obj, dict):
+                        raise ValueError("not a JSON object" if body else "empty line")
+                    rows.append([_cell(obj.get(h)) for h in header])
+                    ids.append(rid)
+                except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
+                    rejects.append(
+                        {
+                            "row_id": rid,
+                            "raw": raw_text(line),
+                            "reject_reason": f"invalid JSON: {exc}",
+                        }
+                    )
+                if count >= chunk_rows:
+                    break
+            if count == 0:
+                return
+            frame = (
+                pd.DataFrame(rows, columns=header, dtype=object)
+                if rows
+                else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
+            )
+            frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+            row += count
+            yield Chunk(frame, rejects, pos, count)
+
+
+def _cell(v: Any) -> Any:
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+
+
+def read_geojson_chunks(
+    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+) -> Iterator[Chunk]:
+    """A GeoJSON FeatureCollection (read whole), in chunks; a feature whose geometry cannot
+    be read is a reject."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise BatchError(f"{path}: not readable GeoJSON ({exc})") from exc
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        raise BatchError(f"{path}: not a GeoJSON FeatureCollection")
+    names: dict[str, None] = {}
+    for f in features:
+        if isinstance(f, dict) and isinstance(f.get("properties"), dict):
+            names.update(dict.fromkeys(f["properties"]))
+    header = [n for n in names if n != "geometry"]
+    for start in range(position, len(features), chunk_rows):
+        rows, ids, geoms, rejects = [], [], [], []
+        for k, f in enumerate(features[start : start + chunk_rows]):
+            rid = start + k
+            try:
+                if not isinstance(f, dict):
+                    raise ValueError("not a feature object")
+                geom = (
+                    shapely.from_geojson(json.dumps(f.get("geometry")))
+                    if f.get("geometry") is not None
+                    else None
+                )
+                props = f.get("properties") or {}
+                rows.append([_cell(props.get(h)) for h in header])
+                geoms.append(geom)
+                ids.append(rid)
+            except Exception as exc:  # shapely's GEOSException, TypeError, ValueError
+                rejects.append(
+                    {
+                        "row_id": rid,
+                        "raw": json.dumps(f, ensure_ascii=False)[:10000],
+                        "reject_reason": f"unreadable geometry: {exc}",
+                    }
+                )
+        frame = (
+            pd.DataFrame(rows, columns=header, dtype=object)
+            if rows
+            else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
+        )
+        frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+        frame["geometry"] = pd.Series(geoms, dtype=object)
+        n = len(features[start : start + chunk_rows])
+        yield Chunk(frame, rejects, start + n, n, geometry="geometry")
+
+
+def read_parquet_chunks(
+    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+) -> Iterator[Chunk]:
+    """(Geo)Parquet in record batches; a geometry that is not readable WKB is a reject."""
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise BatchError(f"{path}: not readable Parquet ({exc})") from exc
+    meta = json.loads((pf.schema_arrow.metadata or {}).get(b"geo", b"{}") or b"{}")
+    geom_col = meta.get("primary_column") if meta else None
+    row = 0
+    for batch in pf.iter_batches(batch_size=chunk_rows):
+        n = batch.num_rows
+        if row + n <= position:
+            row += n
+            continue
+        frame = batch.to_pandas(types_mapper=None)
+        frame = frame.astype({c: object for c in frame.columns})
+        ids = np.arange(row, row + n, dtype=np.int64)
+        rejects = []
+        if geom_col and geom_col in frame:
+            wkb = frame[geom_col].to_numpy()
+            geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+            bad = np.flatnonzero(pd.isna(geoms) & pd.notna(wkb))
+            for b in bad:
+                rejects.append(
+                    {
+                        "row_id": int(ids[b]),
+                        "raw": bytes(wkb[b]).hex(),
+                        "reject_reason": "unreadable geometry (invalid WKB)",
+                    }
+                )
+            keep = np.setdiff1d(np.arange(n), bad)
+            frame = frame.iloc[keep].reset_index(drop=True)
+            frame[geom_col] = pd.Series(geoms[keep], dtype=object)
+            ids = ids[keep]
+        frame.insert(0, "__row_id", ids)
+        row += n
+        yield Chunk(frame, rejects, row, n, geometry=geom_col if geom_col in frame else None)
+
+
+READERS: dict[str, Callable[..., Iterator[Chunk]]] = {
+    "csv": read_csv_chunks,
+    "jsonl": read_jsonl_chunks,
+    "geojson": read_geojson_chunks,
+    "parquet": read_parquet_chunks,
+}

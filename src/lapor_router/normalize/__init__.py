@@ -1,0 +1,39 @@
+"""First stage: raw values as clean values.
+
+Coordinates become float64 arrays with a reason for every value that cannot be one
+(:mod:`.values`); kelurahan names become comparison keys (:mod:`.names`); complaint texts
+become normalized words (:mod:`.text`); the columns of a report table are named or guessed
+(:mod:`.columns`). Imports nothing of lapor_router but its errors.
+"""
+
+from __future__ import annotations
+
+from .columns import Columns
+from .names import name_key
+from .text import text_tokens
+from .values import (
+    MISSING,
+    NOT_A_NUMBER,
+    NOT_FINITE,
+    OUT_OF_RANGE,
+    REASONS,
+    as_array,
+    coerce_floats,
+    is_missing,
+    is_present,
+)
+
+__all__ = [
+    "MISSING",
+    "NOT_A_NUMBER",
+    "NOT_FINITE",
+    "OUT_OF_RANGE",
+    "REASONS",
+    "Columns",
+    "as_array",
+    "coerce_floats",
+    "is_missing",
+    "is_present",
+    "name_key",
+    "text_tokens",
+]

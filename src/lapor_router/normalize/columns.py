@@ -1,0 +1,59 @@
+"""Which columns of a report table hold what: named by the caller, or guessed from the
+names real exports use (``lon``/``longitude``/``bujur``, ``kategori``, ``deskripsi``...)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BatchError
+
+_GUESSES = {
+    "lon": ("lon", "longitude", "lng", "long", "x", "bujur"),
+    "lat": ("lat", "latitude", "y", "lintang"),
+    "category": ("category", "kategori", "service_code"),
+    "text": ("text", "description", "deskripsi", "isi", "keterangan", "laporan"),
+    "claimed": ("claimed_kelurahan", "claimed", "kelurahan", "kelurahan_kode"),
+    "accuracy": ("accuracy_m", "accuracy", "akurasi"),
+    "created_at": ("created_at", "created", "requested_datetime", "tanggal", "waktu"),
+    "unit": ("unit", "unit_id", "current_unit", "agency_responsible"),
+    "private": ("private", "privat", "is_private"),
+    "report_id": ("report_id", "service_request_id", "id"),
+}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which input columns hold what. None: guess from common names (see ``_GUESSES``)."""
+
+    lon: str | None = None
+    lat: str | None = None
+    category: str | None = None
+    text: str | None = None
+    claimed: str | None = None
+    accuracy: str | None = None
+    created_at: str | None = None
+    unit: str | None = None
+    private: str | None = None
+    report_id: str | None = None
+    reporter: tuple[str, ...] = ()
+
+    def resolve(self, names: Sequence[str]) -> Columns:
+        """Explicit names checked against ``names``; the others guessed."""
+        lower = {n.lower(): n for n in names}
+        chosen: dict[str, Any] = {}
+        for key, guesses in _GUESSES.items():
+            given = getattr(self, key)
+            if given is not None:
+                if given not in names:
+                    raise BatchError(
+                        f"column {given!r} (for {key}) is not in the input; columns: {list(names)}"
+                    )
+                chosen[key] = given
+            else:
+                chosen[key] = next((lower[g] for g in guesses if g in lower), None)
+        missing = [c for c in self.reporter if c not in names]
+        if missing:
+            raise BatchError(f"reporter column(s) {missing} are not in the input")
+        return Columns(**chosen, reporter=tuple(self.reporter))

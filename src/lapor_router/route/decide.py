@@ -1,0 +1,265 @@
+"""Who must act on a located report, why, and by when.
+
+Functions over a compiled :class:`~.graph.RuleGraph`: the category is taken, corrected or
+inferred from the text (:mod:`.classify`), the matching rule picks the responsible unit for
+the kelurahan, and the decision records the CRM path, the deadlines, the explanation and
+every flag.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..locate import Location
+from ..normalize import is_missing
+from .classify import Classifier
+from .deadlines import WorkCalendar
+from .decision import HandlerStep, Report, RoutingDecision
+from .graph import RuleGraph
+from .rules import Category, Deadline, Rule
+
+log = logging.getLogger("lapor_router.route")
+
+
+def parse_created(
+    value: datetime | str | None, cal: WorkCalendar, now: datetime
+) -> tuple[datetime, set[str]]:
+    """The report's creation time (aware) and flags for an assumed or unreadable one."""
+    if is_missing(value) or (isinstance(value, str) and not value.strip()):
+        return cal.localize(now), {"created_at_missing"}
+    if isinstance(value, datetime):
+        return cal.localize(value), set()
+    try:
+        return cal.localize(datetime.fromisoformat(str(value).strip())), set()
+    except ValueError:
+        return cal.localize(now), {"created_at_invalid"}
+
+
+def report_attributes(
+    rg: RuleGraph, given: Mapping[str, Any] | None, text: str | None
+) -> dict[str, str]:
+    """A report's attributes: those given, plus those the rule set's patterns find in the text."""
+    attrs = {str(k): str(v) for k, v in (given or {}).items() if v is not None and v != ""}
+    for code, spec in rg.spec.attributes.items():
+        if code not in attrs and spec.pattern is not None and text:
+            found = spec.pattern.search(str(text))
+            if found:
+                attrs[code] = found.group(1) if found.groups() else found.group(0)
+    return attrs
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The responsible unit for a category at a place, the rule that chose it, the other
+    matching rules, and the flags the choice raises."""
+
+    unit_id: str | None
+    rule: Rule | None
+    ranked: tuple[tuple[Rule, str], ...]
+    flags: frozenset[str]
+
+
+def select_unit(
+    rg: RuleGraph,
+    category: str | None,
+    status: str,
+    kelurahan: str | None,
+    attributes: Mapping[str, str],
+) -> Selection:
+    """Who is responsible: no Jakarta unit outside Jakarta; the coordinating unit for invalid
+    coordinates, an unknown category or no matching rule; else the best matching rule."""
+    coordinator = rg.settings.coordinator
+    if status == "outside":
+        return Selection(None, None, (), frozenset({"outside_jakarta"}))
+    if status == "invalid":
+        return Selection(coordinator, None, (), frozenset({"invalid_location", "needs_triage"}))
+    if category is None:
+        return Selection(coordinator, None, (), frozenset({"needs_triage"}))
+    ranked = rg.matching_rules(category, kelurahan, attributes)
+    if not ranked:
+        return Selection(coordinator, None, (), frozenset({"no_rule", "needs_triage"}))
+    return Selection(ranked[0][1], ranked[0][0], tuple(ranked), frozenset())
+
+
+def requirements(
+    rg: RuleGraph, category: Category | None, unit_id: str, attributes: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Attributes the category and unit need: those present, and labels of those missing."""
+    unit = rg.units[unit_id]
+    needs = dict.fromkeys((*(category.requires if category else ()), *unit.requires))
+    have = {k: attributes[k] for k in needs if k in attributes}
+    return have, [rg.spec.attributes[a].label for a in needs if a not in attributes]
+
+
+def deadlines_of(rg: RuleGraph, category: Category | None) -> tuple[Deadline, Deadline]:
+    """(respond, resolve) deadlines of a category, or the rule set's defaults."""
+    if category is None:
+        return rg.spec.default_respond, rg.spec.default_resolve
+    return category.respond, category.resolve
+
+
+def step(rg: RuleGraph, unit_id: str, role: str) -> HandlerStep:
+    u = rg.units[unit_id]
+    return HandlerStep(u.id, u.name, u.level, role)
+
+
+def _location_words(loc: Location) -> str:
+    where = f"Kelurahan {loc.nama}, Kecamatan {loc.kecamatan}, {loc.kota}"
+    detail = {
+        "inside": "titik berada di dalam batas kelurahan",
+        "overlap": f"titik berada di batas yang tumpang tindih ({', '.join(loc.candidates)}); "
+        "dipilih kelurahan tempat titik paling dalam",
+        "gap": f"titik berada di celah antarbatas; dipilih kelurahan terdekat "
+        f"({loc.distance_m:.0f} m)"
+        if loc.distance_m is not None
+        else "celah",
+    }[loc.status]
+    return f"Lokasi: {where} ({detail})."
+
+
+def decide(
+    rg: RuleGraph,
+    cal: WorkCalendar,
+    classifier: Classifier,
+    location: Location,
+    report: Report,
+    now: datetime,
+) -> RoutingDecision:
+    """The routing decision for a report already located at ``location``."""
+    flags: set[str] = set(location.flags)
+    explanation: list[str] = []
+    guess = classifier.classify(report.category, report.text)
+    flags |= guess.flags
+    category = rg.categories.get(guess.code) if guess.code else None
+    created, created_flags = parse_created(report.created_at, cal, now)
+    flags |= created_flags
+    if location.status != "inside":
+        flags.add(f"location_{location.status}")
+
+    if category is not None:
+        how = {
+            "given": "dipilih pelapor",
+            "corrected": f"dikoreksi dari {report.category!r}",
+            "inferred": "disimpulkan dari teks laporan",
+        }[str(guess.source)]
+        words = f" (kata kunci: {', '.join(guess.matched)})" if guess.matched else ""
+        explanation.append(f"Kategori: {category.name} ({category.code}), {how}{words}.")
+        if guess.suggested:
+            sug = rg.categories[guess.suggested]
+            explanation.append(
+                f"Teks laporan lebih cocok dengan kategori {sug.name} "
+                f"({sug.code}); kategori pelapor dipertahankan, mohon diperiksa."
+            )
+    else:
+        hint = f" (mungkin {guess.suggested})" if guess.suggested else ""
+        explanation.append(f"Kategori tidak dapat ditentukan dari laporan{hint}: perlu triase.")
+
+    emergency = classifier.emergency(category, report.text)
+    number = category.emergency_number if (emergency and category) else None
+    attrs = report_attributes(rg, report.attributes, report.text)
+    sel = select_unit(
+        rg, category.code if category else None, location.status, location.kode, attrs
+    )
+    flags |= sel.flags
+    chain: list[HandlerStep] = []
+    candidates: list[str] = []
+    if location.status == "outside":
+        where = (
+            f"{location.external_nama}, {location.external_kota}"
+            if location.external_kode
+            else "luar batas wilayah yang dimuat"
+        )
+        explanation.append(
+            f"Lokasi di luar DKI Jakarta ({where}): tidak ada unit Jakarta yang "
+            "berwenang; sampaikan laporan ke pemerintah daerah setempat."
+        )
+    elif location.status == "invalid":
+        explanation.append(
+            f"Koordinat tidak valid ({location.invalid_reason}): laporan "
+            "diteruskan ke unit koordinator untuk triase."
+        )
+    else:
+        explanation.append(_location_words(location))
+        entry = rg.instance("kelurahan", location.kode)
+        if entry is not None:
+            chain.append(step(rg, entry, "entry"))
+        if sel.rule is None and category is not None:
+            explanation.append(
+                f"Tidak ada aturan untuk {category.code} di "
+                f"{location.kode}: diteruskan ke unit koordinator."
+            )
+        if sel.rule is not None:
+            explanation.append(f"Aturan {sel.rule.id}: {sel.rule.explain}")
+            for via in sel.rule.via:
+                vid = rg.instance(via, location.kode)
+                if vid is not None:
+                    chain.append(step(rg, vid, "via"))
+            for alt in (*sel.rule.alternatives, *(u for _, u in sel.ranked[1:])):
+                aid = rg.instance(alt, location.kode) if "@" not in alt else alt
+                if aid is not None and aid not in candidates and aid != sel.unit_id:
+                    candidates.append(aid)
+    if sel.unit_id is not None:
+        chain = [s for s in chain if s.unit_id != sel.unit_id]
+        chain.append(step(rg, sel.unit_id, "responsible"))
+
+    missing: list[str] = []
+    have: dict[str, str] = {}
+    respond_by = due_at = None
+    unit = rg.units[sel.unit_id] if sel.unit_id else None
+    rule_id = sel.rule.id if sel.rule else None
+    if unit is not None:
+        have, missing = requirements(rg, category, unit.id, attrs)
+        if missing:
+            flags.add("needs_information")
+            explanation.append(
+                f"{unit.name} memerlukan: {', '.join(missing)}. Mintakan kepada "
+                "pelapor; laporan tidak diarsipkan."
+            )
+        respond, resolve = deadlines_of(rg, category)
+        respond_by, due_at = cal.add(created, respond), cal.add(created, resolve)
+        explanation.append("Alur CRM: " + " → ".join(s.unit_name for s in chain) + ".")
+        explanation.append(
+            f"Tenggat: tanggapan paling lambat {respond_by:%Y-%m-%d %H:%M} WIB ({respond}); "
+            f"selesai paling lambat {due_at:%Y-%m-%d %H:%M} WIB ({resolve})."
+        )
+    if emergency:
+        explanation.append(f"DARURAT: hubungi {number} segera; laporan CRM tetap dicatat.")
+
+    decision = RoutingDecision(
+        report_id=report.report_id,
+        unit_id=unit.id if unit else None,
+        unit_name=unit.name if unit else None,
+        level=unit.level if unit else None,
+        handler_chain=tuple(chain),
+        category=category.code if category else None,
+        category_name=category.name if category else None,
+        category_source=guess.source,
+        suggested_category=guess.suggested,
+        location=location,
+        respond_by=respond_by,
+        due_at=due_at,
+        emergency=emergency,
+        emergency_number=number,
+        explanation=tuple(explanation),
+        flags=frozenset(flags),
+        missing_information=tuple(missing),
+        rule_id=rule_id,
+        rule_set=rg.version,
+        candidates=tuple(candidates),
+        visited=(unit.id,) if unit else (),
+        attributes=have,
+        report=report,
+    )
+    log.info(
+        "routed report=%s category=%s unit=%s status=%s flags=%s",
+        report.report_id,
+        decision.category,
+        decision.unit_id,
+        location.status,
+        sorted(decision.flags),
+    )
+    return decision

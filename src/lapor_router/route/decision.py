@@ -1,0 +1,133 @@
+"""The types a routing produces, shared by every later stage: a :class:`Report` as it
+arrives, the :class:`RoutingDecision` made for it and the :class:`HandlerStep` of its CRM
+path. A decision's :meth:`~RoutingDecision.dispatch_record` is what the unit sees of it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..locate import Location
+from ..privacy import identity_words, mask_text, public_reporter
+
+
+@dataclass(frozen=True)
+class Report:
+    """One complaint as it arrives. ``lon``/``lat`` in degrees; ``created_at`` a datetime
+    (naive = WIB) or ISO text; ``reporter`` a mapping such as ``{"name": ..., "phone": ...}``
+    that never reaches a unit for a private report, nor any log; ``attributes`` carries what
+    some units require (e.g. ``pam_customer_number``)."""
+
+    lon: Any
+    lat: Any
+    category: str | None = None
+    text: str = field(default="", repr=False)
+    claimed: str | None = None
+    accuracy_m: float | None = None
+    created_at: datetime | str | None = None
+    private: bool = False
+    reporter: Mapping[str, Any] | None = field(default=None, repr=False)
+    report_id: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HandlerStep:
+    """One unit on the CRM path: ``role`` is entry, via, responsible, transfer or escalation."""
+
+    unit_id: str
+    unit_name: str
+    level: str
+    role: str
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Who must act on a report. Times are timezone-aware (Asia/Jakarta).
+
+    ``unit_id`` is None only for reports outside Jakarta (``outside_jakarta`` flag).
+    ``category_source`` is ``given``, ``corrected`` (a misspelt category name), ``inferred``
+    (from the text) or None (nothing inferable: ``needs_triage``).
+    """
+
+    report_id: str | None
+    unit_id: str | None
+    unit_name: str | None
+    level: str | None
+    handler_chain: tuple[HandlerStep, ...]
+    category: str | None
+    category_name: str | None
+    category_source: str | None
+    suggested_category: str | None
+    location: Location
+    respond_by: datetime | None
+    due_at: datetime | None
+    emergency: bool
+    emergency_number: str | None
+    explanation: tuple[str, ...]
+    flags: frozenset[str]
+    missing_information: tuple[str, ...]
+    rule_id: str | None
+    rule_set: str
+    candidates: tuple[str, ...] = field(repr=False, default=())
+    visited: tuple[str, ...] = field(repr=False, default=())
+    transfers: int = 0
+    escalations: int = 0
+    attributes: Mapping[str, str] = field(repr=False, default_factory=dict)
+    report: Report | None = field(repr=False, compare=False, default=None)
+
+    def dispatch_record(self) -> dict[str, Any]:
+        """The record the responsible unit receives: JSON-ready, reporter protected (see
+        :mod:`lapor_router.privacy`)."""
+        return _record(self)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _record(decision: RoutingDecision) -> dict[str, Any]:
+    report = decision.report
+    loc = decision.location
+    private = bool(report.private) if report is not None else True
+    reporter = report.reporter if report is not None else None
+    text = mask_text(
+        report.text if report else "", extra=identity_words(reporter) if private else ()
+    )
+    record: dict[str, Any] = {
+        "report_id": decision.report_id,
+        "unit_id": decision.unit_id,
+        "unit_name": decision.unit_name,
+        "level": decision.level,
+        "handler_chain": [s.unit_name for s in decision.handler_chain],
+        "category": decision.category,
+        "category_name": decision.category_name,
+        "category_source": decision.category_source,
+        "emergency": decision.emergency,
+        "emergency_number": decision.emergency_number,
+        "kelurahan_kode": loc.kode,
+        "kelurahan": loc.nama,
+        "kecamatan": loc.kecamatan,
+        "kota": loc.kota,
+        "lon": loc.lon,
+        "lat": loc.lat,
+        "location_status": loc.status,
+        "text": text,
+        "created_at": _iso(report.created_at)
+        if report is not None and isinstance(report.created_at, datetime)
+        else (str(report.created_at) if report is not None and report.created_at else None),
+        "respond_by": _iso(decision.respond_by),
+        "due_at": _iso(decision.due_at),
+        "flags": sorted(decision.flags),
+        "missing_information": list(decision.missing_information),
+        "attributes": dict(decision.attributes),
+        "explanation": list(decision.explanation),
+        "rule_set": decision.rule_set,
+        "boundary_set": loc.boundary_set,
+        "private": private,
+    }
+    if not private:
+        record["reporter"] = public_reporter(reporter)
+    return record

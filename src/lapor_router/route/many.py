@@ -1,0 +1,182 @@
+"""The decisions of :mod:`.decide` for many located reports at once, as columns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..normalize import as_array, is_missing
+from .classify import Classifier
+from .deadlines import WorkCalendar, add_many
+from .decide import deadlines_of, parse_created, report_attributes, requirements, select_unit
+from .graph import RuleGraph
+
+_NONE = "\x00"
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array holding ``values`` as they are (tuples stay tuples)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
+
+
+def _key(*parts: Any) -> pd.Series:
+    """One text key per row from several columns (missing values kept distinct from text)."""
+    out: pd.Series | None = None
+    for part in parts:
+        text = pd.Series(np.asarray(part, dtype=object), dtype=object).map(
+            lambda v: _NONE if is_missing(v) else str(v)
+        )
+        out = text if out is None else out + "\x1f" + text
+    assert out is not None
+    return out
+
+
+def _factorize(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..k-1 of ``keys`` in order of first appearance (missing keys included, as one
+    value of their own), and the row of each code's first appearance."""
+    codes, _ = pd.factorize(keys.astype(object).where(keys.notna(), _NONE), use_na_sentinel=False)
+    _, first = np.unique(codes, return_index=True)
+    return codes, first
+
+
+def _text(value: Any) -> str:
+    return "" if is_missing(value) else str(value)
+
+
+def decide_many(
+    rg: RuleGraph,
+    cal: WorkCalendar,
+    classifier: Classifier,
+    located: pd.DataFrame,
+    categories: Any,
+    texts: Any,
+    created: Any,
+    now: datetime,
+    attributes: list[Mapping[str, Any] | None] | None = None,
+) -> pd.DataFrame:
+    """The columns of :func:`decide` for many located reports at once (same answers).
+
+    Work is done once per distinct value: per (category, text) for classification, per
+    created-at value for parsing, per (category, place, attributes) for the rule lookup, and
+    per category for the vectorized deadlines. ``located`` is a locate_many frame.
+    """
+    n = len(located)
+    idx = located.index
+    raw_given = as_array(categories, n) if categories is not None else [None] * n
+    given = pd.Series(
+        _objects([None if _text(v).strip() == "" else v for v in raw_given]), dtype=object
+    )
+    raw_text = as_array(texts, n) if texts is not None else [""] * n
+    text = pd.Series(_objects([_text(v) for v in raw_text]), dtype=object)
+    # classification: once per distinct (category, text)
+    inv, first = _factorize(_key(given, text))
+    given_values: list[Any] = given.tolist()
+    guesses = [classifier.classify(given_values[i], str(text.iat[i])) for i in first]
+    cat_u = np.array([g.code for g in guesses], dtype=object)
+    emer_u = np.array(
+        [
+            classifier.emergency(rg.categories.get(g.code or ""), str(text.iat[i]))
+            for g, i in zip(guesses, first, strict=True)
+        ],
+        dtype=np.bool_,
+    )
+    cat = cat_u[inv]
+    emergency = emer_u[inv]
+    # attributes found in texts, once per distinct (attributes, text)
+    attrs_list = attributes if attributes is not None else [None] * n
+    attr_keys = pd.Series([repr(sorted((a or {}).items())) for a in attrs_list], dtype=object)
+    ainv, afirst = _factorize(_key(attr_keys, text))
+    attrs_u = [report_attributes(rg, attrs_list[i], str(text.iat[i])) for i in afirst]
+    # rule selection: once per distinct (category, status, kelurahan, attributes)
+    status = located["status"].astype(str).to_numpy()
+    kode = located["kode"].astype(object).where(located["kode"].notna(), None).to_numpy()
+    skey = _key(cat, status, kode, ainv)
+    sinv, sfirst = _factorize(skey)
+    unit_u, rule_u, flags_u, missing_u = [], [], [], []
+    for i in sfirst:
+        category = rg.categories.get(cat[i] or "")
+        sel = select_unit(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]])
+        flags = set(sel.flags)
+        missing: list[str] = []
+        if sel.unit_id is not None:
+            _, missing = requirements(rg, category, sel.unit_id, attrs_u[ainv[i]])
+            if missing:
+                flags.add("needs_information")
+        unit_u.append(sel.unit_id)
+        rule_u.append(sel.rule.id if sel.rule else None)
+        flags_u.append(frozenset(flags))
+        missing_u.append(tuple(missing))
+    unit_id = np.array(unit_u, dtype=object)[sinv]
+    # created-at: once per distinct value
+    created_s = pd.Series(as_array(created, n) if created is not None else [None] * n, dtype=object)
+    cinv, cuniq = pd.factorize(
+        created_s.map(lambda v: v if v is not None else _NONE), use_na_sentinel=False
+    )
+    parsed = [parse_created(None if v == _NONE else v, cal, now) for v in cuniq]
+    when = pd.Series(
+        pd.to_datetime([p[0] for p in parsed], utc=True).tz_convert(cal.tz)[cinv], index=idx
+    )
+    cflags = [frozenset(p[1]) for p in parsed]
+    # deadlines: vectorized per category
+    respond_by = pd.Series(pd.NaT, index=idx, dtype=f"datetime64[ns, {cal.tz.key}]")
+    due_at = respond_by.copy()
+    cat_key = np.array(["" if c is None else c for c in cat_u], dtype=object)[inv]
+    has_unit = np.array([u is not None for u in unit_u], dtype=bool)[sinv]
+    for code in np.unique(cat_key[has_unit]):
+        rows = has_unit & (cat_key == code)
+        respond, resolve = deadlines_of(rg, rg.categories.get(code))
+        respond_by[rows] = add_many(cal, when[rows], respond)
+        due_at[rows] = add_many(cal, when[rows], resolve)
+    # flags: the location's, the category's, the created-at's, the selection's
+    gflags = [g.flags for g in guesses]
+    loc_flags = located["flags"].to_numpy()
+    all_flags = np.empty(n, dtype=object)
+    cache: dict[tuple[Any, ...], frozenset[str]] = {}
+    for r in range(n):
+        k = (loc_flags[r], inv[r], cinv[r], sinv[r], status[r])
+        f = cache.get(k)
+        if f is None:
+            f = loc_flags[r] | gflags[inv[r]] | cflags[cinv[r]] | flags_u[sinv[r]]
+            if status[r] != "inside":
+                f = f | {f"location_{status[r]}"}
+            cache[k] = f
+        all_flags[r] = f
+    units = rg.units
+    number = np.array(
+        [
+            rg.categories[c].emergency_number if (e and c) else None
+            for c, e in zip(cat_u, emer_u, strict=True)
+        ],
+        dtype=object,
+    )[inv]
+    columns = {
+        "unit_id": unit_id,
+        "unit_name": _objects([units[u].name if u else None for u in unit_id]),
+        "level": _objects([units[u].level if u else None for u in unit_id]),
+        "category": cat,
+        "category_source": _objects([g.source for g in guesses])[inv],
+        "suggested_category": _objects([g.suggested for g in guesses])[inv],
+        "rule_id": _objects(rule_u)[sinv],
+        "emergency": emergency,
+        "emergency_number": number,
+        "respond_by": respond_by,
+        "due_at": due_at,
+        "missing_information": _objects(missing_u)[sinv],
+        "flags": all_flags,
+    }
+    return pd.DataFrame(
+        {
+            k: pd.Series(v, index=idx, dtype=object)
+            if isinstance(v, np.ndarray) and v.dtype == object
+            else v
+            for k, v in columns.items()
+        },
+        index=idx,
+    )

@@ -1,0 +1,131 @@
+"""The façade users import: :class:`Router` locates, routes and dispatches.
+
+It holds a boundary index (:mod:`lapor_router.locate`), a rule graph, its calendar and
+classifier (:mod:`lapor_router.route`), and delegates every call down the pipeline; the
+file and batch stages take a Router.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .dispatch import route_frame
+from .locate import BoundarySet, Locator
+from .normalize import Columns
+from .route import (
+    Classifier,
+    Report,
+    RoutingDecision,
+    RuleGraph,
+    WorkCalendar,
+    decide,
+    escalate,
+    transfer,
+)
+
+
+class Router(Locator):
+    """Locates reports in a boundary set and routes them through a rule graph.
+
+    ``rules``: a :class:`RuleGraph`, a path to rule files, or None for the packaged Jakarta
+    rules (compiled lazily for this router's kelurahan on the first routing call).
+
+    >>> router = Router.default()
+    >>> d = router.route(Report(106.8272, -6.1754, text="Jalan berlubang di depan halte"))
+    >>> d.unit_name
+    'Suku Dinas Bina Marga Kota Administrasi Jakarta Pusat'
+    """
+
+    def __init__(
+        self,
+        boundaries: BoundarySet | str | Path,
+        context: BoundarySet | str | Path | None = None,
+        gap_tolerance_m: float = 100.0,
+        rules: RuleGraph | str | Path | None = None,
+        accelerate: bool = True,
+    ) -> None:
+        super().__init__(
+            boundaries, context=context, gap_tolerance_m=gap_tolerance_m, accelerate=accelerate
+        )
+        self._rules_source = rules
+        self._rules: RuleGraph | None = rules if isinstance(rules, RuleGraph) else None
+        self._calendar: WorkCalendar | None = None
+        self._classifier: Classifier | None = None
+        self._rules_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_rules_lock", None)
+        state["_calendar"] = None  # rebuilt from the rule settings on first use
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._rules_lock = threading.Lock()
+
+    @property
+    def rules(self) -> RuleGraph:
+        """The compiled rule graph (built on first use)."""
+        if self._rules is None or self._calendar is None or self._classifier is None:
+            with self._rules_lock:
+                if self._rules is None:
+                    src = self._rules_source
+                    if isinstance(src, RuleGraph):
+                        self._rules = src
+                    elif src is None:
+                        self._rules = RuleGraph.default(self.boundaries)
+                    else:
+                        self._rules = RuleGraph.load(src, self.boundaries)
+                if self._calendar is None:
+                    self._calendar = WorkCalendar(self._rules.settings)
+                if self._classifier is None:
+                    self._classifier = Classifier(self._rules.categories)
+        return self._rules
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        """Working days and office hours of the rule set."""
+        _ = self.rules
+        assert self._calendar is not None
+        return self._calendar
+
+    @property
+    def classifier(self) -> Classifier:
+        """The category classifier of the rule set."""
+        _ = self.rules
+        assert self._classifier is not None
+        return self._classifier
+
+    def now(self) -> datetime:
+        """The current time in the rule set's time zone."""
+        return datetime.now(self.calendar.tz)
+
+    def route_frame(
+        self, frame: pd.DataFrame, columns: Columns | None = None, now: datetime | None = None
+    ) -> pd.DataFrame:
+        """Route a DataFrame of reports: every column of ``frame`` plus the routing columns,
+        one row per input row, masked as a unit sees it (see
+        :func:`lapor_router.dispatch.route_frame`)."""
+        return route_frame(self, frame, columns, now=now)
+
+    def route(self, report: Report, now: datetime | None = None) -> RoutingDecision:
+        """Locate ``report`` and decide who must act on it. Never raises for bad report
+        content: bad coordinates, categories or dates become flags. ``now`` (default: the
+        current time) stands in for a missing ``created_at``."""
+        loc = self.locate(
+            report.lon, report.lat, accuracy_m=report.accuracy_m, claimed=report.claimed
+        )
+        return decide(self.rules, self.calendar, self.classifier, loc, report, now or self.now())
+
+    def transfer(self, decision: RoutingDecision, reason: str) -> RoutingDecision:
+        """Pass a report the current unit says is not its authority to the next unit."""
+        return transfer(self.rules, decision, reason)
+
+    def escalate(self, decision: RoutingDecision, now: datetime | None = None) -> RoutingDecision:
+        """Move an overdue report one step up its escalation chain."""
+        return escalate(self.rules, self.calendar, decision, now or self.now())
