@@ -61,3 +61,7 @@ class RoutingError(LaporRouterError, ValueError):
 class BatchError(LaporRouterError):
     """A report file cannot be processed at all (unknown format, unreadable header, a resume
     that does not match the interrupted run)."""
+
+
+class PrivacyWarning(UserWarning):
+    """Personal data may reach a unit unmasked (e.g. private rows but no reporter column)."""

@@ -2,39 +2,124 @@
 
 A unit never sees a private reporter's identity (the 2021 Matraman case that made JAKI
 reports private by default), never sees a NIK (national identity number) of anyone, and
-sees phone numbers and e-mail addresses inside the free text masked.
+sees phone numbers and e-mail addresses masked wherever they appear. The same rules serve
+dispatch records, routed tables, rejects and logs.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
 MASK = "[disamarkan]"
-# +62 / 62 / 0 followed by 8–13 digits, with spaces, dots or dashes between groups
-_PHONE = re.compile(r"(?<![\w+])(?:\+62|62|0)[\s.\-]?8(?:[\s.\-]?\d){7,11}(?!\d)")
+# a phone number: +62 / 62 / 0, an area or mobile prefix (21, 812...; may stand in
+# parentheses), then 5–10 more digits; spaces (any number), dots or dashes between groups
+_PHONE = re.compile(
+    r"(?<![\w+])\(?\s*(?:\+62|62|0)[\s.\-]*\(?\s*[2-9]\d{1,3}\s*\)?(?:[\s.\-]*\d){5,10}(?!\d)"
+)
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
-_NIK = re.compile(r"(?<!\d)\d{16}(?!\d)")
-_NIK_KEYS = {"nik", "no_ktp", "ktp", "nomor_ktp", "nomor_induk_kependudukan", "national_id"}
+# a NIK: 16 digits, whole or in the groups people write (3171 0101 0190 0004,
+# 317101.010190.0004, 31.71.01.010190.0004)
+_NIK = re.compile(
+    r"(?<![\w.,])(?:\d{16}|\d{4}([ .\-])\d{4}\1\d{4}\1\d{4}|\d{6}([ .\-])\d{6}\2\d{4}"
+    r"|\d{2}([ .\-])\d{2}\3\d{2}\3\d{6}\3\d{4})(?![\d])"
+)
+# column names (lower case, runs of non-alphanumerics as "_") that hold a reporter's identity
+NIK_COLUMNS = frozenset(
+    {"nik", "no_ktp", "ktp", "nomor_ktp", "no_nik", "nomor_nik", "nomor_induk_kependudukan"}
+    | {"national_id", "id_number", "reporter_nik", "nik_pelapor", "ktp_pelapor"}
+)
+IDENTITY_COLUMNS = NIK_COLUMNS | frozenset(
+    {
+        "nama",
+        "name",
+        "nama_lengkap",
+        "full_name",
+        "first_name",
+        "last_name",
+        "nama_pelapor",
+        "pelapor",
+        "reporter",
+        "reporter_name",
+        "email",
+        "e_mail",
+        "surel",
+        "email_pelapor",
+        "reporter_email",
+        "telepon",
+        "telp",
+        "no_telp",
+        "no_telepon",
+        "nomor_telepon",
+        "hp",
+        "no_hp",
+        "nomor_hp",
+        "handphone",
+        "phone",
+        "phone_number",
+        "mobile",
+        "telepon_pelapor",
+        "hp_pelapor",
+        "reporter_phone",
+        "wa",
+        "no_wa",
+        "whatsapp",
+        "alamat_pelapor",
+        "reporter_address",
+        "account_id",
+        "device_id",
+    }
+)
+# tokens of unattributable raw text that are kept: numbers, dates and times, booleans,
+# codes that carry digits (report ids, kelurahan codes); everything else may be a name
+_KEEP_TOKEN = re.compile(
+    r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?"
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|true|false|null|none|ya|tidak|yes|no|t|f|y|n"
+    r"|(?=[A-Za-z0-9._@\-]*\d)[A-Za-z0-9._\-]+",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[^\s,;|\t\"'{}\[\]=()]+")
+_JSON_KEY = re.compile(r'"\s*:')  # after a token: the token is a JSON key
 
 
-def mask_text(text: object, extra: tuple[str, ...] = ()) -> str:
-    """Free text with e-mail addresses, phone numbers (+62…, 08…) and 16-digit NIKs masked,
-    and each string in ``extra`` (e.g. a private reporter's name) masked too.
+def column_key(name: object) -> str:
+    """A column name as the identity lists spell it: lower case, ``_`` between words."""
+    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def is_identity_column(name: object) -> bool:
+    """True for a column whose name says it holds who reported (name, phone, NIK...)."""
+    return column_key(name) in IDENTITY_COLUMNS
+
+
+def is_nik_column(name: object) -> bool:
+    """True for a column of national identity numbers: masked for every reporter."""
+    return column_key(name) in NIK_COLUMNS
+
+
+def mask_text(text: object, extra: Iterable[str] = ()) -> str:
+    """Free text with e-mail addresses, phone numbers (+62…, 08…, (021)…) and NIKs (16
+    digits, grouped or not) masked, and each string in ``extra`` (e.g. a private reporter's
+    name) masked too.
 
     >>> mask_text("Hubungi 0812-3456-7890 atau budi@mail.com, NIK 3171010101900001")
     'Hubungi [disamarkan] atau [disamarkan], NIK [disamarkan]'
     """
     if text is None or (isinstance(text, float) and text != text):
         return ""
-    return _mask(str(text), tuple(w.strip() for w in extra if len(w.strip()) >= 3))
+    return _mask(str(text), tuple(w.strip() for w in extra if len(str(w).strip()) >= 3))
 
 
 @lru_cache(maxsize=1 << 16)
 def _mask(text: str, extra: tuple[str, ...]) -> str:
-    out = _PHONE.sub(MASK, _NIK.sub(MASK, _EMAIL.sub(MASK, text)))
+    out = text
+    if "@" in out:
+        out = _EMAIL.sub(MASK, out)
+    if any(c.isdigit() for c in out):
+        out = _PHONE.sub(MASK, _NIK.sub(MASK, out))
     for word in sorted(extra, key=len, reverse=True):
         out = _replace_folded(out, word)
     return out
@@ -55,19 +140,55 @@ def _replace_folded(text: str, word: str) -> str:
     return "".join(parts) + text[start:] if parts else text
 
 
-def public_reporter(reporter: Mapping[str, Any] | None) -> dict[str, str] | None:
-    """A non-private reporter as a unit may see it: no NIK field, NIK-like values masked."""
-    if not reporter:
+def mask_unattributed(text: object) -> str:
+    """Raw text that cannot be read as fields (a malformed line of a private or unknown
+    reporter): phones, e-mails and NIKs masked, then every token that could be a name or
+    an address; numbers, dates, booleans and codes with digits (ids) stay.
+
+    >>> mask_unattributed('JK01,106.8,-6.2,"Budi Santoso",0812 3456 7890,true')
+    'JK01,106.8,-6.2,"[disamarkan] [disamarkan]",[disamarkan],true'
+    """
+    masked = mask_text(text).replace(MASK, "\x00")
+
+    def keep(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if (
+            token == "\x00"
+            or not any(c.isalnum() for c in token)
+            or _KEEP_TOKEN.fullmatch(token)
+            or _JSON_KEY.match(masked, m.end())
+        ):
+            return token
+        return MASK
+
+    return _TOKEN.sub(keep, masked).replace("\x00", MASK)
+
+
+def _as_reporter(reporter: Any) -> Mapping[str, Any] | None:
+    """A reporter given as a mapping, or as anything else (a name string, a list...)."""
+    if reporter is None or isinstance(reporter, Mapping):
+        return reporter
+    if isinstance(reporter, str | bytes | int | float):
+        return {"reporter": reporter}
+    try:
+        return {f"reporter_{i}": v for i, v in enumerate(reporter)}
+    except TypeError:
+        return {"reporter": reporter}
+
+
+def public_reporter(reporter: Any) -> dict[str, str] | None:
+    """A non-private reporter as a unit may see it: no NIK field, phones, e-mails and
+    NIK-like values masked."""
+    mapping = _as_reporter(reporter)
+    if not mapping:
         return None
-    return {
-        str(k): mask_text(v)
-        for k, v in reporter.items()
-        if str(k).lower().replace(" ", "_") not in _NIK_KEYS
-    }
+    return {str(k): mask_text(v) for k, v in mapping.items() if not is_nik_column(k)}
 
 
-def identity_words(reporter: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The values of a reporter mapping, to be masked wherever they appear in free text."""
-    if not reporter:
+def identity_words(reporter: Any) -> tuple[str, ...]:
+    """The values of a reporter (a mapping or a plain value), to be masked wherever they
+    appear in free text."""
+    mapping = _as_reporter(reporter)
+    if not mapping:
         return ()
-    return tuple(str(v) for v in reporter.values() if v is not None and str(v).strip())
+    return tuple(str(v) for v in mapping.values() if v is not None and str(v).strip())

@@ -9,6 +9,7 @@ row, as in a dispatch record.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,9 +18,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..errors import BatchError
+from ..errors import BatchError, PrivacyWarning
 from ..normalize import Columns, is_present
-from ..privacy import MASK, mask_text
+from ..privacy import MASK, is_nik_column, mask_text
 from ..route import Classifier, RuleGraph, WorkCalendar, decide_many
 
 OUTPUT_COLUMNS = (
@@ -137,18 +138,7 @@ def route_frame_located(
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
     renamed = input_names([str(c) for c in frame.columns])
-    if cols.text:
-        texts = frame[cols.text].to_numpy(dtype=object)
-        reporters = [frame[c].to_numpy(dtype=object) for c in cols.reporter]
-        out[renamed[cols.text]] = [
-            mask_text(
-                t, tuple(str(r[i]) for r in reporters if is_present(r[i])) if private[i] else ()
-            )
-            for i, t in enumerate(texts)
-        ]
-    for c in cols.reporter:
-        values = out[renamed[c]].astype(object)
-        out[renamed[c]] = values.where(~private | ~values.map(is_present), MASK)
+    _mask_columns(frame, out, cols, renamed, private, skip=geometry)
     unit_given = (
         frame[cols.unit].map(lambda v: str(v).strip().lower() if is_present(v) else "")
         if cols.unit
@@ -178,6 +168,74 @@ def route_frame_located(
     out["flags"] = decided["flags"]
     out["reroute"] = unit_changed.astype(bool) | kel_changed.to_numpy(dtype=bool)
     return out, located
+
+
+def _mask_columns(
+    frame: pd.DataFrame,
+    out: pd.DataFrame,
+    cols: Columns,
+    renamed: dict[str, str],
+    private: np.ndarray,
+    skip: str | None,
+) -> None:
+    """Mask ``out``'s copies of the input columns as a unit may see them: phones, e-mails
+    and NIKs in every text cell; a private row's reporter values in its other cells too;
+    the reporter columns of private rows and NIK columns of every row replaced by MASK."""
+    reporter = [c for c in cols.reporter if c in frame]
+    identity = [frame[c].to_numpy(dtype=object) for c in reporter]
+    words: dict[int, tuple[str, ...]] = {}
+    if identity and private.any():
+        for i in np.flatnonzero(private).tolist():
+            found = tuple(str(r[i]) for r in identity if is_present(r[i]))
+            if found:
+                words[i] = found
+    if private.any() and not reporter:
+        warnings.warn(
+            f"{int(private.sum())} private row(s) but no reporter column was named or "
+            "recognised: only phones, e-mails and NIKs are masked (name them with "
+            "Columns(reporter=...) / --reporter-cols)",
+            PrivacyWarning,
+            stacklevel=3,
+        )
+    for c in frame.columns:
+        if c == skip or c in reporter:
+            continue
+        values = frame[c].to_numpy(dtype=object)
+        masked = _mask_values(values)
+        for i, extra in words.items():
+            if isinstance(masked[i], str):
+                masked[i] = mask_text(masked[i], extra)
+        out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
+    for c in reporter:
+        values = frame[c].to_numpy(dtype=object)
+        present = np.fromiter((is_present(v) for v in values), dtype=bool, count=len(values))
+        hide = present & (private | is_nik_column(c))
+        masked = _mask_values(values)
+        masked[hide] = MASK
+        out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
+
+
+def _mask_values(values: np.ndarray) -> np.ndarray:
+    """Each value with phones, e-mails and NIKs masked, computed once per distinct value;
+    values with nothing to mask stay as they are (numbers stay numbers)."""
+    out = values.copy()
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists from Parquet): one by one
+        codes, uniques = np.arange(len(values)), pd.Index(values, dtype=object, tupleize_cols=False)
+    if not len(uniques):
+        return out
+    fixed = np.empty(len(uniques), dtype=object)
+    changed = np.zeros(len(uniques), dtype=bool)
+    for k, u in enumerate(uniques.tolist()):
+        text = u if isinstance(u, str) else str(u)
+        m = mask_text(text)
+        fixed[k] = m if m != text else u
+        changed[k] = m != text
+    if changed.any():
+        rows = np.flatnonzero((codes >= 0) & changed[np.maximum(codes, 0)])
+        out[rows] = fixed[codes[rows]]
+    return out
 
 
 def _blank_to_none(values: np.ndarray | None) -> np.ndarray | None:

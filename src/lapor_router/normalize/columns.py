@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BatchError
+from ..privacy import is_identity_column
 
 _GUESSES = {
     "lon": ("lon", "longitude", "lng", "long", "x", "bujur"),
@@ -25,7 +26,11 @@ _GUESSES = {
 
 @dataclass(frozen=True)
 class Columns:
-    """Which input columns hold what. None: guess from common names (see ``_GUESSES``)."""
+    """Which input columns hold what. None: guess from common names (see ``_GUESSES``).
+
+    ``reporter``: the columns that identify the reporter; columns whose names say so
+    (``nama_pelapor``, ``no_hp``, ``email``, ``nik``... see
+    :data:`lapor_router.privacy.IDENTITY_COLUMNS`) are added to those given."""
 
     lon: str | None = None
     lat: str | None = None
@@ -56,4 +61,8 @@ class Columns:
         missing = [c for c in self.reporter if c not in names]
         if missing:
             raise BatchError(f"reporter column(s) {missing} are not in the input")
-        return Columns(**chosen, reporter=tuple(self.reporter))
+        roles = set(chosen.values())
+        guessed = [
+            n for n in names if is_identity_column(n) and n not in roles and n not in self.reporter
+        ]
+        return Columns(**chosen, reporter=(*self.reporter, *guessed))

@@ -88,14 +88,37 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def _created_iso(value: Any) -> str | None:
+    """A report's creation time as ISO text, or None when it cannot be read as one (what
+    was given instead may be anything, a name included)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def _private(report: Report | None) -> bool:
+    return bool(report.private) if report is not None else True
+
+
+def mask_for_unit(decision: RoutingDecision, text: object) -> str:
+    """``text`` as the unit may see it: phones, e-mails and NIKs masked, and a private
+    reporter's own values too."""
+    report = decision.report
+    reporter = report.reporter if report is not None else None
+    return mask_text(text, extra=identity_words(reporter) if _private(report) else ())
+
+
 def _record(decision: RoutingDecision) -> dict[str, Any]:
     report = decision.report
     loc = decision.location
-    private = bool(report.private) if report is not None else True
+    private = _private(report)
     reporter = report.reporter if report is not None else None
-    text = mask_text(
-        report.text if report else "", extra=identity_words(reporter) if private else ()
-    )
+    text = mask_for_unit(decision, report.text if report else "")
     record: dict[str, Any] = {
         "report_id": decision.report_id,
         "unit_id": decision.unit_id,
@@ -115,15 +138,13 @@ def _record(decision: RoutingDecision) -> dict[str, Any]:
         "lat": loc.lat,
         "location_status": loc.status,
         "text": text,
-        "created_at": _iso(report.created_at)
-        if report is not None and isinstance(report.created_at, datetime)
-        else (str(report.created_at) if report is not None and report.created_at else None),
+        "created_at": _created_iso(report.created_at) if report is not None else None,
         "respond_by": _iso(decision.respond_by),
         "due_at": _iso(decision.due_at),
         "flags": sorted(decision.flags),
         "missing_information": list(decision.missing_information),
         "attributes": dict(decision.attributes),
-        "explanation": list(decision.explanation),
+        "explanation": [mask_for_unit(decision, line) for line in decision.explanation],
         "rule_set": decision.rule_set,
         "boundary_set": loc.boundary_set,
         "private": private,

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import RoutingError
 from .deadlines import WorkCalendar
 from .decide import deadlines_of, step
-from .decision import RoutingDecision
+from .decision import RoutingDecision, mask_for_unit
 from .graph import RuleGraph
 
 log = logging.getLogger("lapor_router.route")
@@ -23,6 +23,7 @@ def transfer(rg: RuleGraph, decision: RoutingDecision, reason: str) -> RoutingDe
     Deadlines keep running from the report's creation."""
     if not reason or not str(reason).strip():
         raise RoutingError("a transfer needs a reason")
+    reason = mask_for_unit(decision, reason)  # the reason is read by every later unit
     if decision.unit_id is None:
         raise RoutingError("a report outside Jakarta has no unit to transfer from")
     if decision.rule_set != rg.version:
