@@ -30,7 +30,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -305,6 +305,8 @@ def route_cmd(
         )
     except LaporRouterError as exc:
         raise _fail(exc) from exc
+    for warning in summary.get("warnings", ()):
+        print(f"warning: {warning}", file=sys.stderr)
     if as_json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:

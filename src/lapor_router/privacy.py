@@ -19,12 +19,16 @@ MASK = "[disamarkan]"
 _PHONE = re.compile(
     r"(?<![\w+])\(?\s*(?:\+62|62|0)[\s.\-]*\(?\s*[2-9]\d{1,3}\s*\)?(?:[\s.\-]*\d){5,10}(?!\d)"
 )
-_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
-# a NIK: 16 digits, whole or in the groups people write (3171 0101 0190 0004,
-# 317101.010190.0004, 31.71.01.010190.0004)
-_NIK = re.compile(
-    r"(?<![\w.,])(?:\d{16}|\d{4}([ .\-])\d{4}\1\d{4}\1\d{4}|\d{6}([ .\-])\d{6}\2\d{4}"
-    r"|\d{2}([ .\-])\d{2}\3\d{2}\3\d{6}\3\d{4})(?![\d])"
+# an e-mail address: its domain ends in a name of letters (unit ids such as
+# ``sudin_hub@31.74`` are not addresses)
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z]{2,}\b")
+# a NIK: 16 digits, whole, or in the groups people write (3171 0101 0190 0004,
+# 317101.010190.0004, 31.71.01.010190.0004); the grouped forms are looked for after the
+# phone numbers, so that a phone written just before a NIK is not read as its first group
+_NIK = re.compile(r"(?<![\w.])\d{16}(?!\d)")
+_NIK_GROUPED = re.compile(
+    r"(?<![\w.])(?:\d{4}([ .\-])\d{4}\1\d{4}\1\d{4}|\d{6}([ .\-])\d{6}\2\d{4}"
+    r"|\d{2}([ .\-])\d{2}\3\d{2}\3\d{6}\3\d{4})(?!\d)"
 )
 # column names (lower case, runs of non-alphanumerics as "_") that hold a reporter's identity
 NIK_COLUMNS = frozenset(
@@ -119,7 +123,7 @@ def _mask(text: str, extra: tuple[str, ...]) -> str:
     if "@" in out:
         out = _EMAIL.sub(MASK, out)
     if any(c.isdigit() for c in out):
-        out = _PHONE.sub(MASK, _NIK.sub(MASK, out))
+        out = _NIK_GROUPED.sub(MASK, _PHONE.sub(MASK, _NIK.sub(MASK, out)))
     for word in sorted(extra, key=len, reverse=True):
         out = _replace_folded(out, word)
     return out

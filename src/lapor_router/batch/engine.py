@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from datetime import datetime
 
 import pandas as pd
 
 from ..dispatch import route_frame_located
+from ..errors import PrivacyWarning
 from ..files import Chunk
 from ..normalize import Columns
 from ..router import Router
@@ -19,9 +21,11 @@ def route_chunk(
     """Route one chunk read by a reader (in-process or on a dask worker): the routed rows and
     the located lon/lat (degrees, after corrections) for geometry outputs."""
     ids = frame["__row_id"].to_numpy()
-    routed, located = route_frame_located(
-        router, frame.drop(columns=["__row_id"]), columns, now, ids, geometry
-    )
+    with warnings.catch_warnings():  # the run's summary says it once, not every chunk
+        warnings.simplefilter("ignore", PrivacyWarning)
+        routed, located = route_frame_located(
+            router, frame.drop(columns=["__row_id"]), columns, now, ids, geometry
+        )
     return routed, located[["lon", "lat"]]
 
 

@@ -9,6 +9,7 @@ renamed only when complete.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -27,7 +28,9 @@ from ..files import (
     file_format,
     fingerprint,
     merge_parts,
+    output_lock,
     save,
+    writable_folder,
     write_part,
     write_rejects,
 )
@@ -71,42 +74,96 @@ def route_file(
     rej = Path(rejects) if rejects else dest.with_name(dest.name + ".rejects.csv")
     if file_format(rej) != "csv":
         raise BatchError(f"{rej}: rejects are written as CSV (use a .csv name)")
+    for target in (dest, rej):
+        writable_folder(target)
+    router = router or _default_router()
+    with output_lock(dest):
+        try:
+            return _run(
+                src, dest, rej, in_fmt, out_fmt, resume, engine, workers, scheduler,
+                columns or Columns(), chunk_rows, router, progress, now,
+            )  # fmt: skip
+        except OSError as exc:
+            raise _os_error(exc, dest) from exc
+
+
+def _os_error(exc: OSError, dest: Path) -> BatchError:
+    """An operating-system failure during a run, as one line that says what to do."""
+    where = exc.filename or dest
+    if exc.errno == errno.ENOSPC:
+        return BatchError(
+            f"{where}: no space left on device. Completed chunks are kept in "
+            f"{dest.name}.parts/: free some space, then run the same command with --resume"
+        )
+    return BatchError(f"{where}: {exc.strerror or exc}")
+
+
+def _run(
+    src: Path,
+    dest: Path,
+    rej: Path,
+    in_fmt: str,
+    out_fmt: str,
+    resume: bool,
+    engine: str,
+    workers: int | None,
+    scheduler: str | None,
+    columns: Columns,
+    chunk_rows: int,
+    router: Router,
+    progress: bool | None,
+    now: datetime | None,
+) -> dict[str, Any]:
     summary_path = dest.with_name(dest.name + ".summary.json")
     work = dest.with_name(dest.name + ".parts")
-    columns = columns or Columns()
     settings = {
         "input": fingerprint(src),
         "output_format": out_fmt,
         "chunk_rows": chunk_rows,
         "columns": asdict(columns),
+        # what answered: a resumed run must not mix two rule sets or boundary sets
+        "boundary_set": router.boundaries.id,
+        "rule_set": router.rules.fingerprint,
+        "classifier": f"keywords@{router.rules.fingerprint}",
     }
     state: dict[str, Any] | None = None
     progress_file = work / "progress.json"
+    renames = _renames(dest, rej, summary_path)
     if resume and progress_file.is_file():
         state = json.loads(progress_file.read_text(encoding="utf-8"))
-        if state["settings"] != json.loads(json.dumps(settings)):
+        if state.get("finished"):  # stopped while putting the finished outputs in place
+            return _finish(state["summary"], renames, work, progress_file)
+        was = state["settings"]
+        changed = [
+            f"the {k.replace('_', ' ')} changed" + (f" ({was.get(k)} → {v})" if k in _NAMED else "")
+            for k, v in json.loads(json.dumps(settings)).items()
+            if was.get(k) != v
+        ]
+        if changed:
             raise BatchError(
-                f"{src}: the input or options changed since the interrupted run; "
-                "run again without --resume"
+                f"{src}: {'; '.join(changed)} since the interrupted run; run again without --resume"
             )
+    elif resume and work.is_dir() and dest.is_file() and summary_path.is_file():
+        # the run had finished and was stopped while removing its work folder
+        summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
+        return _finish(summary, renames, work, progress_file)
     else:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         state = {
             "settings": settings,
-            "now": (now or (router or _default_router()).now()).isoformat(),
+            "now": (now or router.now()).isoformat(),
             "chunks": [],
         }
         save(progress_file, state)
     assert state is not None
     for stale in work.glob("*.tmp"):
         stale.unlink()
-    router = router or _default_router()
     run_now = datetime.fromisoformat(state["now"])
     done = state["chunks"]
     position = done[-1]["next_position"] if done else 0
     rows_before = done[-1]["rows_end"] if done else 0
-    reader = READERS[in_fmt](src, chunk_rows, position, rows_before)
+    reader = READERS[in_fmt](src, chunk_rows, position, rows_before, columns)
     engine_impl = _make_engine(engine, router, workers, scheduler)
     bar = _progress(progress)
     task = (
@@ -126,10 +183,14 @@ def route_file(
             renamed = input_names([str(c) for c in chunk.frame.columns if c != "__row_id"])
             claimed_col = renamed.get(cols.claimed) if cols.claimed else None
             unit_col = renamed.get(cols.unit) if cols.unit else None
+            state["reporter_columns"] = list(cols.reporter)
+            private_col = renamed.get(cols.private) if cols.private else None
             part = work / f"part-{k:06d}{dest.suffix}"
             write_part(routed, part, out_fmt, renamed.get(chunk.geometry or ""), lonlat)
             write_rejects(chunk.rejects, work / f"rejects-{k:06d}.csv")
-            tally = Tally.of(routed, chunk.rejects, chunk.rows_read, claimed_col, unit_col)
+            tally = Tally.of(
+                routed, chunk.rejects, chunk.rows_read, claimed_col, unit_col, private_col
+            )
             if header_cols is None:
                 header_cols = [c for c in routed.columns]
                 if out_fmt in ("geojson", "parquet") and chunk.geometry in renamed:
@@ -157,6 +218,7 @@ def route_file(
     total = Tally()
     for d in done:
         total.add(Tally.from_dict(d["tally"]))
+    private_rows = total.rows_private
     parts = [work / d["part"] for d in done]
     partial = dest.with_name(dest.name + ".partial")
     if parts:
@@ -175,22 +237,48 @@ def route_file(
         "rejects": str(rej),
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.version,
+        "rule_set_fingerprint": router.rules.fingerprint,
         "run_started_at": state["now"],
         "chunks": len(done),
         **total.as_dict(),
     }
     summary["rerouted_kelurahan"] = dict(list(summary["rerouted_kelurahan"].items())[:50])
     summary["rerouted_unit"] = dict(list(summary["rerouted_unit"].items())[:50])
+    if private_rows and not state.get("reporter_columns"):
+        summary["warnings"] = [
+            f"{private_rows} private row(s) but no reporter column was named or recognised: "
+            "only phones, e-mails and NIKs were masked (name them with --reporter-cols)"
+        ]
     summary_tmp = summary_path.with_name(summary_path.name + ".partial")
     summary_tmp.write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    os.replace(rej_partial, rej)
-    os.replace(summary_tmp, summary_path)
-    os.replace(partial, dest)
-    shutil.rmtree(work, ignore_errors=True)
     if summary["rows_read"] != summary["rows_written"] + summary["rows_rejected"]:
         raise BatchError("row accounting failed: read != written + rejected")  # never expected
+    state["finished"], state["summary"] = True, summary
+    save(progress_file, state)
+    return _finish(summary, renames, work, progress_file)
+
+
+_NAMED = ("boundary_set", "rule_set", "classifier", "output_format", "chunk_rows")
+
+
+def _renames(dest: Path, rej: Path, summary: Path) -> list[tuple[Path, Path]]:
+    """(written name, final name) of a run's three outputs, output last."""
+    return [(p.with_name(p.name + ".partial"), p) for p in (rej, summary, dest)]
+
+
+def _finish(
+    summary: dict[str, Any], renames: list[tuple[Path, Path]], work: Path, progress_file: Path
+) -> dict[str, Any]:
+    """Put the finished outputs in place and remove the work folder. Safe to repeat after
+    a stop at any point: the checkpoint says "finished" until every output is in place, and
+    goes first when the work folder is removed."""
+    for partial, final in renames:
+        if partial.exists():
+            os.replace(partial, final)
+    progress_file.unlink(missing_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
     return summary
 
 

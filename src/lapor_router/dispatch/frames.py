@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from ..errors import BatchError, PrivacyWarning
-from ..normalize import Columns, is_present
+from ..normalize import Columns, is_present, private_flag
 from ..privacy import MASK, is_nik_column, mask_text
 from ..route import Classifier, RuleGraph, WorkCalendar, decide_many
 
@@ -41,7 +41,6 @@ OUTPUT_COLUMNS = (
     "flags",
     "reroute",
 )
-TRUE_WORDS = {"1", "true", "t", "yes", "y", "ya", "private", "privat", "on"}
 
 
 class Routes(Protocol):
@@ -73,9 +72,12 @@ def input_names(names: Sequence[str]) -> dict[str, str]:
 
 
 def _truthy(values: pd.Series) -> np.ndarray:
-    return values.map(
-        lambda v: str(v).strip().lower() in TRUE_WORDS if v is not None and v == v else False
-    ).to_numpy(dtype=bool)
+    """Private flags of a column; a cell that cannot be read as a flag counts as private."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # blanks (NaN) are -1
+    per_value = np.array([private_flag(u) is not False for u in uniques], dtype=bool)
+    out = np.zeros(len(values), dtype=bool)
+    out[codes >= 0] = per_value[codes[codes >= 0]]
+    return out
 
 
 def route_frame(
@@ -109,9 +111,11 @@ def route_frame_located(
         lons, lats = frame[cols.lon], frame[cols.lat]
     elif geometry is not None:
         geoms = frame[geometry].to_numpy()
-        is_point = shapely.get_type_id(geoms) == 0
-        lons = pd.Series(np.where(is_point, shapely.get_x(geoms), np.nan), index=frame.index)
-        lats = pd.Series(np.where(is_point, shapely.get_y(geoms), np.nan), index=frame.index)
+        # anything but a non-empty point (None, POINT EMPTY, a polygon) is a missing point
+        is_point = (shapely.get_type_id(geoms) == 0) & ~shapely.is_empty(geoms)
+        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+        x[is_point], y[is_point] = shapely.get_x(geoms[is_point]), shapely.get_y(geoms[is_point])
+        lons, lats = pd.Series(x, index=frame.index), pd.Series(y, index=frame.index)
     else:
         raise BatchError(
             f"no coordinate columns found in {list(frame.columns)}; "
@@ -219,15 +223,17 @@ def _mask_values(values: np.ndarray) -> np.ndarray:
     """Each value with phones, e-mails and NIKs masked, computed once per distinct value;
     values with nothing to mask stay as they are (numbers stay numbers)."""
     out = values.copy()
+    uniques: list[Any]
     try:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes, found = pd.factorize(values, use_na_sentinel=True)
+        uniques = list(found)
     except TypeError:  # unhashable cells (lists from Parquet): one by one
-        codes, uniques = np.arange(len(values)), pd.Index(values, dtype=object, tupleize_cols=False)
-    if not len(uniques):
+        codes, uniques = np.arange(len(values)), list(values)
+    if not uniques:
         return out
     fixed = np.empty(len(uniques), dtype=object)
     changed = np.zeros(len(uniques), dtype=bool)
-    for k, u in enumerate(uniques.tolist()):
+    for k, u in enumerate(uniques):
         text = u if isinstance(u, str) else str(u)
         m = mask_text(text)
         fixed[k] = m if m != text else u

@@ -11,7 +11,7 @@ Imports the dispatch stage (output columns) and everything below it; nothing her
 
 from __future__ import annotations
 
-from .checkpoint import Tally, fingerprint, save
+from .checkpoint import Tally, fingerprint, output_lock, save, writable_folder
 from .formats import FORMATS, file_format
 from .readers import READERS, Chunk
 from .writers import REJECT_COLUMNS, empty_output, merge_parts, write_part, write_rejects
@@ -26,7 +26,9 @@ __all__ = [
     "file_format",
     "fingerprint",
     "merge_parts",
+    "output_lock",
     "save",
+    "writable_folder",
     "write_part",
     "write_rejects",
 ]

@@ -1,19 +1,25 @@
 """Checkpoints of a file run: the input's fingerprint, the counts of each completed chunk
-(:class:`Tally`), and atomic saves of the progress file."""
+(:class:`Tally`), atomic saves of the progress file, the lock on an output and the check
+that its folder can be written."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import socket
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..normalize import is_present
+from ..errors import BatchError
+from ..normalize import is_present, private_flag
 
 
 @dataclass
@@ -24,6 +30,7 @@ class Tally:
     rows_written: int = 0
     rows_rejected: int = 0
     rows_rerouted: int = 0
+    rows_private: int = 0
     by_status: Counter[str] = field(default_factory=Counter)
     by_flag: Counter[str] = field(default_factory=Counter)
     by_unit: Counter[str] = field(default_factory=Counter)
@@ -49,8 +56,11 @@ class Tally:
         read: int,
         claimed_col: str | None,
         unit_col: str | None,
+        private_col: str | None = None,
     ) -> Tally:
         t = cls(rows_read=read, rows_written=len(routed), rows_rejected=len(rejects))
+        if private_col:
+            t.rows_private = sum(private_flag(v) is not False for v in routed[private_col])
         t.by_status.update(routed["location_status"].tolist())
         for flags in routed["flags"]:
             t.by_flag.update(flags)
@@ -115,3 +125,75 @@ def save(path: Path, state: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def writable_folder(path: Path) -> None:
+    """Raise :class:`BatchError` unless files can be created beside ``path`` (checked by
+    creating one), so that a run never routes a whole file to fail at its last step."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise BatchError(f"{path}: is a folder, not a file name")
+    if not folder.is_dir():
+        raise BatchError(f"{folder}: no such folder (for {path.name})")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".lapor-router-probe-"):
+            pass
+    except OSError as exc:
+        raise BatchError(f"{folder}: cannot write there ({exc.strerror or exc})") from exc
+
+
+def _holder(lock: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    """Whether the process that took a lock still runs (assumed when it ran elsewhere)."""
+    if holder.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, KeyError, ValueError, TypeError, OverflowError):
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def output_lock(dest: Path) -> Iterator[Path]:
+    """Hold ``DEST.lock`` (its holder's pid and host) while a run writes ``dest``. A second
+    run is refused with the holder named; a lock left by a process that no longer runs
+    (kill -9) is taken over."""
+    lock = dest.with_name(dest.name + ".lock")
+    mine = {"pid": os.getpid(), "host": socket.gethostname()}
+    for _ in range(3):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _holder(lock)
+            if holder is None or _alive(holder):
+                who = (
+                    f"process {holder.get('pid')} on {holder.get('host')}"
+                    if holder
+                    else "another run (its lock file is being written or is unreadable)"
+                )
+                raise BatchError(
+                    f"{dest}: {who} is writing this output (lock {lock.name}); wait for it "
+                    "to finish, or delete the lock file if that run is gone"
+                ) from None
+            lock.unlink(missing_ok=True)  # its holder is gone
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(mine, fh)
+        break
+    else:
+        raise BatchError(f"{dest}: could not take the lock {lock.name}")
+    try:
+        yield lock
+    finally:
+        if _holder(lock) == mine:
+            lock.unlink(missing_ok=True)

@@ -21,7 +21,11 @@ import pyarrow.parquet as pq
 import shapely
 
 from ..errors import BatchError
-from .salvage import csv_records, parse_csv_texts, raw_text
+from ..normalize import Columns, private_flag
+from ..privacy import mask_text, mask_unattributed
+from .salvage import csv_records, lenient_fields, masked_raw, parse_csv_texts, raw_text
+
+_MAX_RAW = 10_000  # characters of a reject's raw content that are kept
 
 
 @dataclass
@@ -37,9 +41,14 @@ class Chunk:
 
 
 def read_csv_chunks(
-    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+    path: Path,
+    chunk_rows: int,
+    position: int = 0,
+    rows_before: int = 0,
+    columns: Columns | None = None,
 ) -> Iterator[Chunk]:
-    """CSV in chunks. Position 0 starts at the header; otherwise the byte offset to go on."""
+    """CSV in chunks. Position 0 starts at the header; otherwise the byte offset to go on.
+    Rejects keep their raw content masked (:func:`.salvage.masked_raw`)."""
     with open(path, "rb") as fh:
         header_line = fh.readline()
         try:
@@ -48,9 +57,17 @@ def read_csv_chunks(
             raise BatchError(f"{path}: unreadable CSV header ({exc})") from exc
         if not header or len(set(header)) != len(header):
             raise BatchError(f"{path}: the header has empty or duplicate column names")
+        cols = (columns or Columns()).resolve(header)
         offset = max(position, len(header_line))
         row = rows_before
         records = csv_records(fh, offset)
+
+        def reject(rid: int, text: str, reason: str, fields: list[str] | None = None) -> None:
+            if fields is None and not reason.startswith(("record too long", "empty line")):
+                fields = lenient_fields(text)
+            raw = masked_raw(text[:_MAX_RAW], fields, header, cols)
+            rejects.append({"row_id": rid, "raw": raw, "reject_reason": reason})
+
         while True:
             batch = []
             for rec in records:
@@ -66,40 +83,25 @@ def read_csv_chunks(
                 rid = row + i
                 body = record.rstrip(b"\r\n")
                 if problem:
-                    rejects.append(
-                        {"row_id": rid, "raw": raw_text(record), "reject_reason": problem}
-                    )
+                    reject(rid, raw_text(record), problem)
                 elif not body.strip():
-                    rejects.append(
-                        {"row_id": rid, "raw": raw_text(record), "reject_reason": "empty line"}
-                    )
+                    reject(rid, raw_text(record), "empty line")
                 else:
                     try:
                         good_texts.append(body.decode("utf-8"))
                         good_ids.append(rid)
                     except UnicodeDecodeError as exc:
-                        rejects.append(
-                            {
-                                "row_id": rid,
-                                "raw": raw_text(record),
-                                "reject_reason": f"bad encoding: {exc.reason} at byte {exc.start}",
-                            }
-                        )
+                        reason = f"bad encoding: {exc.reason} at byte {exc.start}"
+                        reject(rid, raw_text(record), reason)
             rows: list[list[str]] = []
             ids: list[int] = []
             for rid, text, fields in zip(
                 good_ids, good_texts, parse_csv_texts(good_texts), strict=True
             ):
                 if isinstance(fields, str):
-                    rejects.append({"row_id": rid, "raw": text, "reject_reason": fields})
+                    reject(rid, text, fields)
                 elif len(fields) != len(header):
-                    rejects.append(
-                        {
-                            "row_id": rid,
-                            "raw": text,
-                            "reject_reason": f"expected {len(header)} fields, got {len(fields)}",
-                        }
-                    )
+                    reject(rid, text, f"expected {len(header)} fields, got {len(fields)}", fields)
                 else:
                     rows.append(fields)
                     ids.append(rid)
@@ -114,7 +116,11 @@ def read_csv_chunks(
 
 
 def read_jsonl_chunks(
-    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+    path: Path,
+    chunk_rows: int,
+    position: int = 0,
+    rows_before: int = 0,
+    columns: Columns | None = None,
 ) -> Iterator[Chunk]:
     """JSON Lines in chunks: one object per line; anything else is a reject."""
     names: dict[str, None] = {}
@@ -146,7 +152,7 @@ def read_jsonl_chunks(
                     rejects.append(
                         {
                             "row_id": rid,
-                            "raw": raw_text(line),
+                            "raw": mask_unattributed(raw_text(line)[:_MAX_RAW]),
                             "reject_reason": f"invalid JSON: {exc}",
                         }
                     )
@@ -169,7 +175,11 @@ def _cell(v: Any) -> Any:
 
 
 def read_geojson_chunks(
-    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+    path: Path,
+    chunk_rows: int,
+    position: int = 0,
+    rows_before: int = 0,
+    columns: Columns | None = None,
 ) -> Iterator[Chunk]:
     """A GeoJSON FeatureCollection (read whole), in chunks; a feature whose geometry cannot
     be read is a reject."""
@@ -206,7 +216,7 @@ def read_geojson_chunks(
                 rejects.append(
                     {
                         "row_id": rid,
-                        "raw": json.dumps(f, ensure_ascii=False)[:10000],
+                        "raw": _masked_feature(f, columns, header),
                         "reject_reason": f"unreadable geometry: {exc}",
                     }
                 )
@@ -221,8 +231,26 @@ def read_geojson_chunks(
         yield Chunk(frame, rejects, start + n, n, geometry="geometry")
 
 
+def _masked_feature(feature: Any, columns: Columns | None, header: list[str]) -> str:
+    """A GeoJSON feature that is a reject, masked as a row with its properties would be."""
+    raw = json.dumps(feature, ensure_ascii=False)[:_MAX_RAW]
+    props = feature.get("properties") if isinstance(feature, dict) else None
+    if not isinstance(props, dict):
+        return mask_unattributed(raw)
+    cols = (columns or Columns()).resolve(header)
+    private = private_flag(props.get(cols.private)) if cols.private else False
+    if private is None:
+        return mask_unattributed(raw)
+    extra = [str(props[c]) for c in cols.reporter if props.get(c) not in (None, "")]
+    return mask_text(raw, extra if private else ())
+
+
 def read_parquet_chunks(
-    path: Path, chunk_rows: int, position: int = 0, rows_before: int = 0
+    path: Path,
+    chunk_rows: int,
+    position: int = 0,
+    rows_before: int = 0,
+    columns: Columns | None = None,
 ) -> Iterator[Chunk]:
     """(Geo)Parquet in record batches; a geometry that is not readable WKB is a reject."""
     try:

@@ -1,52 +1,101 @@
-"""Splitting a CSV byte stream into records, and salvaging the broken ones as rejects."""
+"""Splitting a CSV byte stream into records, and salvaging the broken ones as rejects.
+
+Records are found with the CSV grammar itself (RFC 4180, as the csv module and spreadsheets
+read it): a quote opens a quoted field only at the start of a field, a quoted field may hold
+delimiters, doubled quotes and line breaks and ends at a quote followed by a delimiter or the
+end of a line; a quote anywhere else is text (``pipa 2" bocor``). So a valid quoted field of
+any number of lines is one record, never rows of its own.
+
+A record that breaks the grammar (text after a closing quote, or a quoted field that never
+closes) has no right reading: its first line is one reject and reading goes on at the next
+line. A valid record longer than :data:`MAX_RECORD_BYTES` is one reject as a whole.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-_MAX_RECORD_LINES = 100
+from ..normalize import Columns, is_present, private_flag
+from ..privacy import mask_text, mask_unattributed
+
+MAX_RECORD_BYTES = 8 << 20  # one record (a report with its text) is far smaller
+_QUOTE, _COMMA = ord('"'), ord(",")
+_AFTER_QUOTE = frozenset(b",\r\n")
+
+
+def _walk(line: bytes, quoted: bool) -> tuple[bool, bool]:
+    """(still inside a quoted field at the end of ``line``, grammar broken) for one line,
+    entered inside a quoted field or at the start of a field."""
+    i, n = 0, len(line)
+    start = not quoted  # at the start of a field
+    while i < n:
+        if quoted:
+            j = line.find(b'"', i)
+            if j < 0:
+                return True, False
+            if j + 1 < n and line[j + 1] == _QUOTE:  # a doubled quote is text
+                i = j + 2
+                continue
+            if j + 1 < n and line[j + 1] not in _AFTER_QUOTE:
+                return False, True  # text after the closing quote
+            quoted, start, i = False, False, j + 1
+        elif start and line[i] == _QUOTE:
+            quoted, start, i = True, False, i + 1
+        else:
+            j = line.find(b",", i)
+            if j < 0:
+                return False, False
+            start, i = True, j + 1
+    return quoted, False
 
 
 def csv_records(fh: io.BufferedReader, offset: int) -> Iterator[tuple[bytes, int, str | None]]:
-    """(record bytes, end offset, problem) for each CSV record from ``offset``. A record
-    spans lines while its quotes are unbalanced; one that never balances within 100 lines is
-    reported alone as broken quoting and parsing goes on at the next line."""
+    """(record bytes, end offset, problem) for each CSV record from ``offset`` (see the
+    module doc); ``problem`` is None for a record that follows the grammar."""
     fh.seek(offset)
     pos = offset
-    lines = iter(fh)
-    pending: deque[tuple[bytes, int]] = deque()
-
-    def next_line() -> tuple[bytes, int] | None:
-        nonlocal pos
-        if pending:
-            return pending.popleft()
-        line = next(lines, None)
-        if line is None:
-            return None
-        pos += len(line)
-        return line, pos
-
-    while (item := next_line()) is not None:
-        line, end = item
-        quotes = line.count(b'"')
-        if quotes % 2 == 0:
+    while True:
+        line = fh.readline()
+        if not line:
+            return
+        start, end = pos, pos + len(line)
+        pos = end
+        if _QUOTE not in line:
             yield line, end, None
             continue
-        parts = [item]
-        while quotes % 2 and len(parts) < _MAX_RECORD_LINES:
-            nxt = next_line()
-            if nxt is None:
+        quoted, broken = _walk(line, False)
+        if not quoted:
+            yield line, end, ("broken quoting: text after a closing quote" if broken else None)
+            continue
+        parts, size, long = [line], len(line), False
+        while quoted and not broken:
+            nxt = fh.readline()
+            if not nxt:
                 break
-            parts.append(nxt)
-            quotes += nxt[0].count(b'"')
-        if quotes % 2 == 0:
-            yield b"".join(p[0] for p in parts), parts[-1][1], None
-        else:
-            yield line, end, "broken quoting: unbalanced quote"
-            pending.extendleft(reversed(parts[1:]))
+            pos += len(nxt)
+            size += len(nxt)
+            if size <= MAX_RECORD_BYTES:
+                parts.append(nxt)
+            else:
+                long = True
+            quoted, broken = _walk(nxt, True)
+        if not quoted and not broken:
+            if long:
+                record = b"".join(parts)
+                yield record, pos, f"record too long: {size} bytes (at most {MAX_RECORD_BYTES})"
+            else:
+                yield b"".join(parts), pos, None
+            continue
+        problem = (
+            "broken quoting: text after a closing quote"
+            if broken
+            else "broken quoting: a quoted field never closes"
+        )
+        yield line, start + len(line), problem
+        pos = start + len(line)  # the lines after it are read again, as records of their own
+        fh.seek(pos)
 
 
 def raw_text(record: bytes) -> str:
@@ -68,3 +117,29 @@ def parse_csv_texts(texts: list[str]) -> list[list[str] | str]:
             out.append(f"broken quoting: {exc}")
             start = bad + 1
     return out
+
+
+def masked_raw(
+    raw: str, fields: Sequence[object] | None, header: Sequence[str], cols: Columns
+) -> str:
+    """A reject's raw content as it may be kept: phones, e-mails and NIKs masked; when the
+    fields line up with the header and the row's private flag can be read, a private
+    reporter's values masked too; otherwise everything that could be a name or an address
+    (:func:`lapor_router.privacy.mask_unattributed`)."""
+    if fields is None or len(fields) != len(header):
+        return mask_unattributed(raw)
+    values = dict(zip(header, fields, strict=True))
+    private = private_flag(values.get(cols.private)) if cols.private else False
+    if private is None:
+        return mask_unattributed(raw)
+    extra = [str(values[c]) for c in cols.reporter if c in values and is_present(values[c])]
+    return mask_text(raw, extra if private else ())
+
+
+def lenient_fields(text: str) -> list[str] | None:
+    """The fields of a record that failed the strict grammar, read as a spreadsheet would."""
+    try:
+        rows = list(csv.reader([text.replace("\r", " ").replace("\n", " ")], strict=False))
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None

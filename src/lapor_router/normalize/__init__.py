@@ -8,7 +8,7 @@ become normalized words (:mod:`.text`); the columns of a report table are named 
 
 from __future__ import annotations
 
-from .columns import Columns
+from .columns import FALSE_WORDS, TRUE_WORDS, Columns, private_flag
 from .names import name_key
 from .text import text_tokens
 from .values import (
@@ -24,16 +24,19 @@ from .values import (
 )
 
 __all__ = [
+    "FALSE_WORDS",
     "MISSING",
     "NOT_A_NUMBER",
     "NOT_FINITE",
     "OUT_OF_RANGE",
     "REASONS",
+    "TRUE_WORDS",
     "Columns",
     "as_array",
     "coerce_floats",
     "is_missing",
     "is_present",
     "name_key",
+    "private_flag",
     "text_tokens",
 ]

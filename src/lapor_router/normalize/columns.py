@@ -10,6 +10,21 @@ from typing import Any
 from ..errors import BatchError
 from ..privacy import is_identity_column
 
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "ya", "private", "privat", "on", "rahasia"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "tidak", "public", "publik", "off", "umum"})
+
+
+def private_flag(value: Any) -> bool | None:
+    """A private column's cell as a flag: True, False (also blank), or None when it cannot
+    be read (which callers treat as private)."""
+    if value is None or value != value:
+        return False
+    word = str(value).strip().lower()
+    if not word or word in FALSE_WORDS:
+        return False
+    return True if word in TRUE_WORDS else None
+
+
 _GUESSES = {
     "lon": ("lon", "longitude", "lng", "long", "x", "bujur"),
     "lat": ("lat", "latitude", "y", "lintang"),

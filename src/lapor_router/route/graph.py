@@ -145,6 +145,11 @@ class RuleGraph:
     def version(self) -> str:
         return self.spec.settings.version
 
+    @property
+    def fingerprint(self) -> str:
+        """The rule set's version and the sha256 of its files (see :class:`RuleSpec`)."""
+        return self.spec.fingerprint
+
     def rule(self, rule_id: str) -> Rule:
         """The rule with id ``rule_id``."""
         if ("rules",) not in self._cache:

@@ -7,6 +7,7 @@ objects), then compiled into a graph by :mod:`.graph` and checked by :mod:`.lint
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 import zoneinfo
@@ -152,6 +153,13 @@ class RuleSpec:
     settings: Settings
     default_respond: Deadline
     default_resolve: Deadline
+    digest: str = ""  # sha256 of the rule files' bytes, in file order
+
+    @property
+    def fingerprint(self) -> str:
+        """``version@sha256[:12]``: names this exact rule set (two edits of one version
+        differ), for provenance and for refusing to resume a run under other rules."""
+        return f"{self.settings.version}@{self.digest[:12]}"
 
 
 # ----------------------------------------------------------------------------- parsing
@@ -495,7 +503,15 @@ def parse_rules(path: str | Path) -> RuleSpec:
         settings,
         default_respond,
         default_resolve,
+        _digest(root),
     )
+
+
+def _digest(root: Path) -> str:
+    sha = hashlib.sha256()
+    for f in [root / f for f in RULE_FILES] if root.is_dir() else [root]:
+        sha.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return sha.hexdigest()
 
 
 @cache
