@@ -133,15 +133,19 @@ def _run(
         state = json.loads(progress_file.read_text(encoding="utf-8"))
         if state.get("finished"):  # stopped while putting the finished outputs in place
             return _finish(state["summary"], renames, work, progress_file)
-        was = state["settings"]
-        changed = [
-            f"the {k.replace('_', ' ')} changed" + (f" ({was.get(k)} → {v})" if k in _NAMED else "")
-            for k, v in json.loads(json.dumps(settings)).items()
-            if was.get(k) != v
-        ]
+        was, now_settings = state["settings"], json.loads(json.dumps(settings))
+        changed = [k for k, v in now_settings.items() if was.get(k) != v]
         if changed:
+            what = ", ".join(k.replace("_", " ") for k in changed)
+            detail = "; ".join(
+                f"{k.replace('_', ' ')}: {was.get(k)} → {now_settings[k]}"
+                for k in changed
+                if k in _NAMED
+            )
             raise BatchError(
-                f"{src}: {'; '.join(changed)} since the interrupted run; run again without --resume"
+                f"{src}: the {what} changed since the interrupted run"
+                + (f" ({detail})" if detail else "")
+                + "; run again without --resume"
             )
     elif resume and work.is_dir() and dest.is_file() and summary_path.is_file():
         # the run had finished and was stopped while removing its work folder
