@@ -144,7 +144,7 @@ def test_resume_refuses_another_rule_set(router, many_rows, tmp_path, monkeypatc
     cats = rules / "categories.toml"
     cats.write_text(cats.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
     other = Router(jakarta, rules=rules)
-    with pytest.raises(BatchError, match="rule set.* changed since the interrupted run"):
+    with pytest.raises(BatchError, match=r"rule set.* changed since the interrupted run"):
         _route(other, many_rows, out, resume=True)
     summary = _route(router, many_rows, out, resume=True)  # the same rules still resume
     assert summary["rows_written"] == 300
@@ -156,7 +156,7 @@ def test_resume_refuses_another_boundary_set(router, many_rows, tmp_path, monkey
     with pytest.raises(_Stop):
         _route(router, many_rows, out)
     monkeypatch.undo()
-    with pytest.raises(BatchError, match="boundary set.* changed since the interrupted run"):
+    with pytest.raises(BatchError, match=r"boundary set.* changed since the interrupted run"):
         _route(Router(toy), many_rows, out, resume=True)
 
 
