@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from lapor_router.batch import run as run_module
 from lapor_router.files import salvage
 from lapor_router.route import default_rules_path
 
-from conftest import ROOT
+from conftest import BOUNDARIES, ROOT
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 HEADER = ["report_id", "lon", "lat", "category", "text", "private", "reporter_name"]
@@ -419,3 +420,29 @@ def test_the_demo_sample_file_keeps_every_row(router, tmp_path):
     with open(sample, "rb") as fh:
         records = sum(1 for _ in fh) - 1
     assert summary["rows_written"] + summary["rows_rejected"] == summary["rows_read"] == records
+
+
+def test_two_runs_on_one_output_at_once_one_is_refused_in_one_line(tmp_path):
+    from lapor_router import install
+
+    env = {**os.environ, "LAPOR_ROUTER_DATA": str(tmp_path / "home")}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAPOR_ROUTER_DATA", env["LAPOR_ROUTER_DATA"])
+        install(BOUNDARIES, ["jakarta"])
+    src = _write(tmp_path / "in.csv", [_row(i) for i in range(20_000)])
+    out = tmp_path / "out.csv"
+    cli = str(Path(sys.executable).with_name("lapor-router"))
+    args = [cli, "route", str(src), "-o", str(out), "--chunk-rows", "500"]
+    first = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    lock = tmp_path / "out.csv.lock"
+    for _ in range(600):
+        if lock.exists() or first.poll() is not None:
+            break
+        time.sleep(0.05)
+    second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert first.wait(timeout=300) == 0, first.stderr.read() if first.stderr else ""
+    assert second.returncode == 2
+    line = second.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert f"process {first.pid}" in line and "out.csv" in line
+    assert len(_read(out)) == 20_000 and not lock.exists()
