@@ -20,7 +20,7 @@ import shapely
 
 from ..errors import BatchError, PrivacyWarning
 from ..normalize import Columns, is_present, private_flag
-from ..privacy import MASK, is_nik_column, mask_text
+from ..privacy import MASK, is_nik_column, mask_text, mask_words, maybe_personal
 from ..route import Classifier, RuleGraph, WorkCalendar, decide_many
 
 OUTPUT_COLUMNS = (
@@ -186,13 +186,6 @@ def _mask_columns(
     and NIKs in every text cell; a private row's reporter values in its other cells too;
     the reporter columns of private rows and NIK columns of every row replaced by MASK."""
     reporter = [c for c in cols.reporter if c in frame]
-    identity = [frame[c].to_numpy(dtype=object) for c in reporter]
-    words: dict[int, tuple[str, ...]] = {}
-    if identity and private.any():
-        for i in np.flatnonzero(private).tolist():
-            found = tuple(str(r[i]) for r in identity if is_present(r[i]))
-            if found:
-                words[i] = found
     if private.any() and not reporter:
         warnings.warn(
             f"{int(private.sum())} private row(s) but no reporter column was named or "
@@ -201,14 +194,18 @@ def _mask_columns(
             PrivacyWarning,
             stacklevel=3,
         )
+    rows = np.flatnonzero(private)
+    # each private row's own values, lower case, one array per reporter column
+    words = [
+        np.array([_word(v) for v in frame[c].to_numpy(dtype=object)[rows]], dtype=str)
+        for c in reporter
+    ]
     for c in frame.columns:
         if c == skip or c in reporter:
             continue
-        values = frame[c].to_numpy(dtype=object)
-        masked = _mask_values(values)
-        for i, extra in words.items():
-            if isinstance(masked[i], str):
-                masked[i] = mask_text(masked[i], extra)
+        masked = _mask_values(frame[c].to_numpy(dtype=object))
+        if len(rows) and words:
+            _mask_identities(masked, rows, words)
         out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
     for c in reporter:
         values = frame[c].to_numpy(dtype=object)
@@ -219,9 +216,28 @@ def _mask_columns(
         out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
 
 
+def _word(value: Any) -> str:
+    """A reporter value as a word to mask (lower case), or "" when too short to mask."""
+    word = str(value).strip() if is_present(value) else ""
+    return word.lower() if len(word) >= 3 else ""
+
+
+def _mask_identities(masked: np.ndarray, rows: np.ndarray, words: list[np.ndarray]) -> None:
+    """Mask, in place, each private row's reporter values where they appear in its cells
+    of one column (found for all rows at once; replaced only where found)."""
+    cells = masked[rows]
+    text = np.array([v.lower() if isinstance(v, str) else "" for v in cells], dtype=str)
+    hit = np.zeros(len(rows), dtype=bool)
+    for w in words:
+        hit |= (w != "") & (np.char.find(text, w) >= 0)
+    for k in np.flatnonzero(hit).tolist():
+        i = rows[k]
+        masked[i] = mask_words(masked[i], [str(w[k]) for w in words if w[k]])
+
+
 def _mask_values(values: np.ndarray) -> np.ndarray:
-    """Each value with phones, e-mails and NIKs masked, computed once per distinct value;
-    values with nothing to mask stay as they are (numbers stay numbers)."""
+    """Each value with phones, e-mails and NIKs masked, computed once per distinct value
+    that may hold one; values with nothing to mask stay as they are (numbers stay numbers)."""
     out = values.copy()
     uniques: list[Any]
     try:
@@ -231,13 +247,13 @@ def _mask_values(values: np.ndarray) -> np.ndarray:
         codes, uniques = np.arange(len(values)), list(values)
     if not uniques:
         return out
+    texts = [u if isinstance(u, str) else str(u) for u in uniques]
     fixed = np.empty(len(uniques), dtype=object)
     changed = np.zeros(len(uniques), dtype=bool)
-    for k, u in enumerate(uniques):
-        text = u if isinstance(u, str) else str(u)
-        m = mask_text(text)
-        fixed[k] = m if m != text else u
-        changed[k] = m != text
+    for k in np.flatnonzero(maybe_personal(texts)).tolist():
+        m = mask_text(texts[k])
+        if m != texts[k]:
+            fixed[k], changed[k] = m, True
     if changed.any():
         rows = np.flatnonzero((codes >= 0) & changed[np.maximum(codes, 0)])
         out[rows] = fixed[codes[rows]]
