@@ -21,6 +21,7 @@ from .values import (
     coerce_floats,
     is_missing,
     is_present,
+    scalar,
 )
 
 __all__ = [
@@ -35,5 +36,6 @@ __all__ = [
     "is_missing",
     "is_present",
     "name_key",
+    "scalar",
     "text_tokens",
 ]

@@ -3,7 +3,10 @@ cannot be a number (``missing``, ``not_a_number``, ``not_finite``, ``out_of_rang
 
 from __future__ import annotations
 
+import numbers
+import sys
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -39,16 +42,59 @@ def as_array(values: Any, n: int | None = None) -> np.ndarray:
     return arr
 
 
+def scalar(v: Any) -> Any:
+    """One value as itself: a 0-d array as its element, a pyarrow scalar as its Python
+    value, a masked element (``np.ma.masked``) as None."""
+    for _ in range(4):  # a 0-d array may hold another
+        if isinstance(v, np.ndarray):
+            if v.ndim != 0:
+                return v
+            if isinstance(v, np.ma.MaskedArray):
+                if np.ma.getmaskarray(v).any():
+                    return None
+                v = v.data
+            v = v[()]
+            continue
+        pa = sys.modules.get("pyarrow")
+        if pa is not None and isinstance(v, pa.Scalar):
+            try:
+                v = v.as_py()
+            except (ValueError, TypeError, OverflowError, pa.ArrowException):
+                return v  # e.g. a timestamp beyond datetime's range: not a number anyway
+            continue
+        return v
+    return v
+
+
 def _parse_one(v: Any) -> tuple[float, str | None]:
+    v = scalar(v)
     if v is None or v is pd.NA or v is pd.NaT:
         return np.nan, MISSING
-    if isinstance(v, bool | np.bool_):
-        return np.nan, NOT_A_NUMBER
-    if isinstance(v, int | float | np.integer | np.floating):
+    if isinstance(v, bool | np.bool_ | complex | np.complexfloating):
+        return np.nan, NOT_A_NUMBER  # complex: even with a zero imaginary part
+    if isinstance(v, np.datetime64 | np.timedelta64):  # timedelta64 is an np.integer
+        return np.nan, MISSING if np.isnat(v) else NOT_A_NUMBER
+    if isinstance(v, Decimal):
+        if v.is_nan():  # signalling NaN too
+            return np.nan, MISSING
+        if v.is_infinite():
+            return np.nan, NOT_FINITE
         f = float(v)
+        return (f, None) if np.isfinite(f) else (np.nan, OUT_OF_RANGE)
+    if isinstance(v, numbers.Real):  # int, float, Fraction, numpy integers and floats
+        try:
+            f = float(v)
+        except OverflowError:  # an integer or fraction beyond float64
+            return np.nan, OUT_OF_RANGE
+        except (TypeError, ValueError):
+            return np.nan, NOT_A_NUMBER
         if np.isnan(f):
             return f, MISSING
-        return f, None if np.isfinite(f) else NOT_FINITE
+        if np.isfinite(f):
+            return f, None
+        if isinstance(v, np.floating) and np.isfinite(v):
+            return np.nan, OUT_OF_RANGE  # a long double beyond float64
+        return f, NOT_FINITE
     if isinstance(v, bytes):
         v = v.decode("utf-8", "replace")
     if isinstance(v, str):
@@ -63,28 +109,64 @@ def _parse_one(v: Any) -> tuple[float, str | None]:
             return np.nan, NOT_A_NUMBER
         if np.isnan(f):
             return np.nan, NOT_A_NUMBER
-        return f, None if np.isfinite(f) else NOT_FINITE
+        if np.isfinite(f):
+            return f, None
+        return (f, NOT_FINITE) if "inf" in text.lower() else (np.nan, OUT_OF_RANGE)
     return np.nan, NOT_A_NUMBER
+
+
+# elements pandas parses as numbers (or text) as they are; the others go value by value
+_PLAIN = frozenset(
+    {float, int, str, Decimal, np.float64, np.float32, np.float16}
+    | {np.dtype(c).type for c in "bhilqBHILQ"}
+)
 
 
 def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float64 values and an int8 reason code per value (0 where it is a number; else the
-    index of the reason in :data:`REASONS`)."""
-    reason = np.zeros(len(values), dtype=np.int8)
-    if values.dtype.kind in "fiu":
-        out = values.astype("float64", copy=False)
+    index of the reason in :data:`REASONS`).
+
+    Numeric arrays are converted at once; booleans, complex numbers, dates and durations
+    (NaT: missing) and raw bytes (``V``) are not numbers, without a look at each element.
+    In object and text arrays, pandas parses the plain numbers and strings at once; the
+    other elements, and those it cannot make a finite number of, are read value by value.
+    """
+    n = len(values)
+    reason = np.zeros(n, dtype=np.int8)
+    kind = values.dtype.kind
+    if kind in "fiu":
+        with np.errstate(over="ignore"):  # long doubles beyond float64 become inf
+            out = values.astype("float64", copy=False)
+        inf = np.isinf(out)
         reason[np.isnan(out)] = _CODE[MISSING]
-        reason[np.isinf(out)] = _CODE[NOT_FINITE]
+        reason[inf] = _CODE[NOT_FINITE]
+        if kind == "f" and values.dtype.itemsize > 8 and inf.any():
+            big = inf & np.isfinite(values)  # a number, beyond float64
+            reason[big] = _CODE[OUT_OF_RANGE]
+            out = np.where(big, np.nan, out)
         return out, reason
-    if values.dtype.kind == "b":
+    if kind in "bcmMV":
         reason[:] = _CODE[NOT_A_NUMBER]
-        return np.full(len(values), np.nan), reason
-    # fast path: what pandas parses as plain numbers; the rest value by value
-    out = np.array(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype="float64")
-    slow = ~np.isfinite(out) | np.array(
-        [isinstance(v, bool | np.bool_) for v in values], dtype=bool
-    )
-    for i in np.flatnonzero(slow).tolist():
+        if kind in "mM":
+            reason[np.isnat(values)] = _CODE[MISSING]
+        return np.full(n, np.nan), reason
+    if kind in "US":
+        values = values.astype(object)
+    plain = [type(v) in _PLAIN for v in values.tolist()]
+    every = all(plain)
+    out = np.full(n, np.nan)
+    if every or any(plain):
+        mask = None if every else np.array(plain, dtype=bool)
+        try:
+            some = values if mask is None else values[mask]
+            parsed = pd.to_numeric(pd.Series(some, dtype=object), errors="coerce")
+            if mask is None:
+                out = np.array(parsed, dtype="float64")
+            else:
+                out[mask] = np.asarray(parsed, dtype="float64")
+        except (TypeError, ValueError, OverflowError):
+            pass  # e.g. an int beyond float64: every element value by value
+    for i in np.flatnonzero(~np.isfinite(out)).tolist():
         out[i], why = _parse_one(values[i])
         reason[i] = _CODE[why]
     return out, reason

@@ -1,0 +1,164 @@
+"""The library API under fuzzing: every value ``locate`` and ``locate_many`` may be handed
+gives a Location (status ``invalid`` with a reason where it cannot be a coordinate), or a
+CoordinateError for a shape mistake; never another exception, never a silent wrong answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lapor_router import Location, Router
+
+MONAS = (106.8272, -6.1754)
+GAMBIR = "31.71.01.1001"
+LONS = [MONAS[0]] * 3
+LATS = [MONAS[1]] * 3
+
+
+@pytest.fixture(scope="module")
+def jkt(jakarta) -> Router:
+    return Router(jakarta)
+
+
+def _why(loc: Location) -> tuple[str, str | None]:
+    return loc.status, loc.invalid_reason
+
+
+def _col(frame: pd.DataFrame, name: str) -> list[object]:
+    return [None if pd.isna(v) else v for v in frame[name].astype(object)]
+
+
+# ------------------------------------------------ finding 1: values that used to raise
+
+
+@pytest.mark.parametrize(
+    "big",
+    [10**400, -(10**400), 2**1024, Fraction(10**400, 3), Decimal("1e400"), "1e400"],
+    ids=["10**400", "-10**400", "2**1024", "fraction", "decimal", "text"],
+)
+def test_numbers_beyond_float64_are_out_of_range(jkt, big):
+    assert _why(jkt.locate(big, MONAS[1])) == ("invalid", "out_of_range")
+    assert _why(jkt.locate(MONAS[0], big)) == ("invalid", "out_of_range")
+    loc = jkt.locate(*MONAS, accuracy_m=big)
+    assert loc.nama == "Gambir" and "invalid_accuracy" in loc.flags
+    frame = jkt.locate_many([big, MONAS[0]], LATS[:2], accuracy_m=[5, big])
+    assert _col(frame, "invalid_reason") == ["out_of_range", None]
+    assert frame["flags"].iat[1] == {"invalid_accuracy"}
+
+
+TIMES = [
+    np.timedelta64(5, "s"),
+    np.datetime64("2020-01-01"),
+    dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+    dt.date(2020, 1, 1),
+    dt.time(12, 0),
+    dt.timedelta(seconds=5),
+    pd.Timestamp("2020-01-01"),
+    pd.Timedelta("5s"),
+]
+
+
+@pytest.mark.parametrize("value", TIMES, ids=lambda v: type(v).__name__)
+def test_times_and_durations_are_not_numbers(jkt, value):
+    assert _why(jkt.locate(value, MONAS[1])) == ("invalid", "not_a_number")
+    assert _why(jkt.locate(MONAS[0], value)) == ("invalid", "not_a_number")
+    loc = jkt.locate(*MONAS, accuracy_m=value)
+    assert loc.nama == "Gambir" and "invalid_accuracy" in loc.flags
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        np.array([1, 2, "NaT"], dtype="m8[s]"),
+        np.array(["2020-01-01", "2021-06-01", "NaT"], dtype="M8[D]"),
+        pd.Series(pd.to_datetime(["2020-01-01", "2021-06-01", None])),
+        pd.Series(pd.to_datetime(["2020-01-01", "2021-06-01", None]).tz_localize("Asia/Jakarta")),
+        pd.Series(pd.to_timedelta(["1s", "2s", None])),
+        [np.timedelta64(1, "s"), np.datetime64("2020"), np.timedelta64("NaT")],
+    ],
+    ids=["timedelta64", "datetime64", "datetimes", "aware", "timedeltas", "list"],
+)
+def test_time_columns_are_not_numbers_and_nat_is_missing(jkt, column):
+    frame = jkt.locate_many(column, LATS)
+    assert _col(frame, "invalid_reason") == ["not_a_number", "not_a_number", "missing"]
+    frame = jkt.locate_many(LONS, LATS, accuracy_m=column)
+    assert list(frame["flags"]) == [{"invalid_accuracy"}, {"invalid_accuracy"}, set()]
+
+
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        (Decimal("NaN"), "missing"),
+        (Decimal("-NaN"), "missing"),
+        (Decimal("sNaN"), "missing"),
+        (Decimal("-sNaN"), "missing"),
+        (Decimal("Infinity"), "not_finite"),
+        (Decimal("-Infinity"), "not_finite"),
+    ],
+)
+def test_decimal_nan_is_missing_and_decimal_infinity_not_finite(jkt, value, reason):
+    assert _why(jkt.locate(value, MONAS[1])) == ("invalid", reason)
+    assert _why(jkt.locate(MONAS[0], value)) == ("invalid", reason)
+    frame = jkt.locate_many([value, MONAS[0]], LATS[:2])
+    assert _col(frame, "invalid_reason") == [reason, None]
+    loc = jkt.locate(*MONAS, accuracy_m=value)  # a NaN accuracy is no accuracy
+    assert ("invalid_accuracy" in loc.flags) == (reason == "not_finite")
+
+
+def test_decimals_and_fractions_are_numbers(jkt):
+    for lon, lat in (
+        (Decimal("106.8272"), Decimal("-6.1754")),
+        (Fraction("106.8272"), Fraction("-6.1754")),
+        (np.float32(106.8272), np.longdouble("-6.1754")),
+    ):
+        assert jkt.locate(lon, lat).kode == GAMBIR
+        assert list(jkt.locate_many([lon, lon], [lat, lat])["kode"]) == [GAMBIR] * 2
+    loc = jkt.locate(*MONAS, accuracy_m=Fraction(5))
+    assert loc.accuracy_shares == ((GAMBIR, 1.0),) and not loc.flags
+
+
+def test_zero_dimensional_arrays_are_their_scalar(jkt):
+    loc = jkt.locate(
+        np.array(MONAS[0]), np.array(MONAS[1]), accuracy_m=np.array(5.0), claimed=np.array("Gambir")
+    )
+    assert (loc.kode, loc.claimed_kode, loc.accuracy_shares) == (GAMBIR, GAMBIR, ((GAMBIR, 1.0),))
+    assert _why(jkt.locate(np.array(np.nan), MONAS[1])) == ("invalid", "missing")
+    assert _why(jkt.locate(np.array("abc"), MONAS[1])) == ("invalid", "not_a_number")
+    assert _why(jkt.locate(np.array(np.array(1.5j)), MONAS[1])) == ("invalid", "not_a_number")
+    frame = jkt.locate_many(
+        [np.array(v) for v in LONS],
+        [np.array(v) for v in LATS],
+        accuracy_m=[np.array(5.0)] * 3,
+        claimed=[np.array("Gambir")] * 3,
+    )
+    assert list(frame["kode"]) == list(frame["claimed_kode"]) == [GAMBIR] * 3
+    assert all(not f for f in frame["flags"])
+
+
+# ------------------------------------------------------- finding 3: silent wrong answers
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        complex(MONAS[0], 1.0),
+        complex(MONAS[0], 0.0),
+        np.complex128(MONAS[0]),
+        np.complex64(MONAS[0] + 2j),
+        np.clongdouble(MONAS[0]),
+    ],
+    ids=repr,
+)
+def test_complex_numbers_are_not_numbers_even_with_a_zero_imaginary_part(jkt, value):
+    assert _why(jkt.locate(value, MONAS[1])) == ("invalid", "not_a_number")
+    assert _why(jkt.locate(MONAS[0], value)) == ("invalid", "not_a_number")
+    assert "invalid_accuracy" in jkt.locate(*MONAS, accuracy_m=value).flags
+    for column in ([value] * 3, np.array([value] * 3)):
+        frame = jkt.locate_many(column, LATS, accuracy_m=column)
+        assert _col(frame, "invalid_reason") == ["not_a_number"] * 3
+        assert list(frame["flags"]) == [{"invalid_coordinates", "invalid_accuracy"}] * 3
