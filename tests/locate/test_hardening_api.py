@@ -10,9 +10,11 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from lapor_router import Location, Router
+from lapor_router.errors import CoordinateError
 
 MONAS = (106.8272, -6.1754)
 GAMBIR = "31.71.01.1001"
@@ -140,7 +142,129 @@ def test_zero_dimensional_arrays_are_their_scalar(jkt):
     assert all(not f for f in frame["flags"])
 
 
+# ------------------------------------------------------------ finding 2: shape mistakes
+
+
+@pytest.mark.parametrize("length", [0, 2, 4])
+@pytest.mark.parametrize("arg", ["accuracy_m", "claimed"])
+@pytest.mark.parametrize("kind", [list, np.array, pd.Series])
+def test_an_extra_column_of_another_length_raises_a_coordinate_error(jkt, arg, length, kind):
+    values = kind([5.0] * length if arg == "accuracy_m" else ["Gambir"] * length)
+    with pytest.raises(CoordinateError, match=rf"^{arg} has {length} values for 3 points"):
+        jkt.locate_many(LONS, LATS, **{arg: values})
+
+
+@pytest.mark.parametrize("accuracy", [5, 5.0, np.float64(5), np.array(5.0), [5], "5"], ids=repr)
+def test_a_scalar_extra_column_still_broadcasts(jkt, accuracy):
+    frame = jkt.locate_many(LONS, LATS, accuracy_m=accuracy, claimed=np.str_("Gambir"))
+    assert list(frame["accuracy_shares"]) == [((GAMBIR, 1.0),)] * 3
+    assert list(frame["claimed_kode"]) == [GAMBIR] * 3
+
+
+def test_shape_mistakes_raise_a_coordinate_error_naming_the_argument(jkt):
+    rec = np.rec.fromarrays([LONS, LATS], names="lon,lat")
+    with pytest.raises(CoordinateError, match=r"^lons is a structured array \(fields lon, lat\)"):
+        jkt.locate_many(rec, LATS)
+    grid = np.array([LONS, LATS])
+    with pytest.raises(CoordinateError, match=r"^lats has shape \(2, 3\)"):
+        jkt.locate_many(LONS, grid)
+    with pytest.raises(CoordinateError, match=r"^accuracy_m has shape \(3, 2\)"):
+        jkt.locate_many(LONS, LATS, accuracy_m=np.ones((3, 2)))
+    with pytest.raises(CoordinateError, match=r"^lons is a table of 2 columns"):
+        jkt.locate_many(pd.DataFrame({"lon": LONS, "lat": LATS}), LATS)
+    with pytest.raises(CoordinateError, match=r"^claimed is a set"):
+        jkt.locate_many(LONS, LATS, claimed={"Gambir"})
+    with pytest.raises(CoordinateError, match=r"^lons is a dict"):
+        jkt.locate_many({MONAS[0]: MONAS[1]}, [MONAS[1]])
+
+
+def test_a_column_or_row_vector_a_record_field_or_a_one_column_table_is_a_column(jkt):
+    rec = np.rec.fromarrays([LONS, LATS], names="lon,lat")
+    for lons, lats in (
+        (np.array(LONS).reshape(3, 1), np.array(LATS).reshape(1, 3)),
+        (rec["lon"], rec.lat),
+        (pd.DataFrame({"lon": LONS}), pa.table({"lat": LATS})),
+    ):
+        assert list(jkt.locate_many(lons, lats)["kode"]) == [GAMBIR] * 3
+
+
+def test_elements_that_are_not_values_are_invalid_rows(jkt):
+    frame = jkt.locate_many([[MONAS[0]], np.array([MONAS[0]]), MONAS[0]], LATS)
+    assert _col(frame, "invalid_reason") == ["not_a_number", "not_a_number", None]
+
+
 # ------------------------------------------------------- finding 3: silent wrong answers
+
+NULL_LATS = [MONAS[1], None, MONAS[1]]
+
+
+@pytest.mark.parametrize(
+    "lons,lats",
+    [
+        (pa.array(LONS), pa.array(NULL_LATS)),
+        (pa.chunked_array([LONS[:1], LONS[1:]]), pa.chunked_array([NULL_LATS[:2], NULL_LATS[2:]])),
+        (
+            pa.array(LONS, pa.float32()),
+            pa.array([Decimal("-6.1754"), None, Decimal("-6.1754")], pa.decimal128(12, 6)),
+        ),
+        (pa.array([str(v) for v in LONS]), pa.array(["-6.1754", None, "-6,1754"], pa.string())),
+        (pd.Series(LONS, dtype="float64[pyarrow]"), pd.Series(NULL_LATS, dtype="float64[pyarrow]")),
+        (
+            pd.Series([str(v) for v in LONS], dtype="string[pyarrow]"),
+            pd.Series(["-6.1754", None, "-6,1754"], dtype="string[pyarrow]"),
+        ),
+        (pd.array(LONS, dtype="float64[pyarrow]"), pd.Index(NULL_LATS, dtype="float64[pyarrow]")),
+        ([pa.scalar(v) for v in LONS], [pa.scalar(v, pa.float64()) for v in NULL_LATS]),
+    ],
+    ids=[
+        "array",
+        "chunked",
+        "float32-decimal",
+        "string",
+        "series",
+        "string-series",
+        "ext",
+        "scalars",
+    ],
+)
+def test_arrow_values_are_read_and_nulls_are_missing(jkt, lons, lats):
+    frame = jkt.locate_many(lons, lats)
+    assert _col(frame, "kode") == [GAMBIR, None, GAMBIR]
+    assert _col(frame, "invalid_reason") == [None, "missing", None]
+
+
+def test_arrow_accuracy_and_claims_read_nulls_as_not_given(jkt):
+    for accuracy, claimed in (
+        (pa.array([5.0, None, -1.0]), pa.array(["Gambir", None, "Zulu"])),
+        (
+            pd.Series([5.0, None, -1.0], dtype="float64[pyarrow]"),
+            pd.Series(["Gambir", None, "Zulu"], dtype="string[pyarrow]"),
+        ),
+    ):
+        frame = jkt.locate_many(LONS, LATS, accuracy_m=accuracy, claimed=claimed)
+        assert list(frame["flags"]) == [set(), set(), {"invalid_accuracy", "claimed_unknown"}]
+        assert list(frame["accuracy_shares"]) == [((GAMBIR, 1.0),), (), ()]
+        assert _col(frame, "claimed_kode") == [GAMBIR, None, None]
+    assert jkt.locate(*MONAS, accuracy_m=pa.scalar(5.0), claimed=pa.scalar("Gambir")).flags == set()
+    assert jkt.locate(*MONAS, claimed=pd.NA).flags == set()
+
+
+def test_masked_elements_are_missing(jkt):
+    mask = [False, True, False]
+    for lons in (np.ma.masked_array(LONS, mask=mask), np.ma.masked_array([106, 999, 106], mask)):
+        frame = jkt.locate_many(lons, np.ma.masked_array(LATS))
+        assert _col(frame, "invalid_reason") == [None, "missing", None]
+    frame = jkt.locate_many(
+        LONS,
+        LATS,
+        accuracy_m=np.ma.masked_array([5.0, -1.0, 5.0], mask=mask),
+        claimed=np.ma.masked_array(["Gambir", "Zulu", "Gambir"], mask=mask),
+    )
+    assert list(frame["flags"]) == [set()] * 3
+    assert _col(frame, "claimed_kode") == [GAMBIR, None, GAMBIR]
+    assert _why(jkt.locate(np.ma.masked, MONAS[1])) == ("invalid", "missing")
+    strings = np.ma.masked_array(["106.8272", "x", "106,8272"], mask=mask)
+    assert _col(jkt.locate_many(strings, LATS), "invalid_reason") == [None, "missing", None]
 
 
 @pytest.mark.parametrize(
@@ -158,7 +282,7 @@ def test_complex_numbers_are_not_numbers_even_with_a_zero_imaginary_part(jkt, va
     assert _why(jkt.locate(value, MONAS[1])) == ("invalid", "not_a_number")
     assert _why(jkt.locate(MONAS[0], value)) == ("invalid", "not_a_number")
     assert "invalid_accuracy" in jkt.locate(*MONAS, accuracy_m=value).flags
-    for column in ([value] * 3, np.array([value] * 3)):
+    for column in ([value] * 3, np.array([value] * 3), pd.Series([value] * 3)):
         frame = jkt.locate_many(column, LATS, accuracy_m=column)
         assert _col(frame, "invalid_reason") == ["not_a_number"] * 3
         assert list(frame["flags"]) == [{"invalid_coordinates", "invalid_accuracy"}] * 3

@@ -258,7 +258,12 @@ class Locator:
         ``lons``/``lats``: arrays, pandas columns or sequences in degrees (EPSG:4326), or in
         ``crs`` units (e.g. ``"EPSG:32748"`` metres). ``accuracy_m``: GPS accuracy radius in
         metres (scalar or array). ``claimed``: kelurahan code or name the report carries.
-        Bad rows never raise: they get status ``invalid`` and an ``invalid_reason``.
+        Any container works: sequences, numpy (masked) arrays, pandas and pyarrow columns.
+        Bad rows never raise: they get status ``invalid`` and an ``invalid_reason``. Shape
+        mistakes raise :class:`~lapor_router.errors.CoordinateError`: ``lons`` and ``lats`` of
+        different lengths, an ``accuracy_m`` or ``claimed`` whose length is neither 1 nor the
+        number of points, an array of more than one dimension, a record array, a table of
+        several columns, a set.
         """
         cols = self._core(lons, lats, accuracy_m, claimed, crs)
         return self._present(cols, len(cols["status"]))
@@ -300,10 +305,13 @@ class Locator:
     def _core(
         self, lons: Any, lats: Any, accuracy_m: Any, claimed: Any, crs: str | None
     ) -> dict[str, Any]:
-        lon_raw, lat_raw = as_array(lons), as_array(lats)
+        lon_raw, lat_raw = as_array(lons, name="lons"), as_array(lats, name="lats")
         if len(lon_raw) != len(lat_raw):
             raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
         n = len(lon_raw)
+        # checked before any work: a shape mistake raises, whatever the coordinates
+        acc_raw = None if accuracy_m is None else as_array(accuracy_m, n, "accuracy_m")
+        claims = None if claimed is None else as_array(claimed, n, "claimed")
         reason: np.ndarray | None = None
         if crs is None and _plain_numbers(lon_raw) and _plain_numbers(lat_raw):
             x, y = lon_raw.astype(np.float64, copy=False), lat_raw.astype(np.float64, copy=False)
@@ -314,10 +322,10 @@ class Locator:
             if crs is not None:
                 x, y, reason = self._from_crs(x, y, reason, crs)
         cols = self._resolve(x, y, reason, projected=crs is not None)
-        if accuracy_m is not None:
-            self._accuracy(cols, as_array(accuracy_m, n))
-        if claimed is not None:
-            self._claimed(cols, as_array(claimed, n))
+        if acc_raw is not None:
+            self._accuracy(cols, acc_raw)
+        if claims is not None:
+            self._claimed(cols, claims)
         return cols
 
     @staticmethod

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import numbers
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Set
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..errors import CoordinateError
 
 MISSING = "missing"
 NOT_A_NUMBER = "not_a_number"
@@ -20,26 +22,106 @@ REASONS = (None, MISSING, NOT_A_NUMBER, NOT_FINITE, OUT_OF_RANGE)  # int8 codes 
 _CODE = {r: i for i, r in enumerate(REASONS)}
 
 
-def as_array(values: Any, n: int | None = None) -> np.ndarray:
-    """A 1-d array from a scalar, sequence, numpy array or pandas column (broadcast to n)."""
+def as_array(values: Any, n: int | None = None, name: str | None = None) -> np.ndarray:
+    """A 1-d array from a scalar, sequence, numpy array, pandas column or pyarrow array
+    (broadcast to n). Masked elements of a numpy masked array and pyarrow nulls become
+    missing (NaN in a float array, None in an object array); a 0-d array is its scalar.
+
+    ``name`` (the argument's name) makes shape mistakes a
+    :class:`~lapor_router.errors.CoordinateError`: a length other than 1 or ``n``, an
+    array of more than one dimension (a column or row vector is one value per element), a
+    structured (record) array, a table of several columns, or a set or mapping (no order).
+    Without it, such input is flattened or iterated as it comes.
+    """
+    values = _unwrap_container(values, name)
     if isinstance(values, pd.Series | pd.Index):
-        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-            values.dtype
-        ):
+        dtype = values.dtype
+        if isinstance(dtype, np.dtype):  # numpy-backed: coerce_floats reads the dtype
+            arr = values.to_numpy()
+        elif (
+            pd.api.types.is_numeric_dtype(dtype)
+            and not pd.api.types.is_bool_dtype(dtype)
+            and not pd.api.types.is_complex_dtype(dtype)
+        ):  # nullable and pyarrow numbers: NA is NaN
             arr = values.to_numpy(dtype="float64", na_value=np.nan)
         else:
             arr = values.to_numpy(dtype=object)
+    elif isinstance(values, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(values)
+        if values.dtype.kind in "fiu" and values.dtype.itemsize <= 8:
+            arr = values.data.astype("float64")
+            arr[mask] = np.nan
+        else:
+            arr = values.data.astype(object)
+            arr[mask] = None
     elif isinstance(values, np.ndarray):
-        arr = values
-    elif isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        arr = np.array([values], dtype=object)
+        arr = np.asarray(values)  # a subclass (np.matrix...) as a plain array
+    elif isinstance(values, str | bytes) or not isinstance(values, Iterable) or _is_scalar(values):
+        arr = np.empty(1, dtype=object)
+        arr[0] = values  # as it is (np.array would unpack a pyarrow list scalar)
     else:
+        if name is not None and isinstance(values, Set | Mapping):
+            raise CoordinateError(
+                f"{name} is a {type(values).__name__}, which has no order: pass a sequence"
+            )
         items = list(values)
         arr = np.fromiter(items, dtype=object, count=len(items))  # elements kept as they are
-    arr = arr.reshape(-1) if arr.ndim != 1 else arr
-    if n is not None and len(arr) == 1 and n != 1:
-        arr = np.repeat(arr, n)
+    if name is not None and arr.dtype.names is not None:
+        fields = ", ".join(arr.dtype.names)
+        raise CoordinateError(
+            f"{name} is a structured array (fields {fields}): pass one field, "
+            f"e.g. {name}[{arr.dtype.names[0]!r}]"
+        )
+    if arr.ndim != 1:
+        if name is not None and sum(d != 1 for d in arr.shape) > 1:
+            raise CoordinateError(
+                f"{name} has shape {arr.shape}: pass one value per point (a 1-d array)"
+            )
+        arr = arr.reshape(-1)
+    if n is not None and len(arr) != n:
+        if len(arr) == 1:
+            arr = np.repeat(arr, n)
+        elif name is not None:
+            raise CoordinateError(f"{name} has {len(arr)} values for {n} points")
     return arr
+
+
+def _unwrap_container(values: Any, name: str | None) -> Any:
+    """pyarrow arrays and tables as pandas, one-column tables as their column, pandas
+    extension arrays as a Series."""
+    pa = sys.modules.get("pyarrow")  # loaded by whoever made a pyarrow value
+    if pa is not None:
+        if isinstance(values, pa.Table | pa.RecordBatch):
+            if values.num_columns == 1:
+                values = values.column(0)
+            elif name is not None:
+                raise CoordinateError(
+                    f"{name} is a table of {values.num_columns} columns: pass one column"
+                )
+            else:
+                values = values.to_pandas()
+        if isinstance(values, pa.Array | pa.ChunkedArray):
+            try:
+                values = values.to_pandas()
+            except (pa.ArrowException, ValueError, TypeError, OverflowError):
+                values = values.to_pylist()  # e.g. dates beyond pandas' range
+    if isinstance(values, pd.DataFrame):
+        if values.shape[1] == 1:
+            return values.iloc[:, 0]
+        if name is not None:
+            raise CoordinateError(
+                f"{name} is a table of {values.shape[1]} columns: pass one column"
+            )
+        return values.to_numpy(dtype=object)
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        return pd.Series(values, copy=False)
+    return values
+
+
+def _is_scalar(v: Any) -> bool:
+    """A pyarrow scalar: one value, even when it holds a list."""
+    pa = sys.modules.get("pyarrow")
+    return pa is not None and isinstance(v, pa.Scalar)
 
 
 def scalar(v: Any) -> Any:
