@@ -12,9 +12,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from lapor_router import Location, Router
+from lapor_router import STATUSES, Location, Router
 from lapor_router.errors import CoordinateError
+from lapor_router.normalize import REASONS
 
 MONAS = (106.8272, -6.1754)
 GAMBIR = "31.71.01.1001"
@@ -286,3 +290,163 @@ def test_complex_numbers_are_not_numbers_even_with_a_zero_imaginary_part(jkt, va
         frame = jkt.locate_many(column, LATS, accuracy_m=column)
         assert _col(frame, "invalid_reason") == ["not_a_number"] * 3
         assert list(frame["flags"]) == [{"invalid_coordinates", "invalid_accuracy"}] * 3
+
+
+# ----------------------------------------------------- finding 4: any value, any column
+
+numbers = st.one_of(
+    st.floats(),
+    st.floats(105.5, 108.0),  # around Jakarta: the lookup paths, not only rejections
+    st.floats(-7.0, -5.0),
+    st.integers(),
+    st.builds(
+        lambda sign, digits: sign * 10**digits, st.sampled_from([-1, 1]), st.integers(0, 500)
+    ),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from([Decimal("sNaN"), Decimal("-sNaN"), Decimal("1e400"), Decimal("-NaN")]),
+    st.fractions(),
+    st.complex_numbers(),
+    st.booleans(),
+)
+numpy_dtypes = st.one_of(
+    hnp.scalar_dtypes(),
+    hnp.unicode_string_dtypes(max_len=6),
+    hnp.byte_string_dtypes(max_len=6),
+    st.sampled_from([np.dtype(np.longdouble), np.dtype(np.clongdouble)]),
+)
+raw_bytes = st.binary(min_size=2, max_size=2)  # numpy's void ("V2") values
+numpy_scalars = st.one_of(
+    numpy_dtypes.flatmap(lambda d: hnp.arrays(d, ())).map(lambda a: a[()]),
+    raw_bytes.map(np.void),
+)
+arrow_scalars = st.one_of(
+    st.floats().map(pa.scalar),
+    st.integers(-(2**63), 2**63 - 1).map(pa.scalar),
+    st.text(max_size=6).map(pa.scalar),
+    st.binary(max_size=6).map(pa.scalar),
+    st.none().map(lambda _: pa.scalar(None)),
+    st.none().map(lambda _: pa.scalar(None, pa.float64())),
+    st.dates().map(pa.scalar),
+    st.decimals(places=3, min_value=-(10**6), max_value=10**6).map(pa.scalar),
+    st.lists(st.floats(), max_size=2).map(pa.scalar),
+)
+others = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+    st.floats(105.5, 108.0).map(str),
+    st.floats(-7.0, -5.0).map(lambda v: f" {v:.4f} ".replace(".", ",")),
+    st.datetimes(),
+    st.dates(),
+    st.times(),
+    st.timedeltas(),
+    st.sampled_from([pd.NA, pd.NaT, pd.Timestamp("2020-01-01"), pd.Timedelta("1s"), np.ma.masked]),
+    st.builds(object),
+    st.just(Ellipsis),
+    st.lists(st.floats(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+)
+values = st.one_of(numbers, numpy_scalars, arrow_scalars, others)
+
+single_values = values.filter(lambda v: not isinstance(v, list | dict))  # those are columns
+
+
+def _zero_d(v: object) -> np.ndarray:
+    a = np.empty((), dtype=object)
+    a[()] = v
+    return a
+
+
+def _numpy_arrays(shape: int | tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    return st.one_of(
+        numpy_dtypes.flatmap(lambda d: hnp.arrays(d, shape)),
+        hnp.arrays(np.dtype("V2"), shape, elements=raw_bytes.map(np.void)),
+    )
+
+
+zero_d = st.one_of(values.map(_zero_d), _numpy_arrays(()))
+anything = st.one_of(
+    values, zero_d, st.integers(0, 4).flatmap(_numpy_arrays), st.lists(values, max_size=4)
+)
+
+
+@st.composite
+def columns(draw: st.DrawFn, n: int) -> object:
+    """A column of n values, in every container locate_many takes."""
+    kind = draw(st.integers(0, 8))
+    if kind == 0:
+        return draw(st.lists(values, min_size=n, max_size=n))
+    if kind == 1:
+        return draw(_numpy_arrays(n))
+    if kind == 2:
+        data = draw(_numpy_arrays(n))
+        return np.ma.masked_array(data, mask=draw(hnp.arrays(np.bool_, n)))
+    if kind == 3:
+        floats = draw(st.lists(st.one_of(st.floats(), st.none()), min_size=n, max_size=n))
+        container = draw(st.sampled_from(["pa", "chunked", "Float64", "float64[pyarrow]"]))
+        if container == "pa":
+            return pa.array(floats, pa.float64())
+        if container == "chunked":
+            return pa.chunked_array([pa.array(floats, pa.float64())])
+        return pd.Series(floats, dtype=container)
+    if kind == 4:
+        texts = draw(st.lists(st.one_of(st.text(max_size=6), st.none()), min_size=n, max_size=n))
+        container = draw(st.sampled_from(["pa", "string[pyarrow]", "string", "object"]))
+        return (
+            pa.array(texts, pa.string()) if container == "pa" else pd.Series(texts, dtype=container)
+        )
+    if kind == 5:
+        return pd.Series(draw(st.lists(values, min_size=n, max_size=n)), dtype=object)
+    if kind == 6:
+        return draw(st.lists(zero_d, min_size=n, max_size=n))
+    if kind == 7:
+        return draw(hnp.arrays(draw(hnp.scalar_dtypes()), (n, 1)))
+    return draw(single_values) if n == 1 else draw(st.lists(values, min_size=n, max_size=n))
+
+
+FUZZ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def _check(loc: Location) -> None:
+    assert loc.status in STATUSES
+    if loc.status == "invalid":
+        assert loc.invalid_reason in REASONS[1:] and loc.kode is None
+    else:
+        assert loc.invalid_reason is None
+
+
+@FUZZ
+@given(lon=anything, lat=anything, accuracy=anything, claimed=anything)
+def test_locate_takes_any_value(jkt, lon, lat, accuracy, claimed):
+    _check(jkt.locate(lon, lat, accuracy_m=accuracy, claimed=claimed))
+    _check(jkt.locate(lon, lat))
+
+
+@FUZZ
+@given(data=st.data(), n=st.integers(0, 5))
+def test_locate_many_takes_any_column(jkt, data, n):
+    from lapor_router.locate import locations
+
+    lons, lats = data.draw(columns(n), "lons"), data.draw(columns(n), "lats")
+    extra = st.one_of(st.none(), single_values, columns(n))
+    accuracy, claimed = data.draw(extra, "accuracy_m"), data.draw(extra, "claimed")
+    frame = jkt.locate_many(lons, lats, accuracy_m=accuracy, claimed=claimed)
+    assert len(frame) == n
+    for loc in locations(frame):
+        _check(loc)
+
+
+@FUZZ
+@given(lengths=st.lists(st.integers(0, 4), min_size=4, max_size=4))
+def test_only_lengths_that_cannot_be_paired_raise(jkt, lengths):
+    n_lon, n_lat, n_acc, n_claim = lengths
+    args = ([MONAS[0]] * n_lon, [MONAS[1]] * n_lat, [5.0] * n_acc, ["Gambir"] * n_claim)
+    pairs = n_lon == n_lat and all(k in (1, n_lon) for k in (n_acc, n_claim))
+    try:
+        frame = jkt.locate_many(*args)
+    except CoordinateError:
+        assert not pairs
+    else:
+        assert pairs and len(frame) == n_lon
