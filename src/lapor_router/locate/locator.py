@@ -23,6 +23,7 @@ import difflib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Self
@@ -34,12 +35,14 @@ import shapely
 from .. import _data
 from ..errors import CoordinateError, DataNotInstalledError
 from ..normalize import (
+    MISSING,
     NOT_FINITE,
     OUT_OF_RANGE,
     REASONS,
     as_array,
     coerce_floats,
     name_key,
+    scalar,
 )
 from . import quadtree
 from .boundaries import BoundarySet, load_boundaries, load_installed, normalize_code, transformer
@@ -255,7 +258,12 @@ class Locator:
         ``lons``/``lats``: arrays, pandas columns or sequences in degrees (EPSG:4326), or in
         ``crs`` units (e.g. ``"EPSG:32748"`` metres). ``accuracy_m``: GPS accuracy radius in
         metres (scalar or array). ``claimed``: kelurahan code or name the report carries.
-        Bad rows never raise: they get status ``invalid`` and an ``invalid_reason``.
+        Any container works: sequences, numpy (masked) arrays, pandas and pyarrow columns.
+        Bad rows never raise: they get status ``invalid`` and an ``invalid_reason``. Shape
+        mistakes raise :class:`~lapor_router.errors.CoordinateError`: ``lons`` and ``lats`` of
+        different lengths, an ``accuracy_m`` or ``claimed`` whose length is neither 1 nor the
+        number of points, an array of more than one dimension, a record array, a table of
+        several columns, a set.
         """
         cols = self._core(lons, lats, accuracy_m, claimed, crs)
         return self._present(cols, len(cols["status"]))
@@ -279,7 +287,10 @@ class Locator:
             and not isinstance(lon, bool)
             and not isinstance(lat, bool)
         ):
-            label = self._index.qt.lookup_one(lon, lat)
+            try:
+                label = self._index.qt.lookup_one(lon, lat)
+            except OverflowError:  # an int beyond float64: the core says out_of_range
+                label = -1
             if label >= 0:  # inside one kelurahan: the vectorized core would say the same
                 return Location(float(lon), float(lat), *self._inside[label])
         cols = self._core(
@@ -294,12 +305,15 @@ class Locator:
     def _core(
         self, lons: Any, lats: Any, accuracy_m: Any, claimed: Any, crs: str | None
     ) -> dict[str, Any]:
-        lon_raw, lat_raw = as_array(lons), as_array(lats)
+        lon_raw, lat_raw = as_array(lons, name="lons"), as_array(lats, name="lats")
         if len(lon_raw) != len(lat_raw):
             raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
         n = len(lon_raw)
+        # checked before any work: a shape mistake raises, whatever the coordinates
+        acc_raw = None if accuracy_m is None else as_array(accuracy_m, n, "accuracy_m")
+        claims = None if claimed is None else as_array(claimed, n, "claimed")
         reason: np.ndarray | None = None
-        if crs is None and lon_raw.dtype.kind in "fiu" and lat_raw.dtype.kind in "fiu":
+        if crs is None and _plain_numbers(lon_raw) and _plain_numbers(lat_raw):
             x, y = lon_raw.astype(np.float64, copy=False), lat_raw.astype(np.float64, copy=False)
         else:
             x, reason = coerce_floats(lon_raw)
@@ -308,10 +322,10 @@ class Locator:
             if crs is not None:
                 x, y, reason = self._from_crs(x, y, reason, crs)
         cols = self._resolve(x, y, reason, projected=crs is not None)
-        if accuracy_m is not None:
-            self._accuracy(cols, as_array(accuracy_m, n))
-        if claimed is not None:
-            self._claimed(cols, as_array(claimed, n))
+        if acc_raw is not None:
+            self._accuracy(cols, acc_raw)
+        if claims is not None:
+            self._claimed(cols, claims)
         return cols
 
     @staticmethod
@@ -436,7 +450,7 @@ class Locator:
 
     def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray) -> None:
         acc, bad = coerce_floats(acc_raw)
-        given = ~(pd.isna(acc_raw) if acc_raw.dtype == object else np.isnan(acc))
+        given = bad != REASONS.index(MISSING)  # a missing accuracy is no accuracy
         with np.errstate(invalid="ignore"):
             invalid_acc = given & ((bad != 0) | ~(acc >= 0))
         for r in np.flatnonzero(invalid_acc).tolist():
@@ -494,9 +508,7 @@ class Locator:
         claimed = np.full(n, -1, dtype=np.int64)
         chosen, multi, flags = cols["chosen"], cols["multi"], cols["flags"]
         for r, claim in enumerate(claims.tolist()):
-            if claim is None or (isinstance(claim, float) and np.isnan(claim)):
-                continue
-            text = str(claim).strip()
+            text = _claim_text(claim)
             if not text:
                 continue
             rows = self._match_claim(text)
@@ -622,6 +634,26 @@ class Locator:
                 self._code_tuples.clear()
             codes = self._code_tuples[rows] = tuple(self.boundaries.codes[list(rows)].tolist())
         return codes
+
+
+def _plain_numbers(raw: np.ndarray) -> bool:
+    """Integers or floats that float64 holds: converted at once, their NaN and inf left to
+    the first pass."""
+    return raw.dtype.kind in "fiu" and raw.dtype.itemsize <= 8
+
+
+def _claim_text(claim: Any) -> str:
+    """A claimed code or name as text; "" when there is none (None, NaN, NA, a null)."""
+    claim = scalar(claim)
+    if claim is None or claim is pd.NA or claim is pd.NaT:
+        return ""
+    if isinstance(claim, Decimal) and claim.is_nan():  # sNaN != sNaN would raise
+        return ""
+    if isinstance(claim, float | np.floating) and np.isnan(claim):
+        return ""
+    if isinstance(claim, bytes):
+        claim = claim.decode("utf-8", "replace")
+    return str(claim).strip()
 
 
 def _keep_object(col: Any) -> Any:

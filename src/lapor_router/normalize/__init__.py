@@ -3,7 +3,7 @@
 Coordinates become float64 arrays with a reason for every value that cannot be one
 (:mod:`.values`); kelurahan names become comparison keys (:mod:`.names`); complaint texts
 become normalized words (:mod:`.text`); the columns of a report table are named or guessed
-(:mod:`.columns`). Imports nothing of lapor_router but its errors.
+(:mod:`.columns`). Imports nothing of lapor_router but its errors and privacy rules.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .values import (
     coerce_floats,
     is_missing,
     is_present,
+    scalar,
 )
 
 __all__ = [
@@ -38,5 +39,6 @@ __all__ = [
     "is_present",
     "name_key",
     "private_flag",
+    "scalar",
     "text_tokens",
 ]
