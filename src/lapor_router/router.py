@@ -84,7 +84,7 @@ class Router(Locator):
                 if self._calendar is None:
                     self._calendar = WorkCalendar(self._rules.settings)
                 if self._classifier is None:
-                    self._classifier = Classifier(self._rules.categories)
+                    self._classifier = Classifier(self._rules.categories, self._rules.spec)
         return self._rules
 
     @property

@@ -1,11 +1,19 @@
-"""Complaint text as normalized words: lower-case ASCII, slang expanded, repeats collapsed."""
+"""Complaint text as normalized words, the way citizens write it on social media and apps.
+
+:func:`text_tokens` lower-cases and folds accents, drops URLs, @mentions, emoji and
+punctuation runs, keeps hashtags as words (split into known words by a :class:`Segmenter`
+when one is given: ``#banjirkiriman`` → ``banjir kiriman``), expands slang (``jln``,
+``gk``, ``udh``...), collapses reduplication (``bolong2``, ``lubang-lubang``) and repeated
+letters (``sampahh``). :class:`Stemmer` strips Indonesian affixes (``menggenangi`` →
+``genang``) against a lexicon of root words.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-
-import numpy as np
+from collections.abc import Iterable
+from functools import lru_cache
 
 # Slang, abbreviations and common misspellings in Jakarta complaint texts → standard words.
 _SLANG = {
@@ -36,6 +44,8 @@ _SLANG = {
     "dr": "dari",
     "sm": "sama",
     "krn": "karena",
+    "karna": "karena",
+    "krna": "karena",
     "lg": "lagi",
     "bs": "bisa",
     "sy": "saya",
@@ -79,24 +89,100 @@ _SLANG = {
     "kalinya": "kali",
     "banjirnya": "banjir",
 }
+MAX_CHARS = 20_000  # characters of a text that are read (a longer one is flagged)
 _REDUPLICATION = re.compile(r"\b([a-z]{3,})2\b")  # "sampah2" (= sampah-sampah)
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:com|id|ly|co|net|org)/\S*", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w.])@\w+")
+_HASHTAG = re.compile(r"#([a-z0-9_]{2,})")
+_LETTER_RUN = re.compile(r"([a-z])\1{2,}")  # "sampahhh" → "sampah" (3+ of one letter)
+_WORD = re.compile(r"[a-z0-9]+")
 
 
-def text_tokens(text: object) -> list[str]:
-    """Normalized words of a complaint text: lower-case ASCII, slang expanded, repeats
-    ("jalan-jalan", "sampah2") collapsed.
+class Segmenter:
+    """Splits run-together words into known words (``banjirkiriman`` → banjir, kiriman):
+    the split covering most characters with known words, then with the fewest pieces."""
 
-    >>> text_tokens("Jln bolong2, TLG diperbaiki!!")
+    def __init__(self, words: Iterable[str], min_piece: int = 3) -> None:
+        self.words = frozenset(w for w in words if len(w) >= min_piece and w.isalnum())
+        self.longest = max((len(w) for w in self.words), default=0)
+        self.min_piece = min_piece
+        self.split = lru_cache(maxsize=1 << 16)(self._split)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"words": self.words, "longest": self.longest, "min_piece": self.min_piece}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self.split = lru_cache(maxsize=1 << 16)(self._split)
+
+    def _split(self, token: str) -> tuple[str, ...]:
+        n = len(token)
+        if n < 2 * self.min_piece or token in self.words or n > 60:
+            return (token,)
+        # best[i]: (unknown characters, pieces, split) for token[:i]
+        empty: tuple[str, ...] = ()
+        best: list[tuple[int, int, tuple[str, ...]]] = [(0, 0, empty)]
+        best += [(n + 1, n + 1, empty)] * n
+        for i in range(n):
+            unknown, pieces, split = best[i]
+            if unknown > n:
+                continue
+            for j in range(i + self.min_piece, min(n, i + self.longest) + 1):
+                if token[i:j] in self.words:
+                    cand = (unknown, pieces + 1, (*split, token[i:j]))
+                    if cand[:2] < best[j][:2]:
+                        best[j] = cand
+            # or one unknown character, joined to the previous unknown piece
+            prev = split[-1] if split and split[-1] not in self.words else None
+            grown = (*split[:-1], prev + token[i]) if prev is not None else (*split, token[i])
+            cand = (unknown + 1, pieces + (prev is None), grown)
+            if cand[:2] < best[i + 1][:2]:
+                best[i + 1] = cand
+        unknown, _, split = best[n]
+        return split if unknown <= n // 4 and len(split) > 1 else (token,)
+
+
+def clean_text(text: object) -> tuple[str, frozenset[str]]:
+    """The readable part of a text (lower case, ASCII, at most :data:`MAX_CHARS`) and what
+    was wrong with it: ``text_missing`` (nothing), ``text_truncated`` (too long),
+    ``text_unreadable`` (characters, but no Latin letters or digits: binary junk or another
+    script)."""
+    if text is None or (isinstance(text, float) and text != text):
+        return "", frozenset({"text_missing"})
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "replace")
+    raw = str(text)
+    flags: set[str] = set()
+    if len(raw) > MAX_CHARS:
+        raw = raw[:MAX_CHARS]
+        flags.add("text_truncated")
+    folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode().lower()
+    if not raw.strip():
+        flags.add("text_missing")
+    elif not _WORD.search(folded):
+        flags.add("text_unreadable")
+    return folded, frozenset(flags)
+
+
+def text_tokens(text: object, segmenter: Segmenter | None = None) -> list[str]:
+    """Normalized words of a complaint text (see the module doc).
+
+    >>> text_tokens("Jln bolong2, TLG diperbaiki!! @DKIJakarta http://bit.ly/x")
     ['jalan', 'berlubang', 'tolong', 'diperbaiki']
     """
-    if text is None or (isinstance(text, float) and np.isnan(text)):
+    raw, _ = clean_text(text)
+    if not raw:
         return []
-    raw = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    raw = _MENTION.sub(" ", _URL.sub(" ", raw))
+    if segmenter is not None and "#" in raw:
+        raw = _HASHTAG.sub(lambda m: " " + " ".join(segmenter.split(m.group(1))) + " ", raw)
     raw = _REDUPLICATION.sub(r"\1", raw)
-    words = re.sub(r"[^a-z0-9]+", " ", raw).split()
     out: list[str] = []
-    for w in words:
+    for w in _WORD.findall(raw):
+        if w not in _SLANG and len(w) > 3 and not w.isdigit():
+            w = _LETTER_RUN.sub(r"\1", w)
         w = _SLANG.get(w, w)
-        if not out or out[-1] != w:
-            out.append(w)
+        for piece in w.split():
+            if not out or out[-1] != piece:
+                out.append(piece)
     return out

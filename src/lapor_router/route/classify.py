@@ -1,4 +1,18 @@
-"""Categories of complaint texts: given, corrected or inferred by keyword scoring."""
+"""Categories of complaint texts: given, corrected or inferred by keyword scoring.
+
+A text is read as :mod:`lapor_router.normalize.text` reads it (slang, hashtags split into
+words, reduplication) and each word also by its root (:mod:`lapor_router.normalize.stem`:
+``menggenangi`` counts as ``genang``, a keyword of flooding). Each category scores its
+keywords found: a phrase counts double, a word once, a root 0.9, a near-miss spelling of a
+long word 0.75; a keyword after a causal word (``karena``, ``akibat``...) counts
+``cause_weight`` (0.5) of that, since what follows is the cause, not the complaint.
+
+The decision policy is rule data: a category that ``outranks`` another wins when both are
+found ("banjir karena got mampet" is flooding; "got mampet" alone is a blocked drain).
+The best category is inferred when it scores at least 0.75 and leads the next by 0.5;
+otherwise the report goes to triage with the candidates listed. Every guess carries its
+top candidates and scores.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +21,94 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..normalize import is_missing, name_key, text_tokens
-from .rules import Category
+from ..normalize.stem import Stemmer, sastrawi_roots
+from ..normalize.text import Segmenter, clean_text
+from .rules import Category, RuleSpec
 
 _PHRASE_WEIGHT = 2.0
 _WORD_WEIGHT = 1.0
+_ROOT_WEIGHT = 0.9
 _FUZZY_WEIGHT = 0.75
 _FUZZY_CUTOFF = 0.85
 _INFER_MIN = 0.75
 _INFER_MARGIN = 0.5
 _MISMATCH_MIN = 2.0
 _CATEGORY_CUTOFF = 0.85
+_TOP = 3  # candidates kept on a guess
+_SLANG_CAUSES = ("karena", "akibat", "gara", "disebabkan", "sebab", "dampak", "imbas")
 
 
 @dataclass(frozen=True)
 class CategoryGuess:
+    """The category of one report: ``source`` is ``given``, ``corrected``, ``inferred`` or
+    None; ``candidates`` the best-scoring categories ((code, score), best first);
+    ``classifier`` which classifier decided (``keywords@RULES`` or ``model:NAME@VERSION``)."""
+
     code: str | None
     source: str | None
     suggested: str | None
     flags: frozenset[str]
     matched: tuple[str, ...]  # keywords that decided an inference or a mismatch
+    candidates: tuple[tuple[str, float], ...] = ()
+    classifier: str = "keywords"
 
 
 class Classifier:
     """Keyword scoring of Indonesian complaint texts against the rule set's categories."""
 
-    def __init__(self, categories: Mapping[str, Category]) -> None:
+    def __init__(self, categories: Mapping[str, Category], spec: RuleSpec | None = None) -> None:
         self.categories = categories
-        self._phrases: list[tuple[str, str]] = []  # (" phrase ", category)
-        self._words: dict[str, list[str]] = {}
+        self.name = f"keywords@{spec.fingerprint}" if spec is not None else "keywords"
+        words: set[str] = set()
         for c in categories.values():
             for kw in c.keywords:
-                norm = " ".join(text_tokens(kw))
-                if " " in norm:
-                    self._phrases.append((f" {norm} ", c.code))
-                else:
-                    self._words.setdefault(norm, []).append(c.code)
-        self._long_words = [w for w in self._words if len(w) >= 5]
+                words.update(text_tokens(kw))
+        self.stemmer = Stemmer(extra=words)
+        self.segmenter = Segmenter(sastrawi_roots() | words)
+        self._phrases: list[tuple[str, str]] = []  # (" phrase ", category)
+        self._words: dict[str, list[str]] = {}
+        self._roots: dict[str, list[str]] = {}  # root of a keyword word → categories
+        for c in categories.values():
+            for kw in c.keywords:
+                tokens = text_tokens(kw)
+                if len(tokens) > 1:
+                    self._phrases.append((f" {' '.join(tokens)} ", c.code))
+                    roots = " ".join(self.stemmer.stem(t) for t in tokens)
+                    if roots != " ".join(tokens):
+                        self._phrases.append((f" {roots} ", c.code))
+                elif tokens:
+                    self._words.setdefault(tokens[0], []).append(c.code)
+                    root = self.stemmer.stem(tokens[0])
+                    if c.code not in self._roots.setdefault(root, []):
+                        self._roots[root].append(c.code)
+        self._long_words: dict[tuple[str, int], list[str]] = {}
+        for w in self._words:
+            if len(w) >= 5:
+                self._long_words.setdefault((w[0], len(w)), []).append(w)
         self._names: dict[str, str] = {}
         for c in categories.values():
             for label in (c.code, c.name, *c.aliases):
                 self._names.setdefault(name_key(label), c.code)
+        self._causal = frozenset(spec.causal_words if spec and spec.causal_words else _SLANG_CAUSES)
+        self._cause_weight = spec.cause_weight if spec is not None else 0.5
+        self._outranks = {c.code: frozenset(c.outranks) for c in categories.values()}
+        self._lexicon = self.stemmer.roots
         self._score_cache: dict[str, tuple[dict[str, float], dict[str, list[str]]]] = {}
         self._fuzzy_cache: dict[str, str | None] = {}
 
+    def tokens(self, text: object) -> list[str]:
+        """The words of ``text`` as this classifier reads them (hashtags split)."""
+        return text_tokens(text, self.segmenter)
+
     def _fuzzy(self, token: str) -> str | None:
+        """A keyword word that ``token`` is a near-miss spelling of ("sampahh", "bajir")."""
         if token not in self._fuzzy_cache:
-            best = difflib.get_close_matches(token, self._long_words, n=1, cutoff=_FUZZY_CUTOFF)
+            pool = [
+                w
+                for n in range(len(token) - 1, len(token) + 2)
+                for w in self._long_words.get((token[0], n), ())
+            ]
+            best = difflib.get_close_matches(token, pool, n=1, cutoff=_FUZZY_CUTOFF)
             self._fuzzy_cache[token] = best[0] if best else None
         return self._fuzzy_cache[token]
 
@@ -60,31 +116,59 @@ class Classifier:
         """Score per category and the keywords that matched (cached per text)."""
         if text in self._score_cache:
             return self._score_cache[text]
-        tokens = text_tokens(text)
-        joined = f" {' '.join(tokens)} "
+        tokens = self.tokens(text)
+        roots = [self.stemmer.stem(t) for t in tokens]
+        # a keyword after a causal word names the cause: it counts less
+        weight = [1.0] * len(tokens)
+        for i, (t, r) in enumerate(zip(tokens, roots, strict=True)):
+            if t in self._causal or r in self._causal:
+                weight[i:] = [self._cause_weight] * (len(tokens) - i)
+                break
         score: dict[str, float] = {}
         hits: dict[str, list[str]] = {}
 
-        def add(code: str, kw: str, weight: float) -> None:
+        def add(code: str, kw: str, value: float) -> None:
             if kw not in hits.setdefault(code, []):
                 hits[code].append(kw)
-                score[code] = score.get(code, 0.0) + weight
+                score[code] = score.get(code, 0.0) + value
 
-        for phrase, code in self._phrases:
-            if phrase in joined:
-                add(code, phrase.strip(), _PHRASE_WEIGHT)
-        for tok in set(tokens):
+        for seq in (tokens, roots):
+            joined = f" {' '.join(seq)} "
+            for phrase, code in self._phrases:
+                at = joined.find(phrase)
+                if at >= 0:
+                    w = weight[min(joined.count(" ", 0, at), len(weight) - 1)]
+                    add(code, phrase.strip(), _PHRASE_WEIGHT * w)
+        for tok, root, w in zip(tokens, roots, weight, strict=True):
             if tok in self._words:
                 for code in self._words[tok]:
-                    add(code, tok, _WORD_WEIGHT)
-            elif len(tok) >= 5 and not tok.isdigit():
+                    add(code, tok, _WORD_WEIGHT * w)
+            elif root in self._roots:
+                for code in self._roots[root]:
+                    add(code, root, _ROOT_WEIGHT * w)
+            elif len(tok) >= 5 and not tok.isdigit() and tok not in self._lexicon:
                 near = self._fuzzy(tok)
                 if near is not None:
                     for code in self._words[near]:
-                        add(code, near, _FUZZY_WEIGHT)
+                        add(code, near, _FUZZY_WEIGHT * w)
         if len(self._score_cache) < 100_000:
             self._score_cache[text] = (score, hits)
         return score, hits
+
+    def ranked(self, score: Mapping[str, float]) -> list[tuple[str, float]]:
+        """Categories by score, best first, after the ``outranks`` policy: a category found
+        with enough weight removes the categories it outranks from the running."""
+        strong = {c for c, v in score.items() if v >= _INFER_MIN}
+        beaten = {o for c in strong for o in self._outranks.get(c, ()) if o in score}
+        # two categories that outrank each other cancel out: both stay
+        beaten = {o for o in beaten if not (self._outranks.get(o, frozenset()) & strong)}
+        ranked = sorted(
+            ((c, round(v, 3)) for c, v in score.items() if c not in beaten),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
+        return ranked + sorted(
+            ((c, round(score[c], 3)) for c in beaten), key=lambda kv: (-kv[1], kv[0])
+        )
 
     def resolve_given(self, given: str) -> tuple[str | None, str | None]:
         """(code, source) for a category the report or app gave: ``given`` for a code, name
@@ -97,12 +181,16 @@ class Classifier:
         near = difflib.get_close_matches(key, list(self._names), n=1, cutoff=_CATEGORY_CUTOFF)
         return (self._names[near[0]], "corrected") if near else (None, None)
 
-    def classify(self, given: str | None, text: str) -> CategoryGuess:
+    def classify(self, given: str | None, text: object) -> CategoryGuess:
         """The report's category, with flags ``category_unknown``, ``category_mismatch``,
-        ``needs_triage``."""
+        ``needs_triage`` and, for texts that cannot be read, ``text_missing``,
+        ``text_unreadable`` or ``text_truncated``."""
         flags: set[str] = set()
-        score, hits = self.scores(text or "")
-        ranked = sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))
+        _, text_flags = clean_text(text)
+        body = text if isinstance(text, str) else ("" if is_missing(text) else str(text))
+        score, hits = self.scores(body)
+        ranked = self.ranked(score)
+        top = tuple(ranked[:_TOP])
         best, best_score = ranked[0] if ranked else (None, 0.0)
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confident = best_score >= _INFER_MIN and best_score - second >= _INFER_MARGIN
@@ -111,6 +199,7 @@ class Classifier:
             code, source = self.resolve_given(str(given))
             if code is None:
                 flags.add("category_unknown")
+        flags |= text_flags - ({"text_missing"} if code is not None else set())
         if code is not None:
             if (
                 confident
@@ -119,17 +208,19 @@ class Classifier:
                 and score.get(code, 0.0) == 0.0
             ):
                 flags.add("category_mismatch")
-                return CategoryGuess(
-                    code, source, best, frozenset(flags), tuple(hits.get(best or "", ()))
-                )
-            return CategoryGuess(code, source, None, frozenset(flags), tuple(hits.get(code, ())))
+                matched = tuple(hits.get(best or "", ()))
+                return CategoryGuess(code, source, best, frozenset(flags), matched, top, self.name)
+            matched = tuple(hits.get(code, ()))
+            return CategoryGuess(code, source, None, frozenset(flags), matched, top, self.name)
         if confident and best is not None:
-            return CategoryGuess(best, "inferred", None, frozenset(flags), tuple(hits[best]))
+            return CategoryGuess(
+                best, "inferred", None, frozenset(flags), tuple(hits[best]), top, self.name
+            )
         flags.add("needs_triage")
         suggestion = best if best_score >= _INFER_MIN else None
-        return CategoryGuess(None, None, suggestion, frozenset(flags), ())
+        return CategoryGuess(None, None, suggestion, frozenset(flags), (), top, self.name)
 
-    def emergency(self, category: Category | None, text: str) -> bool:
+    def emergency(self, category: Category | None, text: object) -> bool:
         """True for an emergency category, or when every ``emergency_if`` group is in the text."""
         if category is None:
             return False
@@ -137,7 +228,7 @@ class Classifier:
             return True
         if not category.emergency_if:
             return False
-        tokens = text_tokens(text)
+        tokens = self.tokens(text)
         joined, words = f" {' '.join(tokens)} ", set(tokens)
         return all(
             any((f" {w} " in joined) if " " in w else (w in words) for w in group)

@@ -57,6 +57,7 @@ class Category:
     emergency_if: tuple[tuple[str, ...], ...]
     emergency_number: str
     requires: tuple[str, ...]
+    outranks: tuple[str, ...] = ()  # categories that are this one's cause when both match
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ class RuleSpec:
     default_respond: Deadline
     default_resolve: Deadline
     digest: str = ""  # sha256 of the rule files' bytes, in file order
+    causal_words: tuple[str, ...] = ()  # "karena", "akibat"...: what follows is a cause
+    cause_weight: float = 0.5  # how much a keyword after a causal word counts
 
     @property
     def fingerprint(self) -> str:
@@ -397,10 +400,17 @@ def parse_rules(path: str | Path) -> RuleSpec:
         raise st.fail("coordinator", f"{settings.coordinator!r} must be a fixed unit id")
 
     dr = _Reader(
-        file_of("categories"), "defaults", data.get("defaults", {}), {"respond", "resolve"}
+        file_of("categories"),
+        "defaults",
+        data.get("defaults", {}),
+        {"respond", "resolve", "causal_words", "cause_weight"},
     )
     default_respond = _deadline(dr, "respond", Deadline(1, "d", "working"))
     default_resolve = _deadline(dr, "resolve", Deadline(6, "d", "calendar"))
+    causal_words = tuple(w.lower() for w in dr.strings("causal_words"))
+    cause_weight = float(dr.get("cause_weight", (int, float), 0.5))
+    if not 0 <= cause_weight <= 1:
+        raise dr.fail("cause_weight", "must be between 0 and 1")
     categories: dict[str, Category] = {}
     cat_keys = {
         "name",
@@ -413,6 +423,7 @@ def parse_rules(path: str | Path) -> RuleSpec:
         "emergency_if",
         "emergency_number",
         "requires",
+        "outranks",
     }
     for code, raw in data["categories"].items():
         r = _Reader(file_of("categories"), f"categories.{code}", raw, cat_keys)
@@ -440,7 +451,13 @@ def parse_rules(path: str | Path) -> RuleSpec:
             emergency_if=tuple(tuple(w.lower() for w in g) for g in emergency_if),
             emergency_number=r.get("emergency_number", str, "112"),
             requires=requires,
+            outranks=r.strings("outranks"),
         )
+    for code, cat in categories.items():
+        for other in cat.outranks:
+            if other not in categories or other == code:
+                r = _Reader(file_of("categories"), f"categories.{code}", {}, set())
+                raise r.fail("outranks", f"{other!r} is not another category")
 
     rules: list[Rule] = []
     seen: set[str] = set()
@@ -504,6 +521,8 @@ def parse_rules(path: str | Path) -> RuleSpec:
         default_respond,
         default_resolve,
         _digest(root),
+        causal_words,
+        cause_weight,
     )
 
 
