@@ -81,3 +81,33 @@ def test_rule_set_can_add_and_remove_holidays():
     )
     assert custom.add(wib(2026, 11, 23, 10, 0), ONE_WORKING_DAY) == wib(2026, 11, 25, 10, 0)
     assert custom.is_working_day(date(2025, 4, 7))
+
+
+def test_the_report_of_the_issue_gets_deadlines_that_agree(router):
+    # 23 Dec 2026 15:00: a working-day response runs past Christmas and cuti bersama, a
+    # six-calendar-day resolution would end before it
+    from lapor_router import Report
+
+    d = router.route(Report(106.8272, -6.1754, category="garbage", created_at="2026-12-23T15:00"))
+    assert d.respond_by is not None and d.due_at is not None
+    assert d.respond_by <= d.due_at
+    assert d.respond_by > wib(2026, 12, 24, 15, 0)  # the working-day clock skipped the holidays
+
+
+def test_respond_by_is_never_after_due_at_for_any_category_at_any_hour_2025_2027(router):
+    import pandas as pd
+
+    from lapor_router.route import deadlines, deadlines_many
+
+    rg, cal = router.rules, router.calendar
+    hours = pd.Series(pd.date_range("2025-01-01", "2027-12-31 23:00", freq="h", tz=WIB))
+    checked = 0
+    for category in rg.categories.values():
+        respond_by, due = deadlines_many(cal, hours, category.respond, category.resolve)
+        assert (respond_by <= due).all(), category.code
+        assert (respond_by > hours).all() and (due > hours).all()
+        checked += len(hours)
+        for i in range(0, len(hours), 997):  # the scalar path gives the same answers
+            one = deadlines(cal, hours.iat[i].to_pydatetime(), category.respond, category.resolve)
+            assert one == (respond_by.iat[i], due.iat[i]), (category.code, hours.iat[i])
+    assert checked == 26_280 * len(rg.categories)

@@ -15,7 +15,7 @@ modules, nothing above.
 from __future__ import annotations
 
 from .classify import CategoryGuess, Classifier
-from .deadlines import WorkCalendar, add_many
+from .deadlines import WorkCalendar, add_many, deadlines, deadlines_many
 from .decide import decide
 from .decision import HandlerStep, Report, RoutingDecision
 from .graph import RuleGraph
@@ -39,6 +39,8 @@ __all__ = [
     "Settings",
     "WorkCalendar",
     "add_many",
+    "deadlines",
+    "deadlines_many",
     "decide",
     "decide_many",
     "default_rules_path",

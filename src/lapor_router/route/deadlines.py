@@ -101,6 +101,26 @@ class WorkCalendar:
         return datetime.combine(day, start.timetz().replace(tzinfo=None), self.tz)
 
 
+def deadlines(
+    cal: WorkCalendar, moment: datetime, respond: Deadline, resolve: Deadline
+) -> tuple[datetime, datetime]:
+    """(respond by, resolve by) for a report made at ``moment``. Each deadline counts in
+    its own days (working or calendar), and the resolution deadline is never before the
+    response deadline: where a calendar-day resolution period ends before a working-day
+    response period (Christmas and cuti bersama), it is the response deadline."""
+    respond_by = cal.add(moment, respond)
+    return respond_by, max(respond_by, cal.add(moment, resolve))
+
+
+def deadlines_many(
+    cal: WorkCalendar, moments: pd.Series, respond: Deadline, resolve: Deadline
+) -> tuple[pd.Series, pd.Series]:
+    """:func:`deadlines` over a Series of aware datetimes."""
+    respond_by = add_many(cal, moments, respond)
+    due = add_many(cal, moments, resolve)
+    return respond_by, due.where(due >= respond_by, respond_by)
+
+
 def _holiday_array(cal: WorkCalendar, first: int, last: int) -> np.ndarray:
     """Holiday and joint-leave dates of years ``first``..``last`` as datetime64[D]."""
     days: set[date] = set()

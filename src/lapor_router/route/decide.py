@@ -17,7 +17,7 @@ from typing import Any
 from ..locate import Location
 from ..normalize import is_missing
 from .classify import Classifier
-from .deadlines import WorkCalendar
+from .deadlines import WorkCalendar, deadlines
 from .decision import HandlerStep, Report, RoutingDecision
 from .graph import RuleGraph
 from .rules import Category, Deadline, Rule
@@ -220,7 +220,7 @@ def decide(
                 "pelapor; laporan tidak diarsipkan."
             )
         respond, resolve = deadlines_of(rg, category)
-        respond_by, due_at = cal.add(created, respond), cal.add(created, resolve)
+        respond_by, due_at = deadlines(cal, created, respond, resolve)
         explanation.append("Alur CRM: " + " → ".join(s.unit_name for s in chain) + ".")
         explanation.append(
             f"Tenggat: tanggapan paling lambat {respond_by:%Y-%m-%d %H:%M} WIB ({respond}); "

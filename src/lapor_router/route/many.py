@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..normalize import as_array, is_missing
 from .classify import Classifier
-from .deadlines import WorkCalendar, add_many
+from .deadlines import WorkCalendar, deadlines_many
 from .decide import deadlines_of, parse_created, report_attributes, requirements, select_unit
 from .graph import RuleGraph
 
@@ -132,8 +132,7 @@ def decide_many(
     for code in np.unique(cat_key[has_unit]):
         rows = has_unit & (cat_key == code)
         respond, resolve = deadlines_of(rg, rg.categories.get(code))
-        respond_by[rows] = add_many(cal, when[rows], respond)
-        due_at[rows] = add_many(cal, when[rows], resolve)
+        respond_by[rows], due_at[rows] = deadlines_many(cal, when[rows], respond, resolve)
     # flags: the location's, the category's, the created-at's, the selection's
     gflags = [g.flags for g in guesses]
     loc_flags = located["flags"].to_numpy()
