@@ -65,3 +65,13 @@ class BatchError(LaporRouterError):
 
 class PrivacyWarning(UserWarning):
     """Personal data may reach a unit unmasked (e.g. private rows but no reporter column)."""
+
+
+class ModelError(LaporRouterError):
+    """A category model file cannot be used (missing, damaged, another format version, or
+    trained for other categories), or a model cannot be trained."""
+
+    def __init__(self, source: str | Path, problem: str) -> None:
+        self.source = str(source)
+        self.problem = problem
+        super().__init__(f"{self.source}: {problem}")

@@ -18,6 +18,7 @@ from .dispatch import route_frame
 from .locate import BoundarySet, Locator
 from .normalize import Columns
 from .route import (
+    CategoryClassifier,
     Classifier,
     Report,
     RoutingDecision,
@@ -34,6 +35,9 @@ class Router(Locator):
 
     ``rules``: a :class:`RuleGraph`, a path to rule files, or None for the packaged Jakarta
     rules (compiled lazily for this router's kelurahan on the first routing call).
+    ``classifier``: a category model file (``lapor-router category train``) used above
+    its confidence threshold (``classifier_threshold`` overrides the file's), the keyword
+    classifier below it; None: the keyword classifier alone.
 
     >>> router = Router.default()
     >>> d = router.route(Report(106.8272, -6.1754, text="Jalan berlubang di depan halte"))
@@ -48,6 +52,8 @@ class Router(Locator):
         gap_tolerance_m: float = 100.0,
         rules: RuleGraph | str | Path | None = None,
         accelerate: bool = True,
+        classifier: str | Path | None = None,
+        classifier_threshold: float | None = None,
     ) -> None:
         super().__init__(
             boundaries, context=context, gap_tolerance_m=gap_tolerance_m, accelerate=accelerate
@@ -55,8 +61,11 @@ class Router(Locator):
         self._rules_source = rules
         self._rules: RuleGraph | None = rules if isinstance(rules, RuleGraph) else None
         self._calendar: WorkCalendar | None = None
-        self._classifier: Classifier | None = None
+        self._classifier: CategoryClassifier | None = None
+        self._model_source = (Path(classifier), classifier_threshold) if classifier else None
         self._rules_lock = threading.Lock()
+        if self._model_source is not None:
+            _ = self.classifier  # a damaged model file fails here, naming the file
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -84,7 +93,14 @@ class Router(Locator):
                 if self._calendar is None:
                     self._calendar = WorkCalendar(self._rules.settings)
                 if self._classifier is None:
-                    self._classifier = Classifier(self._rules.categories, self._rules.spec)
+                    keywords = Classifier(self._rules.categories, self._rules.spec)
+                    if self._model_source is None:
+                        self._classifier = keywords
+                    else:
+                        from .route.model import ModelClassifier
+
+                        path, threshold = self._model_source
+                        self._classifier = ModelClassifier(path, keywords, threshold)
         return self._rules
 
     @property
@@ -95,7 +111,7 @@ class Router(Locator):
         return self._calendar
 
     @property
-    def classifier(self) -> Classifier:
+    def classifier(self) -> CategoryClassifier:
         """The category classifier of the rule set."""
         _ = self.rules
         assert self._classifier is not None

@@ -21,7 +21,7 @@ import shapely
 from ..errors import BatchError, PrivacyWarning
 from ..normalize import Columns, is_present, private_flag
 from ..privacy import MASK, is_nik_column, mask_text, mask_words, maybe_personal
-from ..route import Classifier, RuleGraph, WorkCalendar, decide_many
+from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
 
 OUTPUT_COLUMNS = (
     "row_id",
@@ -51,7 +51,7 @@ class Routes(Protocol):
     @property
     def calendar(self) -> WorkCalendar: ...
     @property
-    def classifier(self) -> Classifier: ...
+    def classifier(self) -> CategoryClassifier: ...
     def now(self) -> datetime: ...
     def locate_many(
         self, lons: Any, lats: Any, accuracy_m: Any = None, claimed: Any = None

@@ -6,7 +6,8 @@
 - :mod:`.deadlines`: working days, office hours and holidays (WIB);
 - :mod:`.decision`: :class:`Report`, :class:`RoutingDecision`, :class:`HandlerStep`;
 - :mod:`.decide`: one decision; :mod:`.many`: the same for many reports, as columns;
-- :mod:`.lifecycle`: transfers and escalations.
+- :mod:`.lifecycle`: transfers and escalations; :mod:`.model`: a classifier trained on an
+  agency's labelled reports (imported when a model is used).
 
 Imports :mod:`lapor_router.locate`, :mod:`lapor_router.normalize` and the foundation
 modules, nothing above.
@@ -14,7 +15,7 @@ modules, nothing above.
 
 from __future__ import annotations
 
-from .classify import CategoryGuess, Classifier
+from .classify import CategoryClassifier, CategoryGuess, Classifier
 from .deadlines import WorkCalendar, add_many, deadlines, deadlines_many
 from .decide import decide
 from .decision import HandlerStep, Report, RoutingDecision
@@ -26,6 +27,7 @@ from .rules import Category, Deadline, RuleSpec, Settings, default_rules_path, p
 
 __all__ = [
     "Category",
+    "CategoryClassifier",
     "CategoryGuess",
     "Classifier",
     "Deadline",

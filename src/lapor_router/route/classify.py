@@ -17,8 +17,9 @@ top candidates and scores.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..normalize import is_missing, name_key, text_tokens
 from ..normalize.stem import Stemmer, sastrawi_roots
@@ -51,6 +52,22 @@ class CategoryGuess:
     matched: tuple[str, ...]  # keywords that decided an inference or a mismatch
     candidates: tuple[tuple[str, float], ...] = ()
     classifier: str = "keywords"
+
+
+class CategoryClassifier(Protocol):
+    """What routing asks of a classifier: the keyword :class:`Classifier` or a trained
+    :class:`~lapor_router.route.model.ModelClassifier`."""
+
+    name: str
+
+    @property
+    def categories(self) -> Mapping[str, Category]: ...
+    def classify(self, given: str | None, text: object) -> CategoryGuess: ...
+    def classify_many(
+        self, givens: Sequence[str | None], texts: Sequence[object]
+    ) -> list[CategoryGuess]: ...
+    def emergency(self, category: Category | None, text: object) -> bool: ...
+    def tokens(self, text: object) -> list[str]: ...
 
 
 class Classifier:
@@ -219,6 +236,12 @@ class Classifier:
         flags.add("needs_triage")
         suggestion = best if best_score >= _INFER_MIN else None
         return CategoryGuess(None, None, suggestion, frozenset(flags), (), top, self.name)
+
+    def classify_many(
+        self, givens: Sequence[str | None], texts: Sequence[object]
+    ) -> list[CategoryGuess]:
+        """:meth:`classify` for many reports (one call per report; scores are cached)."""
+        return [self.classify(g, t) for g, t in zip(givens, texts, strict=True)]
 
     def emergency(self, category: Category | None, text: object) -> bool:
         """True for an emergency category, or when every ``emergency_if`` group is in the text."""

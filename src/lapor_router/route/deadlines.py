@@ -105,11 +105,13 @@ def deadlines(
     cal: WorkCalendar, moment: datetime, respond: Deadline, resolve: Deadline
 ) -> tuple[datetime, datetime]:
     """(respond by, resolve by) for a report made at ``moment``. Each deadline counts in
-    its own days (working or calendar), and the resolution deadline is never before the
-    response deadline: where a calendar-day resolution period ends before a working-day
-    response period (Christmas and cuti bersama), it is the response deadline."""
-    respond_by = cal.add(moment, respond)
-    return respond_by, max(respond_by, cal.add(moment, resolve))
+    its own days (working or calendar), and the response is due no later than the
+    resolution: where a working-day response period would end after a calendar-day
+    resolution period (a weekend, Christmas and cuti bersama), the response deadline is the
+    resolution deadline. The resolution deadline itself never moves: it is the red flag
+    that cuts an officer's performance pay automatically."""
+    due = cal.add(moment, resolve)
+    return min(cal.add(moment, respond), due), due
 
 
 def deadlines_many(
@@ -118,7 +120,7 @@ def deadlines_many(
     """:func:`deadlines` over a Series of aware datetimes."""
     respond_by = add_many(cal, moments, respond)
     due = add_many(cal, moments, resolve)
-    return respond_by, due.where(due >= respond_by, respond_by)
+    return respond_by.where(respond_by <= due, due), due
 
 
 def _holiday_array(cal: WorkCalendar, first: int, last: int) -> np.ndarray:

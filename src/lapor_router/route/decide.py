@@ -16,7 +16,7 @@ from typing import Any
 
 from ..locate import Location
 from ..normalize import is_missing
-from .classify import Classifier
+from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines
 from .decision import HandlerStep, Report, RoutingDecision
 from .graph import RuleGraph
@@ -124,7 +124,7 @@ def _location_words(loc: Location) -> str:
 def decide(
     rg: RuleGraph,
     cal: WorkCalendar,
-    classifier: Classifier,
+    classifier: CategoryClassifier,
     location: Location,
     report: Report,
     now: datetime,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..normalize import as_array, is_missing
-from .classify import Classifier
+from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
 from .decide import deadlines_of, parse_created, report_attributes, requirements, select_unit
 from .graph import RuleGraph
@@ -53,7 +53,7 @@ def _text(value: Any) -> str:
 def decide_many(
     rg: RuleGraph,
     cal: WorkCalendar,
-    classifier: Classifier,
+    classifier: CategoryClassifier,
     located: pd.DataFrame,
     categories: Any,
     texts: Any,
@@ -78,7 +78,9 @@ def decide_many(
     # classification: once per distinct (category, text)
     inv, first = _factorize(_key(given, text))
     given_values: list[Any] = given.tolist()
-    guesses = [classifier.classify(given_values[i], str(text.iat[i])) for i in first]
+    guesses = classifier.classify_many(
+        [given_values[i] for i in first], [str(text.iat[i]) for i in first]
+    )
     cat_u = np.array([g.code for g in guesses], dtype=object)
     emer_u = np.array(
         [

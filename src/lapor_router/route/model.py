@@ -1,0 +1,384 @@
+"""A category classifier an agency trains on its own labelled reports.
+
+Features are those of the keyword classifier's reading of a text (:mod:`.classify`: slang,
+hashtags, roots): words, roots, word pairs and character 3–5-grams of each word, weighted
+by TF-IDF (sublinear counts, smoothed IDF, unit length). A multinomial logistic regression
+(scikit-learn, training only) scores the categories; its probabilities are calibrated by
+temperature scaling fitted on cross-validated scores. :func:`train` writes a model file
+(``.npz``: arrays only, no pickled code) that names its format version, the rule set it was
+trained for and its confidence threshold; :class:`ModelClassifier` uses it above that
+threshold and falls back to the keyword classifier below it. Using a model needs numpy
+only: scikit-learn is imported by :func:`train` alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ModelError
+from ..normalize import is_missing
+from .classify import CategoryGuess, Classifier
+
+FORMAT = "lapor-router-category-model"
+FORMAT_VERSION = 1
+_CHARS = (3, 5)  # character n-gram sizes, inside "<word>"
+_CHUNK_NNZ = 250_000  # feature entries scored at once (memory: this × categories × 4 bytes)
+
+
+def _char_grams(word: str) -> list[str]:
+    w = f"<{word}>"
+    lo, hi = _CHARS
+    return [f"c:{w[i : i + n]}" for n in range(lo, hi + 1) for i in range(len(w) - n + 1)]
+
+
+class Features:
+    """Feature strings of texts as a classifier reads them (cached per word)."""
+
+    def __init__(self, reader: Classifier) -> None:
+        self.reader = reader
+        self._word_cache: dict[str, list[str]] = {}
+
+    def of(self, text: object) -> list[str]:
+        tokens = self.reader.tokens(text)
+        out: list[str] = []
+        for t in tokens:
+            grams = self._word_cache.get(t)
+            if grams is None:
+                root = self.reader.stemmer.stem(t)
+                grams = [f"w:{t}", *([f"r:{root}"] if root != t else []), *_char_grams(t)]
+                if len(self._word_cache) < 500_000:
+                    self._word_cache[t] = grams
+            out += grams
+        out += [f"b:{a}_{b}" for a, b in pairwise(tokens)]
+        return out
+
+
+@dataclass
+class _Arrays:
+    coef: np.ndarray  # (features, categories) float32
+    intercept: np.ndarray  # (categories,)
+    idf: np.ndarray  # (features,)
+    temperature: float
+
+
+class ModelClassifier:
+    """Categories from a trained model above its threshold, from ``fallback`` (the keyword
+    classifier of the same rule set) below it; given categories and mismatches are checked
+    as the keyword classifier checks them."""
+
+    def __init__(
+        self, path: str | Path, fallback: Classifier, threshold: float | None = None
+    ) -> None:
+        self.path = Path(path)
+        meta, arrays, vocabulary = _load(self.path)
+        self.meta = meta
+        self.classes: list[str] = list(meta["classes"])
+        unknown = [c for c in self.classes if c not in fallback.categories]
+        if unknown:
+            raise ModelError(
+                self.path, f"categories {unknown[:5]} are not in the rule set; retrain the model"
+            )
+        self.fallback = fallback
+        self.categories = fallback.categories
+        self.threshold = float(meta["threshold"] if threshold is None else threshold)
+        self.name = f"model:{meta['name']}@{meta['trained_at']}"
+        self._arrays = arrays
+        self._index = {f: i for i, f in enumerate(vocabulary)}
+        self._features = Features(fallback)
+        self._proba_cache: dict[str, np.ndarray] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_proba_cache"] = {}
+        return state
+
+    # the keyword classifier's parts, for callers that use them directly
+    def tokens(self, text: object) -> list[str]:
+        return self.fallback.tokens(text)
+
+    def emergency(self, category: Any, text: object) -> bool:
+        return self.fallback.emergency(category, text)
+
+    def resolve_given(self, given: str) -> tuple[str | None, str | None]:
+        return self.fallback.resolve_given(given)
+
+    def probabilities(self, texts: Sequence[object]) -> np.ndarray:
+        """(texts, categories) calibrated probabilities; rows of zeros for texts that have
+        no known feature."""
+        keys = ["" if is_missing(t) else str(t) for t in texts]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._proba_cache))
+        if todo:
+            for key, row in zip(todo, self._score(todo), strict=True):
+                if len(self._proba_cache) < 200_000:
+                    self._proba_cache[key] = row
+                else:
+                    self._proba_cache.setdefault(key, row)
+        out = np.zeros((len(keys), len(self.classes)), dtype=np.float32)
+        for i, k in enumerate(keys):
+            row = self._proba_cache.get(k)
+            out[i] = row if row is not None else self._score([k])[0]
+        return out
+
+    def _score(self, texts: list[str]) -> np.ndarray:
+        a = self._arrays
+        rows: list[np.ndarray] = []
+        docs: list[tuple[np.ndarray, np.ndarray]] = []
+        for t in texts:
+            found = [self._index[f] for f in self._features.of(t) if f in self._index]
+            if found:
+                uniq, counts = np.unique(np.asarray(found, dtype=np.int64), return_counts=True)
+                w = (1.0 + np.log(counts)) * a.idf[uniq]
+                w /= np.sqrt(np.dot(w, w))
+                docs.append((uniq, w.astype(np.float32)))
+            else:
+                docs.append((np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)))
+        start = 0
+        while start < len(docs):
+            stop, nnz = start, 0
+            while stop < len(docs) and (nnz == 0 or nnz + len(docs[stop][0]) <= _CHUNK_NNZ):
+                nnz += len(docs[stop][0])
+                stop += 1
+            ids = np.concatenate([d[0] for d in docs[start:stop]])
+            w = np.concatenate([d[1] for d in docs[start:stop]])
+            lengths = np.array([len(d[0]) for d in docs[start:stop]])
+            scores = np.zeros((stop - start, len(self.classes)), dtype=np.float32)
+            has = lengths > 0
+            if ids.size:
+                contrib = a.coef[ids] * w[:, None]
+                offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])[has]
+                scores[has] = np.add.reduceat(contrib, offsets, axis=0)
+            z = (scores + a.intercept) / a.temperature
+            z -= z.max(axis=1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(axis=1, keepdims=True)
+            p[~has] = 0.0
+            rows.append(p)
+            start = stop
+        return np.concatenate(rows) if rows else np.zeros((0, len(self.classes)), np.float32)
+
+    def classify(self, given: str | None, text: object) -> CategoryGuess:
+        return self.classify_many([given], [text])[0]
+
+    def classify_many(
+        self, givens: Sequence[str | None], texts: Sequence[object]
+    ) -> list[CategoryGuess]:
+        """:meth:`classify` for many reports, the model run once over all their texts."""
+        proba = self.probabilities(texts)
+        out = []
+        for given, text, p in zip(givens, texts, proba, strict=True):
+            keyword = self.fallback.classify(given, text)
+            order = np.argsort(-p)[:3]
+            top = tuple((self.classes[k], round(float(p[k]), 3)) for k in order if p[k] > 0)
+            best, conf = (self.classes[int(order[0])], float(p[order[0]])) if top else (None, 0.0)
+            if keyword.source in ("given", "corrected"):
+                if keyword.code != best and conf >= max(self.threshold, 0.8):
+                    flags = keyword.flags | {"category_mismatch"}
+                    guess = CategoryGuess(
+                        keyword.code, keyword.source, best, flags, (), top, self.name
+                    )
+                else:
+                    flags = keyword.flags - {"category_mismatch"}
+                    guess = CategoryGuess(
+                        keyword.code, keyword.source, None, flags, keyword.matched, top, self.name
+                    )
+            elif best is not None and conf >= self.threshold:
+                flags = keyword.flags - {"needs_triage"}
+                guess = CategoryGuess(best, "inferred", None, flags, (), top, self.name)
+            else:  # below the threshold: the keyword classifier decides
+                guess = keyword
+            out.append(guess)
+        return out
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def _load(path: Path) -> tuple[dict[str, Any], _Arrays, list[str]]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["meta"]).decode("utf-8"))
+            if meta.get("format") != FORMAT:
+                raise ModelError(path, "not a lapor_router category model")
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise ModelError(
+                    path,
+                    f"model format {meta.get('format_version')}, this lapor_router reads "
+                    f"format {FORMAT_VERSION}; retrain it with `lapor-router category train`",
+                )
+            arrays = _Arrays(
+                z["coef"].astype(np.float32),
+                z["intercept"].astype(np.float32),
+                z["idf"].astype(np.float32),
+                float(meta["temperature"]),
+            )
+            vocabulary = [str(v) for v in z["vocabulary"].tolist()]
+    except ModelError:
+        raise
+    except FileNotFoundError as exc:
+        raise ModelError(path, "no such model file") from exc
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise ModelError(path, f"damaged or unreadable model file ({exc})") from exc
+    n_feat, n_cls = len(vocabulary), len(meta.get("classes", ()))
+    if arrays.coef.shape != (n_feat, n_cls) or arrays.idf.shape != (n_feat,):
+        raise ModelError(path, "damaged model file (array shapes do not match)")
+    if not 0 < arrays.temperature < 1000 or not np.isfinite(arrays.coef).all():
+        raise ModelError(path, "damaged model file (values out of range)")
+    return meta, arrays, vocabulary
+
+
+def train(
+    texts: Sequence[object],
+    labels: Sequence[str],
+    reader: Classifier,
+    output: str | Path,
+    rule_set: str,
+    name: str | None = None,
+    threshold: float = 0.5,
+    c: float = 10.0,
+) -> dict[str, Any]:
+    """Train a model on labelled texts and write it to ``output``; returns its metadata.
+    ``reader`` is the keyword classifier of the rule set the labels belong to."""
+    try:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    except ImportError as exc:  # pragma: no cover - the extra is missing
+        raise ModelError(
+            output, "training needs scikit-learn: pip install 'lapor_router[model]'"
+        ) from exc
+    unknown = sorted({str(lab) for lab in labels} - set(reader.categories))
+    if unknown:
+        raise ModelError(output, f"labels {unknown[:5]} are not categories of the rule set")
+    if len(texts) != len(labels) or len(set(labels)) < 2:
+        raise ModelError(output, "need texts and labels of the same length and two categories")
+    feats = Features(reader)
+    docs = [feats.of(t) for t in texts]
+    df: dict[str, int] = {}
+    for d in docs:
+        for f in set(d):
+            df[f] = df.get(f, 0) + 1
+    vocabulary = sorted(f for f, k in df.items() if k >= 2 or not f.startswith("c:"))
+    index = {f: i for i, f in enumerate(vocabulary)}
+    n = len(docs)
+    idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in vocabulary], dtype=np.float32)
+    x = _matrix(docs, index, idf)
+    classes = sorted(set(map(str, labels)))
+    y = np.array([classes.index(str(lab)) for lab in labels])
+    model = LogisticRegression(C=c, max_iter=2000)
+    folds = min(5, int(np.bincount(y).min()))
+    temperature = 1.0
+    if folds >= 2:
+        cv = StratifiedKFold(folds, shuffle=True, random_state=0)
+        scores = cross_val_predict(model, x, y, cv=cv, method="decision_function")
+        temperature = _fit_temperature(np.asarray(scores), y)
+    model.fit(x, y)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": name or Path(output).stem,
+        "rule_set": rule_set,
+        "classes": classes,
+        "threshold": threshold,
+        "temperature": temperature,
+        "trained_at": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+        "texts": n,
+        "features": len(vocabulary),
+        "c": c,
+    }
+    out = Path(output)
+    tmp = out.with_name(out.name + ".tmp.npz")
+    np.savez_compressed(
+        tmp,
+        meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
+        coef=model.coef_.T.astype(np.float32),
+        intercept=model.intercept_.astype(np.float32),
+        idf=idf,
+        vocabulary=np.array(vocabulary, dtype=str),
+    )
+    tmp.replace(out)
+    return meta
+
+
+def _matrix(docs: list[list[str]], index: Mapping[str, int], idf: np.ndarray) -> Any:
+    from scipy.sparse import csr_matrix
+
+    rows, cols = [], []
+    for i, d in enumerate(docs):
+        ids = [index[f] for f in d if f in index]
+        rows += [i] * len(ids)
+        cols += ids
+    m = csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(index))
+    )
+    m.sum_duplicates()
+    m.data = (1.0 + np.log(m.data)) * idf[m.indices]
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    m = m.multiply(1.0 / norms[:, None]).tocsr()
+    return m
+
+
+def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """The temperature that minimizes the log loss of softmax(scores / T) (golden section)."""
+
+    def loss(t: float) -> float:
+        z = scores / t
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean())
+
+    lo, hi = math.log(0.05), math.log(20.0)
+    g = (math.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    for _ in range(60):
+        if loss(math.exp(a)) < loss(math.exp(b)):
+            hi = b
+        else:
+            lo = a
+        a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    return float(math.exp((lo + hi) / 2))
+
+
+# ------------------------------------------------------------------------- evaluation
+
+
+def evaluate(
+    truth: Sequence[str], predicted: Sequence[str | None], classes: Iterable[str]
+) -> dict[str, Any]:
+    """Per-category precision, recall and F1, their macro average, the triage rate (no
+    category) and the confusion counts {true: {predicted: n}} (triage as ``(triage)``)."""
+    labels = sorted(set(classes) | set(truth))
+    confusion: dict[str, dict[str, int]] = {t: {} for t in labels}
+    for t, p in zip(truth, predicted, strict=True):
+        key = p if p is not None else "(triage)"
+        confusion[t][key] = confusion[t].get(key, 0) + 1
+    per: dict[str, dict[str, float]] = {}
+    for c in labels:
+        tp = confusion[c].get(c, 0)
+        fn = sum(confusion[c].values()) - tp
+        fp = sum(row.get(c, 0) for t, row in confusion.items() if t != c)
+        if tp + fn == 0:
+            continue
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn)
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        per[c] = {"precision": prec, "recall": rec, "f1": f1, "support": tp + fn}
+    macro = sum(v["f1"] for v in per.values()) / len(per) if per else 0.0
+    triage = sum(p is None for p in predicted) / len(predicted) if predicted else 0.0
+    accuracy = sum(t == p for t, p in zip(truth, predicted, strict=True)) / max(len(truth), 1)
+    return {
+        "macro_f1": macro,
+        "accuracy": accuracy,
+        "triage_rate": triage,
+        "per_category": per,
+        "confusion": confusion,
+    }
