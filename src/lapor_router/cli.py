@@ -134,6 +134,140 @@ def locate(
 
 rules_app = typer.Typer(no_args_is_help=True, help="Check routing rule files.")
 app.add_typer(rules_app, name="rules")
+category_app = typer.Typer(no_args_is_help=True, help="Train and evaluate category models.")
+app.add_typer(category_app, name="category")
+
+
+def _labelled(path: Path, text_col: str, category_col: str, split: str | None) -> Any:
+    import pandas as pd
+
+    from .errors import BatchError
+
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise BatchError(f"{path}: not a readable CSV ({exc})") from exc
+    missing = [c for c in (text_col, category_col) if c not in frame]
+    if missing:
+        raise BatchError(f"{path}: no column(s) {missing}; columns: {list(frame.columns)}")
+    if split and split != "all":
+        if "split" not in frame:
+            raise BatchError(f"{path}: --split {split} needs a 'split' column")
+        frame = frame[frame["split"] == split]
+    if frame.empty:
+        raise BatchError(f"{path}: no labelled rows" + (f" in split {split!r}" if split else ""))
+    return frame
+
+
+def _keyword_classifier(rules: Path | None) -> Any:
+    from .route import Classifier
+
+    rg = RuleGraph.load(rules) if rules else RuleGraph.default()
+    return rg, Classifier(rg.categories, rg.spec)
+
+
+@category_app.command("train")
+def category_train(
+    labelled: Annotated[Path, typer.Argument(help="CSV with text and category columns.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model file to write.")],
+    text_col: Annotated[str, typer.Option(help="Text column.")] = "text",
+    category_col: Annotated[str, typer.Option(help="Category column.")] = "category",
+    split: Annotated[
+        str | None, typer.Option(help="Rows of this 'split' value only (default: train).")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Confidence to use the model.")] = 0.5,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+) -> None:
+    """Train a category model on labelled reports (needs lapor_router[model])."""
+    from .route.model import train
+
+    try:
+        rg, keywords = _keyword_classifier(rules)
+        frame = _labelled(labelled, text_col, category_col, split or _default_split(labelled))
+        meta = train(
+            frame[text_col].tolist(),
+            frame[category_col].tolist(),
+            keywords,
+            output,
+            rule_set=rg.fingerprint,
+            threshold=threshold,
+        )
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    out.print(
+        f"wrote {output}: {meta['texts']} texts, {len(meta['classes'])} categories, "
+        f"{meta['features']} features, temperature {meta['temperature']:.2f}, "
+        f"threshold {meta['threshold']}, rule set {meta['rule_set']}",
+        highlight=False,
+    )
+
+
+def _default_split(path: Path, want: str = "train") -> str | None:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline()
+    return want if "split" in [h.strip() for h in header.split(",")] else None
+
+
+@category_app.command("eval")
+def category_eval(
+    labelled: Annotated[Path, typer.Argument(help="CSV with text and category columns.")],
+    classifier: Annotated[
+        Path | None, typer.Option(help="A category model; default: the keyword classifier.")
+    ] = None,
+    text_col: Annotated[str, typer.Option(help="Text column.")] = "text",
+    category_col: Annotated[str, typer.Option(help="Category column.")] = "category",
+    split: Annotated[
+        str | None, typer.Option(help="Rows of this 'split' value only (default: test).")
+    ] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Precision, recall and F1 per category, a confusion table and the model's coverage."""
+    from .route.model import ModelClassifier, evaluate
+
+    try:
+        rg, keywords = _keyword_classifier(rules)
+        frame = _labelled(
+            labelled, text_col, category_col, split or _default_split(labelled, "test")
+        )
+        model = ModelClassifier(classifier, keywords) if classifier else keywords
+        texts, truth = frame[text_col].tolist(), frame[category_col].tolist()
+        guesses = model.classify_many([None] * len(texts), texts)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    figures = evaluate(truth, [g.code for g in guesses], rg.categories)
+    figures["classifier"] = model.name
+    figures["texts"] = len(texts)
+    if isinstance(model, ModelClassifier):
+        best = model.probabilities(texts).max(axis=1)
+        figures["threshold"] = model.threshold
+        figures["coverage"] = float((best >= model.threshold).mean())
+    if as_json:
+        print(json.dumps(figures, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"{figures['classifier']} on {len(texts)} texts")
+    for name in ("category", "precision", "recall", "F1", "n"):
+        table.add_column(name, justify="left" if name == "category" else "right")
+    for code, v in sorted(figures["per_category"].items()):
+        table.add_row(
+            code, f"{v['precision']:.2f}", f"{v['recall']:.2f}", f"{v['f1']:.2f}", str(v["support"])
+        )
+    out.print(table)
+    line = (
+        f"macro-F1 {figures['macro_f1']:.3f}; accuracy {figures['accuracy']:.3f}; "
+        f"triage {figures['triage_rate']:.1%}"
+    )
+    if "coverage" in figures:
+        line += f"; model coverage at {figures['threshold']:g}: {figures['coverage']:.1%}"
+    out.print(line, highlight=False)
+    pairs = sorted(
+        ((n, t, p) for t, row in figures["confusion"].items() for p, n in row.items() if p != t),
+        reverse=True,
+    )
+    if pairs:
+        out.print("most confused (true → predicted):", highlight=False)
+        for n, t, p in pairs[:15]:
+            out.print(f"  {t} → {p}  ×{n}", highlight=False)
 
 
 @rules_app.command("lint")
@@ -192,11 +326,14 @@ def route_one(
     accuracy: Annotated[float | None, typer.Option(help="GPS accuracy, metres.")] = None,
     created_at: Annotated[str | None, typer.Option(help="ISO time (naive = WIB).")] = None,
     rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+    classifier: Annotated[
+        Path | None, typer.Option(help="A category model (`lapor-router category train`).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the dispatch record.")] = False,
 ) -> None:
     """Route one report and print the decision with its explanation."""
     try:
-        router = Router.default(rules=rules)
+        router = Router.default(rules=rules, classifier=classifier)
         decision = router.route(
             Report(
                 lon,
@@ -215,10 +352,13 @@ def route_one(
         return
     out.print(f"[bold]{decision.unit_name or 'no Jakarta unit'}[/] ({decision.level or '-'})")
     out.print(
-        f"category: {decision.category} ({decision.category_source}); "
+        f"category: {decision.category} ({decision.category_source}, {decision.classifier}); "
         f"flags: {', '.join(sorted(decision.flags)) or '-'}",
         highlight=False,
     )
+    if decision.category_candidates:
+        tops = ", ".join(f"{c} {v:g}" for c, v in decision.category_candidates)
+        out.print(f"candidates: {tops}", highlight=False)
     if decision.emergency:
         out.print(f"[bold red]EMERGENCY: call {decision.emergency_number}[/]")
     for line in decision.explanation:
@@ -269,6 +409,9 @@ def route_cmd(
     accuracy_col: Annotated[str | None, typer.Option(help="GPS accuracy column.")] = None,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 50_000,
     rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+    classifier: Annotated[
+        Path | None, typer.Option(help="A category model (`lapor-router category train`).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Re-route every row of a report file; unparseable rows go to REJECTS."""
@@ -290,7 +433,7 @@ def route_cmd(
         else (),
     )
     try:
-        router = Router.default(rules=rules)
+        router = Router.default(rules=rules, classifier=classifier)
         summary = route_file(
             input,
             output,

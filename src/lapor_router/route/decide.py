@@ -253,6 +253,8 @@ def decide(
         visited=(unit.id,) if unit else (),
         attributes=have,
         report=report,
+        category_candidates=guess.candidates,
+        classifier=guess.classifier,
     )
     log.info(
         "routed report=%s category=%s unit=%s status=%s flags=%s",

@@ -77,6 +77,8 @@ class RoutingDecision:
     escalations: int = 0
     attributes: Mapping[str, str] = field(repr=False, default_factory=dict)
     report: Report | None = field(repr=False, compare=False, default=None)
+    category_candidates: tuple[tuple[str, float], ...] = ()  # (code, score), best first
+    classifier: str | None = None  # which classifier decided the category
 
     def dispatch_record(self) -> dict[str, Any]:
         """The record the responsible unit receives: JSON-ready, reporter protected (see
@@ -128,6 +130,8 @@ def _record(decision: RoutingDecision) -> dict[str, Any]:
         "category": decision.category,
         "category_name": decision.category_name,
         "category_source": decision.category_source,
+        "category_candidates": [list(c) for c in decision.category_candidates],
+        "classifier": decision.classifier,
         "emergency": decision.emergency,
         "emergency_number": decision.emergency_number,
         "kelurahan_kode": loc.kode,

@@ -164,6 +164,8 @@ def decide_many(
         "category": cat,
         "category_source": _objects([g.source for g in guesses])[inv],
         "suggested_category": _objects([g.suggested for g in guesses])[inv],
+        "category_candidates": _objects([g.candidates for g in guesses])[inv],
+        "classifier": _objects([g.classifier for g in guesses])[inv],
         "rule_id": _objects(rule_u)[sinv],
         "emergency": emergency,
         "emergency_number": number,
