@@ -4,7 +4,9 @@ A small affix stripper in the manner of Nazief and Adriani: particles (``-lah``,
 ``-pun``), possessives (``-ku``, ``-mu``, ``-nya``), suffixes (``-i``, ``-kan``, ``-an``)
 and up to two prefixes (``di-``, ``ke-``, ``se-``, ``ber-``, ``ter-``, ``me(N)-``,
 ``pe(N)-``, ``per-``) with the sound changes of the nasal prefixes (``menyapu`` → ``sapu``,
-``memukul`` → ``pukul``, ``menulis`` → ``tulis``, ``mengirim`` → ``kirim``) are removed,
+``memukul`` → ``pukul``, ``menulis`` → ``tulis``, ``mengirim`` → ``kirim``) and the
+colloquial Jakarta forms (``ngerokok`` → ``rokok``, ``nyapu`` → ``sapu``, ``dibenerin`` →
+``bener``) are removed,
 and the first remainder that is a known root wins; a word with no such remainder stays as
 it is. The lexicon is PySastrawi's dictionary of root words plus the words the caller adds
 (the rule set's keywords). It agrees with PySastrawi's stemmer on the words that matter
@@ -21,7 +23,7 @@ from pathlib import Path
 
 _PARTICLES = ("lah", "kah", "tah", "pun")
 _POSSESSIVES = ("nya", "ku", "mu")
-_SUFFIXES = ("kan", "an", "i")
+_SUFFIXES = ("kan", "an", "i", "in")  # "-in": Jakarta's colloquial "-kan"/"-i" (dibenerin)
 _VOWELS = frozenset("aeiou")
 
 
@@ -49,6 +51,18 @@ def _prefixed(word: str) -> list[str]:
         pass
     elif w.startswith(("be", "te")) and len(w) > 4:
         out.append(w[2:])  # "bekerja" → kerja, "tebang" is a root itself
+    # Jakarta's colloquial nasal prefix: ngerokok → rokok, ngangkut → angkut, ngirim →
+    # kirim, nyapu → sapu, nimpa → timpa, mancing → pancing
+    if w.startswith("nge") and len(w) > 5:
+        out.append(w[3:])
+    if w.startswith("ng") and w[2:3] in _VOWELS and len(w) > 4:
+        out += [w[2:], "k" + w[2:]]
+    elif w.startswith("ny") and w[2:3] in _VOWELS and len(w) > 4:
+        out += ["s" + w[2:], "c" + w[2:]]
+    elif w.startswith("n") and w[1:2] in _VOWELS and len(w) > 4:
+        out.append("t" + w[1:])
+    elif w.startswith("m") and w[1:2] in _VOWELS and not w.startswith("me") and len(w) > 4:
+        out.append("p" + w[1:])
     for base in ("me", "pe"):
         if not w.startswith(base) or len(w) < 5:
             continue
