@@ -11,6 +11,8 @@ import pytest
 import shapely
 
 from lapor_router import BoundarySet, Router, load_boundaries
+from lapor_router._data import registry
+from lapor_router.normalize import PlaceFinder
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -95,3 +97,20 @@ def toy() -> BoundarySet:
 @pytest.fixture(scope="session")
 def toy_router(toy: BoundarySet) -> Router:
     return Router(toy)
+
+
+@pytest.fixture(scope="session")
+def kelurahan_names() -> list[str]:
+    """The 267 official kelurahan names of the committed registry."""
+    return [row["kelurahan"] for row in registry().values()]
+
+
+@pytest.fixture(scope="session")
+def kecamatan_names() -> list[str]:
+    """The 44 official kecamatan names of the committed registry."""
+    return sorted({row["kecamatan"] for row in registry().values()})
+
+
+@pytest.fixture(scope="session")
+def places(kelurahan_names: list[str], kecamatan_names: list[str]) -> PlaceFinder:
+    return PlaceFinder(kelurahan_names, kecamatan_names)

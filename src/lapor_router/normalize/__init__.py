@@ -2,14 +2,16 @@
 
 Coordinates become float64 arrays with a reason for every value that cannot be one
 (:mod:`.values`); kelurahan names become comparison keys (:mod:`.names`); complaint texts
-become normalized words (:mod:`.text`); the columns of a report table are named or guessed
-(:mod:`.columns`). Imports nothing of lapor_router but its errors and privacy rules.
+become normalized words (:mod:`.text`) and the places they name (:mod:`.places`); the
+columns of a report table are named or guessed (:mod:`.columns`). Imports nothing of
+lapor_router but its errors and privacy rules.
 """
 
 from __future__ import annotations
 
 from .columns import FALSE_WORDS, TRUE_WORDS, Columns, private_flag
 from .names import name_key
+from .places import NamedPlace, PlaceFinder
 from .text import text_tokens
 from .values import (
     MISSING,
@@ -33,6 +35,8 @@ __all__ = [
     "REASONS",
     "TRUE_WORDS",
     "Columns",
+    "NamedPlace",
+    "PlaceFinder",
     "as_array",
     "coerce_floats",
     "is_missing",

@@ -1,0 +1,661 @@
+"""The place a complaint text names: kelurahan, kecamatan, RT/RW and street.
+
+``PlaceFinder(kelurahan_names, kecamatan_names)`` compiles the names once into one
+regular expression (a character trie, so every name is looked for in a single pass) and
+reads what a text says about where it happened::
+
+    "Jl. Nirbaya XIII RT.010/RW.003 Kel. Klender"
+    → NamedPlace(kelurahan="Klender", kecamatan=None, rt="10", rw="3",
+                 street="Jalan Nirbaya XIII")
+
+Names are compared by :func:`~.names.name_key`, as claimed names are: prefixes dropped,
+abbreviations expanded ("kb. melati" is Kebon Melati), spaces ignored ("rawa sari" is
+Rawasari). A name after an explicit prefix ("kel.", "kelurahan", "desa", "kec.",
+"kecamatan") may carry a small typo ("kel. klendr"): it is matched with the similarity rule
+used for claims (difflib ratio of at least 0.8 and a clear winner). The names come as plain
+lists; this module reads no boundary set.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+import numbers
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from .names import _ABBREVIATIONS, name_key
+
+MAX_CHARS: Final = 20_000
+"""Characters of a text that are read; the rest of a longer text is ignored."""
+
+FUZZY_CUTOFF: Final = 0.8
+FUZZY_MARGIN: Final = 0.05
+
+# Kelurahan/kecamatan names that are also ordinary words: without a prefix they are never
+# read as a place ("di tengah jalan" is not Kelurahan Tengah). Whole names only: the words
+# still count inside a longer name ("Pasar Baru", "Kebayoran Lama").
+COMMON_WORDS: Final = frozenset(
+    {
+        "baru", "lama", "pasar", "kota", "selatan", "utara", "timur", "barat", "tengah",
+        "gunung", "jati", "pulo", "pulau", "kramat", "karet", "kapuk", "dukuh", "setu",
+        "gedong", "kenari", "kartini", "kamal", "guntur", "galur", "tangki", "rambutan",
+        "susukan", "keagungan", "penggilingan", "serdang", "selong", "bangka", "paseban",
+        "kampung", "kebon", "pondok", "rawa", "kali", "tanah", "sungai", "sumur", "dua",
+    }
+)  # fmt: skip
+
+_PREPOSITIONS = frozenset(
+    {
+        "di", "dekat", "depan", "samping", "sebelah", "arah", "menuju", "ke", "dari",
+        "belakang", "seberang", "sekitar", "pinggir", "ujung", "sepanjang", "simpang",
+        "perempatan", "pertigaan", "tikungan", "persis", "dkt", "dpn", "sblh", "dket",
+    }
+)  # fmt: skip
+
+# Words a complaint is about, never a part of a place name ("jalan rusak", "gang banjir",
+# "jalan lampu mati").
+_COMPLAINT_WORDS = frozenset(
+    {
+        "rusak", "bolong", "bolong2", "berlubang", "lubang", "lobang", "banjir", "macet",
+        "mati", "padam", "sampah", "tergenang", "genangan", "licin", "gelap", "sempit",
+        "becek", "retak", "amblas", "ambles", "longsor", "roboh", "tumbang", "kotor", "bau",
+        "putus", "mampet", "tersumbat", "penuh", "menumpuk", "numpuk", "parah", "hancur",
+        "ditutup", "tutup", "terputus", "kebakaran", "terbakar", "liar", "parkir", "pkl",
+        "rawan", "bahaya", "berbahaya", "hilang", "bocor", "meluap", "terendam", "kumuh",
+        "berdebu", "debu", "bising", "berisik", "asap", "jebol", "ambruk", "miring",
+        "mengelupas", "keropos", "gelombang", "bergelombang", "tidak", "belum", "sudah",
+        "diperbaiki", "ditambal", "diaspal", "digali", "dibongkar", "terganggu", "tertutup",
+        "terhalang", "sepi", "ramai", "kav", "kavling", "lampu", "lampunya", "pju", "got",
+        "selokan", "saluran", "drainase", "trotoar", "pohon", "kabel", "tiang", "listrik",
+        "pipa",
+    }
+)  # fmt: skip
+
+# Function words and other words that end a name (or show that none follows a prefix).
+_FUNCTION_WORDS = frozenset(
+    {
+        "yang", "yg", "dan", "dgn", "dengan", "atau", "ga", "gak", "nggak", "ngga", "enggak",
+        "engga", "tdk", "gk", "blm", "sdh", "udh", "udah", "telah", "sedang", "masih",
+        "sangat", "banget", "bgt", "ada", "ini", "itu", "tsb", "tersebut", "setempat", "nya",
+        "juga", "kami", "saya", "sy", "kita", "aku", "mereka", "mohon", "tolong", "tlg",
+        "pak", "bu", "bapak", "ibu", "untuk", "utk", "agar", "supaya", "karena", "krn",
+        "tapi", "tetapi", "namun", "lagi", "lg", "akan", "bisa", "dapat", "harus", "segera",
+        "sering", "selalu", "kurang", "lambat", "lamban", "diam", "cuek", "saja", "aja",
+        "hanya", "cuma", "pun", "kok", "sih", "dong", "ya", "mau", "minta", "pada", "oleh",
+        "sejak", "selama", "sampai", "hingga", "sekarang", "kemarin", "tadi", "hari",
+        "minggu", "bulan", "tahun", "jam", "pagi", "siang", "sore", "malam", "warga",
+        "rumah", "jakarta", "dki", "kab", "kabupaten", "provinsi", "prov", "wilayah",
+        "kelurahan", "kel", "kecamatan", "kec", "desa", "ds", "kota", "kantor", "pihak",
+        "lurah", "camat", "rt", "rw", "no", "nomor", "km", "blok", "jalan", "jl", "jln",
+        "gang", "gg", "tp", "sm", "sama", "bikin", "jadi", "menjadi", "tanpa", "kalau",
+        "kalo", "jika", "bila", "ketika", "saat", "waktu", "seperti", "kayak", "lewat",
+        "melalui", "lokasi", "alamat", "tempat", "daerah", "kawasan", "area",
+    }
+)  # fmt: skip
+
+# A street "name" made only of these is a kind of road, not a name ("jalan raya macet").
+_GENERIC_STREETS = frozenset(
+    {
+        "raya", "utama", "besar", "kecil", "kaki", "tol", "setapak", "protokol", "umum",
+        "lingkungan", "kampung", "alternatif", "baru", "lama", "tikus", "buntu", "lurus",
+        "masuk", "keluar", "pintas", "layang", "arteri", "inspeksi", "kompleks", "komplek",
+        "perumahan", "sekolah", "warga", "umumnya", "setempat", "aspal", "beton", "tanah",
+    }
+)  # fmt: skip
+
+_STOPS = _PREPOSITIONS | _COMPLAINT_WORDS | _FUNCTION_WORDS
+
+_KEL, _KEC = "kel", "kec"
+# Where a hit's value goes; the first of each wins, and for a name the slots rank as named
+# (after a prefix), bare, written (after a prefix, matching no official name).
+_KEL_NAMED, _KEL_BARE, _KEL_WRITTEN, _KEC_NAMED, _KEC_BARE, _KEC_WRITTEN = range(6)
+_RT_SLOT, _RW_SLOT, _STREET_SLOT = 6, 7, 8
+_MEMO_SIZE = 200_000
+_FUZZY_PER_TEXT = 8
+_KEL_PREFIXES = ("kel", "kelurahan", "kelurahaan", "kalurahan", "desa", "ds")
+_SHORT_PREFIXES = frozenset({"kel", "kec", "ds"})
+_KEC_PREFIXES = ("kec", "kecamatan", "kecamatn")
+_STREET_KINDS = {"jalan": "Jalan", "jln": "Jalan", "jl": "Jalan", "gang": "Gang", "gg": "Gang"}
+
+_SEP = r"[\s.\-]{0,3}"  # between the words of a name: "kb. melati", "kebon-sirih", "kebonsirih"
+_SEP_SPLIT = re.compile(r"[^a-z0-9]+")
+_ESCAPES = re.compile(r"\\[rntRNT]")  # "\n" written out, as in exported CSV files
+_WORDS = re.compile(r"[a-z0-9]+")
+_ROMAN = re.compile(r"(?<![A-Za-z0-9])[IVX][ivx]*(?![A-Za-z0-9])")  # "Xiii" → "XIII"
+_VERB = re.compile(r"(?:meng|mem|men|meny|ber|ter|di)[a-z]{2}")  # "mengeluh", "diam"
+
+# Between two words of a name or a street: spaces, or a dot after a word of at most three
+# characters ("kb. melati", "h. naim"); after a longer word a dot ends the sentence.
+_TITLES = ("jend", "letjen", "mayjen", "brigjen", "kapten", "prof", "kolonel")
+_GAP = (
+    r"(?:(?:(?<![a-z0-9]{4})"
+    + "".join(f"|(?<={t})" for t in _TITLES)
+    + r")\.[ \t]{0,3}|[ \t]{1,3})"
+)
+
+
+def _rtrw_pattern(*, named: bool) -> str:
+    """RT/RW: "rt 14", "RT.010/RW.003", "RT 05/02", "rt14/rw11", "rt/rw 05/02",
+    "rt rw 05 02", "Rt.3 Rw.7", "RT 005 RW 002" (the RW is then a hit of its own), "rw 05".
+    With ``named`` groups k, pair, a, k2, k3 and b; without, the same language."""
+
+    def g(name: str, body: str) -> str:
+        return f"(?P<{name}>{body})" if named else f"(?:{body})"
+
+    number = r"[\s.:\-]{0,3}(?:no[\s.:]{0,2})?"
+    slash = rf"[/\\]\s{{0,2}}(?:r{g('k2', '[tw]')}[\s.:\-]{{0,3}})?"  # "05/02", "010/RW.003"
+    label = rf"[,\-]?\s{{0,2}}r{g('k3', '[tw]')}[\s.:\-]{{0,3}}"  # "05 RW 02", "05rw02"
+    digits = r"\d{1,3}"
+    first = g("a", digits) + r"(?!\d)"
+    second = g("b", digits) + r"(?!\d)"
+    pair = rf"[\s./\\]{{0,2}}r{g('pair', '[tw]')}"  # "rt/rw": both numbers follow
+    if named:
+        return (
+            rf"r{g('k', '[tw]')}(?:{pair})?{number}{first}"
+            rf"(?:\s{{0,2}}(?:{slash}|{label}|(?(pair)\s|(?!))){second})?"
+        )
+    return (
+        rf"r[tw](?:{pair}{number}{first}(?:\s{{0,2}}(?:{slash}|{label}|\s){second})?"
+        rf"|{number}{first}(?:\s{{0,2}}(?:{slash}|{label}){second})?)"
+    )
+
+
+_RTRW = re.compile(_rtrw_pattern(named=True))
+_LETTERS = re.compile(r"[a-z]+")
+_KINDS = {
+    **dict.fromkeys(_KEL_PREFIXES, _KEL),
+    **dict.fromkeys(_KEC_PREFIXES, _KEC),
+    **dict.fromkeys(("rt", "rw", "rtrw", "rwrt"), "rt"),
+    **dict.fromkeys(_STREET_KINDS, "street"),
+}
+_PREFIX_SEPARATORS = " \t\n\r\f\v.:-"
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPlace:
+    """What a complaint text says about where it happened; None for what it does not say.
+
+    ``kelurahan``/``kecamatan`` are official names from the finder's lists, or, when an
+    explicit prefix ("kel.", "kec.") is followed by a name that matches none, that name as
+    written (title-cased) so that a caller can flag it. ``rt``/``rw`` are numbers without
+    leading zeros; ``street`` is "Jalan X" or "Gang X".
+    """
+
+    kelurahan: str | None = None
+    kecamatan: str | None = None
+    rt: str | None = None
+    rw: str | None = None
+    street: str | None = None
+
+
+_NOTHING = NamedPlace()
+
+
+def _fold(text: object) -> str:
+    """ASCII of at most MAX_CHARS characters with a leading space (its lower-case is what
+    the scan reads, position for position); "" when the value holds no text (None, NaN,
+    numbers, objects whose ``str()`` fails)."""
+    if isinstance(text, str):
+        s = str.__getitem__(text, slice(0, MAX_CHARS))  # whatever a subclass overrides
+    elif isinstance(text, bytes | bytearray | memoryview):
+        try:
+            s = bytes(text[: 4 * MAX_CHARS]).decode("utf-8", "replace")[:MAX_CHARS]
+        except Exception:  # a memoryview that cannot be sliced as bytes
+            return ""
+    elif text is None or isinstance(text, numbers.Number):
+        return ""
+    else:
+        try:
+            s = str(text)[:MAX_CHARS]
+        except Exception:  # an object whose str() fails names no place
+            return ""
+    if not s.isascii():
+        s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
+    if "\\" in s:
+        s = _ESCAPES.sub(" ", s)
+    return " " + s
+
+
+def _words(name: str) -> list[str]:
+    """The words of a name, lower-case ASCII, leading prefixes dropped, abbreviations
+    expanded (the words whose concatenation is :func:`name_key`)."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    words = _WORDS.findall(text)
+    while words and words[0] in _KEL_PREFIXES:
+        words = words[1:]
+    return [_ABBREVIATIONS.get(w, w) for w in words]
+
+
+def _spellings(words: Sequence[str], vocabulary: set[str]) -> list[str]:
+    """Ways a name may be written, words separated by one space: each word as it is or
+    abbreviated ("kb" for kebon), a compound split in two known words ("rawa sari")."""
+    reverse: dict[str, list[str]] = {}
+    for short, full in _ABBREVIATIONS.items():
+        reverse.setdefault(full, []).append(short)
+    options: list[list[str]] = []
+    for word in words:
+        forms = [word, *reverse.get(word, ())]
+        for i in range(3, len(word) - 2):
+            if word[:i] in vocabulary and word[i:] in vocabulary:
+                forms.append(f"{word[:i]} {word[i:]}")
+        options.append(forms)
+    spellings = [""]
+    for forms in options:
+        spellings = [f"{head} {form}".strip() for head in spellings for form in forms]
+    return spellings
+
+
+def _trie(strings: Iterable[str]) -> dict[str, Any]:
+    """Strings as a character trie: nested dicts, "" marking where a string ends."""
+    trie: dict[str, Any] = {}
+    for string in strings:
+        node = trie
+        for ch in string:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    return trie
+
+
+def _emit(node: dict[str, Any]) -> str:
+    """The regular expression of a trie node (a space stands for a short run of
+    separators, or none); the longest string at a position is tried first."""
+    alternatives = [
+        (_SEP if ch == " " else re.escape(ch)) + _emit(child)
+        for ch, child in sorted(node.items())
+        if ch
+    ]
+    if not alternatives:
+        return ""
+    body = alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+    return f"(?:{body})?" if "" in node else body
+
+
+def _trie_pattern(strings: Iterable[str]) -> str:
+    """A regular expression matching exactly ``strings``, branching character by
+    character: fast whatever the number of strings."""
+    return _emit(_trie(strings))
+
+
+def _capitalised(cased: str, i: int) -> bool:
+    """Whether the word at ``i`` starts with a capital in a text not written in capitals."""
+    return cased[i : i + 1].isupper() and not cased.isupper()
+
+
+def _number(digits: str | None) -> str | None:
+    value = int(digits) if digits else 0
+    return str(value) if value else None
+
+
+class PlaceFinder:
+    """Finds the kelurahan, kecamatan, RT/RW and street a complaint text names.
+
+    Built once from the official names (``kelurahan_names``, ``kecamatan_names``: any
+    iterables; duplicates, blanks and non-strings are skipped). :meth:`find` reads one
+    text, :meth:`find_many` a column of them. Neither raises: a value that is not text
+    (None, NaN, numbers, objects whose ``str()`` fails) names no place, bytes are read as
+    UTF-8, and only the first :data:`MAX_CHARS` characters of a text are read.
+
+    Rules, strongest first:
+
+    - a name after an explicit prefix: "kel."/"kelurahan"/"desa" names a kelurahan,
+      "kec."/"kecamatan" a kecamatan (a name that is only the other kind is taken as that
+      kind); the longest run of words that is a name, else a close spelling of one
+      ("kel. klendr"); a name after a prefix that matches nothing is kept as written, but
+      an official name found elsewhere in the text wins over it;
+    - a whole official name anywhere, the longest at each place ("Cipinang Melayu", not
+      "Melayu"), but never a one-word name that is also a common word (``common_words``:
+      "Baru", "Tengah", "Gunung"...); a name that is both a kelurahan and a kecamatan is
+      the kelurahan only when exactly one kelurahan has it, else the kecamatan;
+    - the first of each kind wins; names inside a street ("Jl. Kebon Sirih") are the
+      street's, not a place of their own.
+    """
+
+    def __init__(
+        self,
+        kelurahan_names: Iterable[object],
+        kecamatan_names: Iterable[object],
+        *,
+        common_words: Iterable[str] = COMMON_WORDS,
+    ) -> None:
+        common = {name_key(w) for w in common_words}
+        self._kel: dict[str, str] = {}  # key → official name (the first spelling seen)
+        self._kec: dict[str, str] = {}
+        kel_count: dict[str, int] = {}
+        words_of: dict[str, list[list[str]]] = {}  # key → the words of each spelling given
+        for names, table in ((kelurahan_names, self._kel), (kecamatan_names, self._kec)):
+            for raw in names:
+                if not isinstance(raw, str):
+                    continue
+                words = _words(raw)
+                key = "".join(words)
+                if not key:
+                    continue
+                if table is self._kel:
+                    kel_count[key] = kel_count.get(key, 0) + 1
+                table.setdefault(key, " ".join(raw.split()))
+                if words not in words_of.setdefault(key, []):
+                    words_of[key].append(words)
+        # A bare name: the kelurahan when exactly one kelurahan has it, else the kecamatan.
+        self._bare: dict[str, tuple[str, str]] = {}
+        for key in words_of:
+            if key in self._kec and kel_count.get(key, 0) != 1:
+                self._bare[key] = (_KEC, self._kec[key])
+            else:
+                self._bare[key] = (_KEL, self._kel[key])
+        self._close_index = {_KEL: _CloseIndex(self._kel), _KEC: _CloseIndex(self._kec)}
+        vocabulary = {w for spellings in words_of.values() for words in spellings for w in words}
+        # Words that end a name ("dalam" ends no "Menteng Dalam") or a street (a complaint
+        # word always does: "jalan lubang" is a hole, not Jalan Lubang Buaya).
+        self._stops = frozenset(_STOPS - vocabulary)
+        self._street_stops = self._stops | _COMPLAINT_WORDS
+        self._fuzzy: dict[tuple[str, str], str | None] = {}
+        self._surfaces: dict[str, tuple[str, str]] = {}  # a spelling → (level, name)
+        for key, spellings in words_of.items():
+            if key in common:
+                continue  # only after a prefix
+            for words in spellings:
+                for spelling in _spellings(words, vocabulary):
+                    self._surfaces.setdefault(spelling, self._bare[key])
+        self._compile()
+        # What the hits of the scan say and the places built, remembered by their text:
+        # names, prefixes and streets repeat across complaints.
+        self._hits: dict[str, tuple[tuple[int, str, int], ...]] = {}
+        self._places: dict[tuple[str | None, ...], NamedPlace] = {}
+
+    def _compile(self) -> None:
+        """The expressions that read a text.
+
+        ``_scan`` finds, in one pass, every prefix with the words after it, RT/RW, street
+        marker with its words, and bare name. A hit starts at a non-word character (texts
+        get a leading space), so the engine only tries word starts, and the expression is
+        one trie branching on the first letter of names and keywords alike, so that a word
+        start costs a handful of character tests. It captures nothing: a hit's first word
+        says what it is, and it is read once per distinct hit text (:meth:`_parse`). The
+        words after a prefix or a street marker are taken up to a stop word (``rusak``,
+        ``di``, ``rt``...) or punctuation. ``_names_scan`` finds bare names alone.
+        """
+
+        def not_stop(stops: Iterable[str]) -> str:
+            return rf"(?!(?:{_trie_pattern(sorted(stops))})(?![a-z0-9])|(?:r[tw]|km|no)\d)"
+
+        name_word = rf"{not_stop(self._stops)}[a-z][a-z0-9]*"
+        name_words = rf"{name_word}(?:(?:{_GAP}|-){name_word}){{0,3}}"
+        street_word = rf"{not_stop(self._street_stops)}[a-z0-9]+"
+        # "Gg. 5" is a gang; a street name starts with a letter, and not with a verb
+        # ("jalan menghalangi kendaraan")
+        street_words = rf"(?!meng|memb|memp|meny){street_word}(?:{_GAP}{street_word}){{0,4}}"
+        after_prefix = r"(?![a-z])[\s.:\-]{0,3}"
+        after_marker = r"(?![a-z])\.?[ \t]{0,3}"
+        names = _trie_pattern(self._surfaces)
+
+        self._names_scan = re.compile(rf"[^a-z0-9](?:{names})(?![a-z])", re.VERBOSE)
+
+        # Without groups, branching on the first letter: where the hits are.
+        kel_tail = rf"{after_prefix}(?:{name_words})?"
+        keywords: dict[str, list[str]] = {}
+        for prefixes, tail in ((_KEL_PREFIXES, kel_tail), (_KEC_PREFIXES, kel_tail)):
+            for first in sorted({p[0] for p in prefixes}):
+                rests = [p[1:] for p in prefixes if p[0] == first]
+                keywords.setdefault(first, []).append(f"(?:{_trie_pattern(rests)}){tail}")
+        keywords.setdefault("r", []).append(_rtrw_pattern(named=False)[1:])
+        keywords.setdefault("j", []).append(
+            rf"(?:alan|ln|l){after_marker}(?:(?=[a-z]){street_words})?"
+        )
+        keywords.setdefault("g", []).append(
+            rf"(?:ang|g){after_marker}(?:(?=[a-z0-9]){street_words})?"
+        )
+        trie = _trie(self._surfaces)
+        branches = []
+        for first in sorted(set(trie) | set(keywords)):
+            parts = list(keywords.get(first, []))
+            if first in trie:
+                parts.append(_emit(trie[first]) + "(?![a-z])")
+            body = parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+            branches.append(re.escape(first) + body)
+        self._scan = re.compile(r"[^a-z0-9](?:" + "|".join(branches) + ")", re.VERBOSE)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what it remembered (rebuilt as it reads, e.g. on a worker)."""
+        state = self.__dict__.copy()
+        state["_hits"], state["_places"], state["_fuzzy"] = {}, {}, {}
+        return state
+
+    # ------------------------------------------------------------------ public interface
+
+    def find(self, text: object) -> NamedPlace:
+        """The place ``text`` names (a :class:`NamedPlace` of Nones when it names none)."""
+        return self._find(_fold(text))
+
+    def find_many(self, texts: Iterable[object]) -> list[NamedPlace]:
+        """:meth:`find` for each of ``texts``, in order; each distinct text is read once."""
+        seen: dict[object, NamedPlace] = {}
+        out: list[NamedPlace] = []
+        find = self.find
+        for text in texts:
+            try:
+                place = seen.get(text)
+            except Exception:  # unhashable or incomparable: read it, do not remember it
+                out.append(find(text))
+                continue
+            if place is None:
+                place = find(text)
+                if len(seen) < 1_000_000:
+                    seen[text] = place
+            out.append(place)
+        return out
+
+    # ---------------------------------------------------------------------- the one pass
+
+    def _find(self, cased: str) -> NamedPlace:
+        if len(cased) < 3:
+            return _NOTHING
+        s = cased.lower()
+        slots: list[str | None] = [None] * 9
+        memo = self._hits
+        budget = [_FUZZY_PER_TEXT]  # close-spelling searches left for this text
+        for m in self._scan.finditer(s):
+            hit = m.group()
+            parts = memo.get(hit)
+            if parts is None:
+                parts = self._parse(hit, budget)
+                if len(memo) < _MEMO_SIZE and budget[0] >= 0:
+                    memo[hit] = parts
+            for slot, value, offset in parts:
+                if slots[slot] is None and (offset < 0 or _capitalised(cased, m.start() + offset)):
+                    slots[slot] = value
+        key = (
+            slots[_KEL_NAMED] or slots[_KEL_BARE] or slots[_KEL_WRITTEN],
+            slots[_KEC_NAMED] or slots[_KEC_BARE] or slots[_KEC_WRITTEN],
+            slots[_RT_SLOT],
+            slots[_RW_SLOT],
+            slots[_STREET_SLOT],
+        )
+        place = self._places.get(key)
+        if place is None:
+            place = NamedPlace(*key)
+            if len(self._places) < _MEMO_SIZE:
+                self._places[key] = place
+        return place
+
+    def _parse(self, hit: str, budget: list[int]) -> tuple[tuple[int, str, int], ...]:
+        """What one hit of the scan says: (slot, value, offset) triples, offset -1 or, for
+        a name that holds only if written with a capital, where it starts in the hit. A
+        function of the hit's text alone, so that it is remembered by that text (unless
+        the text's budget of close-spelling searches ran out: ``budget[0]`` is then -1)."""
+        body = hit[1:]
+        first = _LETTERS.match(body)
+        keyword = first.group() if first else ""
+        kind = _KINDS.get(keyword)
+        parts: list[tuple[int, str, int]] = []
+        if kind is None:
+            level, name = self._bare_name(body)
+            if name is not None:
+                parts.append((_KEL_BARE if level == _KEL else _KEC_BARE, name, -1))
+        elif kind == "rt":
+            rt, rw = _rtrw(body)
+            parts += [(_RT_SLOT, rt, -1)] if rt else []
+            parts += [(_RW_SLOT, rw, -1)] if rw else []
+        elif kind == "street":
+            street = _street(keyword, body[len(keyword) :].lstrip(". \t"))
+            if street is not None:
+                parts.append((_STREET_SLOT, street, -1))
+        else:
+            words = body[len(keyword) :].lstrip(_PREFIX_SEPARATORS)
+            if not words:
+                return ()
+            level, name, written, rest = self._after_prefix(words, kind, budget)
+            if name is not None:
+                parts.append((_KEL_NAMED if level == _KEL else _KEC_NAMED, name, -1))
+            elif written is not None:
+                # After an abbreviated prefix ("kel. sukamaju") an unknown name is taken as
+                # written; after a whole word only with a capital ("kelurahan Sukamaju"),
+                # since "kantor kelurahan sepi" names no place.
+                offset = -1 if keyword in _SHORT_PREFIXES else len(hit) - len(words)
+                parts.append((_KEL_WRITTEN if kind == _KEL else _KEC_WRITTEN, written, offset))
+            for level, name in rest:  # bare names in the words the prefix did not use
+                parts.append((_KEL_BARE if level == _KEL else _KEC_BARE, name, -1))
+        return tuple(parts)
+
+    def _bare_name(self, spelling: str) -> tuple[str | None, str | None]:
+        found = self._surfaces.get(spelling)
+        if found is None:  # separators other than one space: "kebon  sirih", "kb.melati"
+            key = "".join(_ABBREVIATIONS.get(w, w) for w in _SEP_SPLIT.split(spelling) if w)
+            found = self._bare.get(key)
+        return found if found is not None else (None, None)
+
+    def _after_prefix(
+        self, text: str, kind: str, budget: list[int]
+    ) -> tuple[str | None, str | None, str | None, list[tuple[str, str]]]:
+        """(level, official name, name as written, bare names after it) of the words that
+        follow a prefix."""
+        spans = [w.span() for w in _WORDS.finditer(text)]
+        words = [text[a:b] for a, b in spans]
+        primary, secondary = (self._kel, self._kec) if kind == _KEL else (self._kec, self._kel)
+        levels = (_KEL, _KEC) if kind == _KEL else (_KEC, _KEL)
+        expanded = [_ABBREVIATIONS.get(w, w) for w in words]
+        for k in range(len(words), 0, -1):
+            key = "".join(expanded[:k])
+            if key in primary:
+                level, name = levels[0], primary[key]
+            elif key in secondary:
+                level, name = levels[1], secondary[key]
+            else:
+                close = self._close(key, kind, budget)
+                if close is None:
+                    continue
+                level, name = levels[0], close
+            return level, name, None, self._bare_in(text, spans[k - 1][1])
+        first = words[0]
+        if len(first) < 3 or not first.isalpha() or _VERB.match(first):
+            return None, None, None, self._bare_in(text, spans[0][1])
+        written = " ".join(w.capitalize() for w in words[:3])
+        return None, None, written, self._bare_in(text, spans[min(3, len(spans)) - 1][1])
+
+    def _bare_in(self, text: str, start: int) -> list[tuple[str, str]]:
+        """Bare names in ``text`` from ``start`` (a separator) on."""
+        found = []
+        if start < len(text):
+            for m in self._names_scan.finditer(text, start):
+                level, name = self._bare_name(m.group()[1:])
+                if level is not None and name is not None:
+                    found.append((level, name))
+        return found
+
+    def _close(self, key: str, kind: str, budget: list[int]) -> str | None:
+        """The official name ``key`` is a close spelling of (the claims' rule), or None."""
+        if len(key) < 4:
+            return None
+        cached = self._fuzzy.get((kind, key), "")
+        if cached != "":
+            return cached
+        if budget[0] <= 0:  # bounded work per text: a junk text may hold many prefixes
+            budget[0] = -1
+            return None
+        budget[0] -= 1
+        found = self._close_index[kind].closest(key)
+        if len(self._fuzzy) < 100_000:
+            self._fuzzy[(kind, key)] = found
+        return found
+
+
+class _CloseIndex:
+    """The claims' rule for a close spelling, over a fixed set of name keys: the keys
+    ``difflib.get_close_matches(key, keys, n=3, cutoff=0.8)`` returns, scored again by
+    ``SequenceMatcher(None, key, k).ratio()``, the best kept only when it leads by
+    FUZZY_MARGIN. The same answers as calling difflib, but the candidates are first narrowed
+    with difflib's own upper bound (the ratio of shared letters, ``quick_ratio``) computed for
+    every key at once, so a search costs tens of microseconds, not a millisecond."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.keys = sorted(table)
+        self.counts = np.zeros((len(self.keys), len(_ALNUM)), dtype=np.int16)
+        for i, key in enumerate(self.keys):
+            self.counts[i] = _letter_counts(key)
+        self.lengths = np.array([len(k) for k in self.keys], dtype=np.float64)
+
+    def closest(self, key: str) -> str | None:
+        if not self.keys:
+            return None
+        shared = np.minimum(self.counts, _letter_counts(key)).sum(axis=1)
+        bound = 2.0 * shared / (self.lengths + len(key))
+        matches = []
+        for i in np.flatnonzero(bound >= FUZZY_CUTOFF).tolist():
+            candidate = self.keys[i]
+            score = difflib.SequenceMatcher(None, candidate, key).ratio()
+            if score >= FUZZY_CUTOFF:
+                matches.append((score, candidate))
+        best = [k for _, k in heapq.nlargest(3, matches)]  # what get_close_matches returns
+        scored = sorted(
+            ((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in best), reverse=True
+        )
+        if scored and (len(scored) == 1 or scored[0][0] - scored[1][0] >= FUZZY_MARGIN):
+            return self.table[scored[0][1]]
+        return None
+
+
+_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789"
+_ALNUM_INDEX = np.zeros(256, dtype=np.intp)
+_ALNUM_INDEX[np.frombuffer(_ALNUM.encode(), dtype=np.uint8)] = np.arange(len(_ALNUM))
+
+
+def _letter_counts(key: str) -> np.ndarray[Any, np.dtype[np.int16]]:
+    """How often each of a-z, 0-9 occurs in ``key`` (a name key: nothing else occurs)."""
+    data = np.frombuffer(key.encode("ascii", "ignore"), dtype=np.uint8)
+    return np.bincount(_ALNUM_INDEX[data], minlength=len(_ALNUM)).astype(np.int16)
+
+
+def _street(marker: str, words: str) -> str | None:
+    """The street as "Jalan X" or "Gang X"; None for a kind of road ("jalan raya")."""
+    words = " ".join(words.replace(".", ". ").split())
+    if _GENERIC_STREETS.issuperset(words.replace(".", "").split()):
+        return None  # nothing, or "raya", "utama", "kaki"...
+    name = words.title()
+    if _ROMAN.search(name):
+        name = _ROMAN.sub(_upper, name)
+    return f"{_STREET_KINDS[marker]} {name}"
+
+
+def _upper(m: re.Match[str]) -> str:
+    return m.group().upper()
+
+
+def _rtrw(body: str) -> tuple[str | None, str | None]:
+    """(rt, rw) of an RT/RW hit; numbers without leading zeros, None for zero."""
+    m = _RTRW.fullmatch(body)
+    if m is None:  # pragma: no cover - the scan matched the same expression
+        return None, None
+    first, b = m.group("k"), m.group("b")
+    second = m.group("pair") or m.group("k2") or m.group("k3")
+    if second is None:
+        second = "w" if first == "t" else "t"
+    values = {first: _number(m.group("a"))}
+    if b is not None and second != first:  # "rt 05/rt 06": one kind twice, keep the first
+        values[second] = _number(b)
+    return values.get("t"), values.get("w")
