@@ -136,7 +136,12 @@ class Router(Locator):
         loc = self.locate(
             report.lon, report.lat, accuracy_m=report.accuracy_m, claimed=report.claimed
         )
-        return decide(self.rules, self.calendar, self.classifier, loc, report, now or self.now())
+        place = self.text_places([report.text])[0]
+        if loc.status == "invalid" and place.kode is not None:  # route by the named kelurahan
+            loc = self.named_location(loc, place.kode)
+        return decide(
+            self.rules, self.calendar, self.classifier, loc, report, now or self.now(), place
+        )
 
     def transfer(self, decision: RoutingDecision, reason: str) -> RoutingDecision:
         """Pass a report the current unit says is not its authority to the next unit."""

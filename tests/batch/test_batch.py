@@ -115,6 +115,15 @@ def test_output_columns_and_rows_follow_the_input(router, messy_csv, tmp_path, r
         "emergency",
         "flags",
         "reroute",
+        # added by the text issue: the place the text names, the category candidates
+        "named_kelurahan",
+        "named_kode",
+        "named_kecamatan",
+        "rt",
+        "rw",
+        "street",
+        "category_candidates",
+        "classifier",
     ]
     assert list(routed.columns) == expected
     assert list(routed["report_id"]) == list(reports["report_id"])
@@ -148,6 +157,12 @@ def test_batch_decisions_equal_route_row_by_row(router, reports, tmp_path):
             d.category_source
         )
         assert got["flags"] == d.flags
+        assert got.category_candidates == d.category_candidates
+        assert got.classifier == d.classifier
+        assert (got.named_kode if isinstance(got.named_kode, str) else None) == d.named_kode
+        for field in ("rt", "rw", "street"):
+            value = got[field] if isinstance(got[field], str) else None
+            assert value == (getattr(d.named, field) if d.named else None), field
         assert (pd.isna(got.due_at) and d.due_at is None) or got.due_at == d.due_at
         assert (pd.isna(got.respond_by) and d.respond_by is None) or got.respond_by == d.respond_by
         assert bool(got.emergency) == d.emergency

@@ -19,6 +19,7 @@ import pandas as pd
 import shapely
 
 from ..errors import BatchError, PrivacyWarning
+from ..locate import NO_PLACE, TextPlace
 from ..normalize import Columns, is_present, private_flag
 from ..privacy import MASK, is_nik_column, mask_text, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
@@ -40,7 +41,17 @@ OUTPUT_COLUMNS = (
     "emergency",
     "flags",
     "reroute",
+    # what the text says (issue "read real complaint text")
+    "named_kelurahan",
+    "named_kode",
+    "named_kecamatan",
+    "rt",
+    "rw",
+    "street",
+    "category_candidates",
+    "classifier",
 )
+_TEXT_COLUMNS = OUTPUT_COLUMNS[16:]
 
 
 class Routes(Protocol):
@@ -53,6 +64,8 @@ class Routes(Protocol):
     @property
     def classifier(self) -> CategoryClassifier: ...
     def now(self) -> datetime: ...
+    def text_places(self, texts: Any) -> list[TextPlace]: ...
+    def name_rows(self, frame: pd.DataFrame, rows: np.ndarray, kodes: Sequence[str]) -> None: ...
     def locate_many(
         self, lons: Any, lats: Any, accuracy_m: Any = None, claimed: Any = None
     ) -> pd.DataFrame: ...
@@ -129,15 +142,26 @@ def route_frame_located(
         lons, lats, accuracy_m=_blank_to_none(col(cols.accuracy)), claimed=col(cols.claimed)
     )
     located.index = frame.index
+    texts = col(cols.text)
+    places = router.text_places(texts) if texts is not None else [NO_PLACE] * n
+    named = [
+        i
+        for i, (st, p) in enumerate(zip(located["status"].astype(str), places, strict=True))
+        if st == "invalid" and p.kode is not None
+    ]
+    router.name_rows(
+        located, np.asarray(named, dtype=np.int64), [places[i].kode or "" for i in named]
+    )
     decided = decide_many(
         router.rules,
         router.calendar,
         router.classifier,
         located,
         col(cols.category),
-        col(cols.text),
+        texts,
         col(cols.created_at),
         now,
+        places=places,
     )
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
@@ -171,6 +195,8 @@ def route_frame_located(
         out[c] = decided[c]
     out["flags"] = decided["flags"]
     out["reroute"] = unit_changed.astype(bool) | kel_changed.to_numpy(dtype=bool)
+    for c in _TEXT_COLUMNS:
+        out[c] = decided[c]
     return out, located
 
 

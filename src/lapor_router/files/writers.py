@@ -61,9 +61,23 @@ def _flag_text(flags: pd.Series) -> pd.Series:
     return flags.map(lambda f: cache.setdefault(f, ";".join(sorted(f))) if f else "")
 
 
+def _candidate_text(candidates: pd.Series) -> pd.Series:
+    """Top category candidates as ``code:score;code:score`` (best first)."""
+    cache: dict[Any, str] = {}
+    return candidates.map(
+        lambda c: (
+            cache.setdefault(c, ";".join(f"{k}:{v:g}" for k, v in c))
+            if isinstance(c, tuple)
+            else ""
+        )
+    )
+
+
 def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.DataFrame:
     out = frame.copy()
     out["flags"] = _flag_text(out["flags"])
+    if "category_candidates" in out:
+        out["category_candidates"] = _candidate_text(out["category_candidates"])
     for c in ("respond_by", "due_at"):
         out[c] = _iso(out[c])
     if geometry and geometry in out and fmt in ("csv", "jsonl"):
@@ -128,6 +142,8 @@ def write_part(
         geoms = _point_geometry(frame, geometry, lonlat)
         table = frame.drop(columns=[geometry]) if geometry in frame else frame.copy()
         table["flags"] = _flag_text(table["flags"])
+        if "category_candidates" in table:
+            table["category_candidates"] = _candidate_text(table["category_candidates"])
         for c in table.columns:
             if table[c].dtype == object and c not in ("respond_by", "due_at"):
                 table[c] = table[c].map(

@@ -21,14 +21,18 @@ from .boundaries import (
 )
 from .codes import STATUSES
 from .locator import COLUMNS, Location, Locator, locations, row_to_location
+from .named import NO_PLACE, PlaceMatcher, TextPlace
 
 __all__ = [
     "COLUMNS",
+    "NO_PLACE",
     "STATUSES",
     "BoundaryReport",
     "BoundarySet",
     "Location",
     "Locator",
+    "PlaceMatcher",
+    "TextPlace",
     "check_boundaries",
     "load_boundaries",
     "load_installed",

@@ -3,7 +3,9 @@ compiled kernels (which must not import the modules that import them)."""
 
 from __future__ import annotations
 
-STATUSES = ("inside", "overlap", "gap", "outside", "invalid")
+# "named": a point that could not be located, placed by the kelurahan its text names
+# (set by routing, never by locate_many)
+STATUSES = ("inside", "overlap", "gap", "outside", "invalid", "named")
 INSIDE, OVERLAP, GAP, OUTSIDE, INVALID = range(5)  # int8 status codes of the core
 
 # values of a coverage-tree cell (see :mod:`.quadtree`)

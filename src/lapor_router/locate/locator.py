@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import difflib
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +48,7 @@ from . import quadtree
 from .boundaries import BoundarySet, load_boundaries, load_installed, normalize_code, transformer
 from .codes import GAP, INVALID, OUTSIDE, OVERLAP, STATUSES
 from .index import Index, categorical_parts, utm_epsg
+from .named import PlaceMatcher, TextPlace
 
 _EMPTY: frozenset[str] = frozenset()
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
@@ -122,6 +123,7 @@ class Locator:
             key = name_key(name)
             self._name_rows[key] = (*self._name_rows.get(key, ()), i)
         self._name_keys = list(self._name_rows)
+        self._places: PlaceMatcher | None = None
         self._match_claim = lru_cache(maxsize=65536)(self._match_claim_uncached)
         bs = self.boundaries
         self._inside: list[tuple[Any, ...]] = [
@@ -163,7 +165,7 @@ class Locator:
         """Pickled without locks, caches or the tree (rebuilt on unpickling, e.g. on a dask
         worker); a context set already loaded travels as data, not as a path."""
         state = self.__dict__.copy()
-        for key in ("_index", "_context_lock", "_match_claim", "_context"):
+        for key in ("_index", "_context_lock", "_match_claim", "_context", "_places"):
             state.pop(key, None)
         if self._context is not None:
             state["_context_source"] = self._context.bs
@@ -179,6 +181,7 @@ class Locator:
         self._context = None
         self._context_lock = threading.Lock()
         self._match_claim = lru_cache(maxsize=65536)(self._match_claim_uncached)
+        self._places = None
 
     @classmethod
     def default(
@@ -200,6 +203,52 @@ class Locator:
         if context is False:
             ctx = None
         return cls(load_installed(), context=ctx, gap_tolerance_m=gap_tolerance_m, **kwargs)
+
+    # ------------------------------------------------------------------- named places
+
+    @property
+    def places(self) -> PlaceMatcher:
+        """Reads the place complaint texts name and matches it to this set's kelurahan."""
+        if self._places is None:
+            self._places = PlaceMatcher(self.boundaries, self._match_claim)
+        return self._places
+
+    def text_places(self, texts: Any) -> list[TextPlace]:
+        """The place each text names (kelurahan, kecamatan, RT/RW, street), the kelurahan
+        matched to this set as a claimed name is."""
+        return self.places.of_many(as_array(texts).tolist())
+
+    def named_location(self, base: Location, kode: str) -> Location:
+        """``base`` (a point that could not be located) moved to the kelurahan ``kode`` a
+        text names: status ``named``, flagged ``location_named``; lon/lat stay as given."""
+        row = self.boundaries.index_of(kode)
+        if row is None:
+            raise CoordinateError(f"{kode!r} is not a kelurahan of {self.boundaries.id}")
+        h = self.boundaries.hierarchy(row)
+        return replace(
+            base,
+            kode=h[0], nama=h[1], kecamatan_kode=h[2], kecamatan=h[3], kota_kode=h[4],
+            kota=h[5], provinsi_kode=h[6], provinsi=h[7], status="named", candidates=(kode,),
+            distance_m=None, flags=base.flags | {"location_named"},
+        )  # fmt: skip
+
+    def name_rows(self, frame: pd.DataFrame, rows: np.ndarray, kodes: Sequence[str]) -> None:
+        """:meth:`named_location` for rows of a :meth:`locate_many` frame, in place."""
+        if not len(rows):
+            return
+        bs = self.boundaries
+        idx = frame.index[rows]
+        hier = [bs.hierarchy(int(bs.index_of(k))) for k in kodes]  # type: ignore[arg-type]
+        names = ("kode", "nama", "kecamatan_kode", "kecamatan", "kota_kode", "kota")
+        for j, col in enumerate((*names, "provinsi_kode", "provinsi")):
+            frame.loc[idx, col] = [h[j] for h in hier]
+        frame.loc[idx, "status"] = "named"
+        frame.loc[idx, "distance_m"] = np.nan
+        cands = pd.Series([(k,) for k in kodes], index=idx, dtype=object)
+        flags = pd.Series([f | {"location_named"} for f in frame.loc[idx, "flags"]], index=idx)
+        frame["candidates"] = frame["candidates"].astype(object)
+        frame.loc[idx, "candidates"] = cands
+        frame.loc[idx, "flags"] = flags
 
     def prepare(self) -> Self:
         """Build (or load from the cache) the lookup accelerators now rather than on first

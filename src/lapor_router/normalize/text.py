@@ -142,11 +142,18 @@ class Segmenter:
         return split if unknown <= n // 4 and len(split) > 1 else (token,)
 
 
+def _junk_share(raw: str) -> float:
+    """Share of replacement and control characters at the start of a text (binary junk)."""
+    head = raw[:2000]
+    junk = sum(1 for c in head if c == "\ufffd" or (c < " " and c not in "\n\r\t"))
+    return junk / len(head) if head else 0.0
+
+
 def clean_text(text: object) -> tuple[str, frozenset[str]]:
     """The readable part of a text (lower case, ASCII, at most :data:`MAX_CHARS`) and what
     was wrong with it: ``text_missing`` (nothing), ``text_truncated`` (too long),
-    ``text_unreadable`` (characters, but no Latin letters or digits: binary junk or another
-    script)."""
+    ``text_unreadable`` (no Latin letters or digits, or a tenth of it control or
+    replacement characters: binary junk or another script)."""
     if text is None or (isinstance(text, float) and text != text):
         return "", frozenset({"text_missing"})
     if isinstance(text, bytes | bytearray):
@@ -159,7 +166,7 @@ def clean_text(text: object) -> tuple[str, frozenset[str]]:
     folded = unicodedata.normalize("NFKD", raw).encode("ascii", "ignore").decode().lower()
     if not raw.strip():
         flags.add("text_missing")
-    elif not _WORD.search(folded):
+    elif not _WORD.search(folded) or _junk_share(raw) >= 0.1:
         flags.add("text_unreadable")
     return folded, frozenset(flags)
 
@@ -171,18 +178,31 @@ def text_tokens(text: object, segmenter: Segmenter | None = None) -> list[str]:
     ['jalan', 'berlubang', 'tolong', 'diperbaiki']
     """
     raw, _ = clean_text(text)
-    if not raw:
-        return []
-    raw = _MENTION.sub(" ", _URL.sub(" ", raw))
+    return words_of(raw, segmenter) if raw else []
+
+
+def words_of(raw: str, segmenter: Segmenter | None = None) -> list[str]:
+    """:func:`text_tokens` of a text already cleaned by :func:`clean_text`."""
+    if "http" in raw or "www." in raw or "/" in raw:
+        raw = _URL.sub(" ", raw)
+    if "@" in raw:
+        raw = _MENTION.sub(" ", raw)
     if segmenter is not None and "#" in raw:
         raw = _HASHTAG.sub(lambda m: " " + " ".join(segmenter.split(m.group(1))) + " ", raw)
-    raw = _REDUPLICATION.sub(r"\1", raw)
+    if "2" in raw:
+        raw = _REDUPLICATION.sub(r"\1", raw)
+    raw = _LETTER_RUN.sub(r"\1", raw)
     out: list[str] = []
+    last = ""
+    slang = _SLANG
     for w in _WORD.findall(raw):
-        if w not in _SLANG and len(w) > 3 and not w.isdigit():
-            w = _LETTER_RUN.sub(r"\1", w)
-        w = _SLANG.get(w, w)
-        for piece in w.split():
-            if not out or out[-1] != piece:
-                out.append(piece)
+        w = slang.get(w, w)
+        if " " in w:
+            for piece in w.split():
+                if piece != last:
+                    out.append(piece)
+                    last = piece
+        elif w != last:
+            out.append(w)
+            last = w
     return out

@@ -82,17 +82,18 @@ class Classifier:
                 words.update(text_tokens(kw))
         self.stemmer = Stemmer(extra=words)
         self.segmenter = Segmenter(sastrawi_roots() | words)
-        self._phrases: list[tuple[str, str]] = []  # (" phrase ", category)
+        self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # first word → ...
         self._words: dict[str, list[str]] = {}
         self._roots: dict[str, list[str]] = {}  # root of a keyword word → categories
         for c in categories.values():
             for kw in c.keywords:
                 tokens = text_tokens(kw)
                 if len(tokens) > 1:
-                    self._phrases.append((f" {' '.join(tokens)} ", c.code))
-                    roots = " ".join(self.stemmer.stem(t) for t in tokens)
-                    if roots != " ".join(tokens):
-                        self._phrases.append((f" {roots} ", c.code))
+                    roots = [self.stemmer.stem(t) for t in tokens]
+                    for form in {tuple(tokens), tuple(roots)}:
+                        entry = (form, c.code)
+                        if entry not in self._phrases.setdefault(form[0], []):
+                            self._phrases[form[0]].append(entry)
                 elif tokens:
                     self._words.setdefault(tokens[0], []).append(c.code)
                     root = self.stemmer.stem(tokens[0])
@@ -111,6 +112,7 @@ class Classifier:
         self._outranks = {c.code: frozenset(c.outranks) for c in categories.values()}
         self._lexicon = self.stemmer.roots
         self._score_cache: dict[str, tuple[dict[str, float], dict[str, list[str]]]] = {}
+        self._tokens: dict[str, tuple[str, tuple[tuple[str, str, float], ...], bool]] = {}
         self._fuzzy_cache: dict[str, str | None] = {}
 
     def tokens(self, text: object) -> list[str]:
@@ -129,45 +131,58 @@ class Classifier:
             self._fuzzy_cache[token] = best[0] if best else None
         return self._fuzzy_cache[token]
 
-    def scores(self, text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
-        """Score per category and the keywords that matched (cached per text)."""
-        if text in self._score_cache:
-            return self._score_cache[text]
-        tokens = self.tokens(text)
-        roots = [self.stemmer.stem(t) for t in tokens]
-        # a keyword after a causal word names the cause: it counts less
-        weight = [1.0] * len(tokens)
-        for i, (t, r) in enumerate(zip(tokens, roots, strict=True)):
-            if t in self._causal or r in self._causal:
-                weight[i:] = [self._cause_weight] * (len(tokens) - i)
-                break
-        score: dict[str, float] = {}
-        hits: dict[str, list[str]] = {}
-
-        def add(code: str, kw: str, value: float) -> None:
-            if kw not in hits.setdefault(code, []):
-                hits[code].append(kw)
-                score[code] = score.get(code, 0.0) + value
-
-        for seq in (tokens, roots):
-            joined = f" {' '.join(seq)} "
-            for phrase, code in self._phrases:
-                at = joined.find(phrase)
-                if at >= 0:
-                    w = weight[min(joined.count(" ", 0, at), len(weight) - 1)]
-                    add(code, phrase.strip(), _PHRASE_WEIGHT * w)
-        for tok, root, w in zip(tokens, roots, weight, strict=True):
+    def _token(self, tok: str) -> tuple[str, tuple[tuple[str, str, float], ...], bool]:
+        """(root, (category, keyword, weight) matches of the word alone, is causal), cached."""
+        info = self._tokens.get(tok)
+        if info is None:
+            root = self.stemmer.stem(tok)
+            found: tuple[tuple[str, str, float], ...] = ()
             if tok in self._words:
-                for code in self._words[tok]:
-                    add(code, tok, _WORD_WEIGHT * w)
+                found = tuple((c, tok, _WORD_WEIGHT) for c in self._words[tok])
             elif root in self._roots:
-                for code in self._roots[root]:
-                    add(code, root, _ROOT_WEIGHT * w)
+                found = tuple((c, root, _ROOT_WEIGHT) for c in self._roots[root])
             elif len(tok) >= 5 and not tok.isdigit() and tok not in self._lexicon:
                 near = self._fuzzy(tok)
                 if near is not None:
-                    for code in self._words[near]:
-                        add(code, near, _FUZZY_WEIGHT * w)
+                    found = tuple((c, near, _FUZZY_WEIGHT) for c in self._words[near])
+            info = (root, found, tok in self._causal or root in self._causal)
+            if len(self._tokens) < 500_000:
+                self._tokens[tok] = info
+        return info
+
+    def scores(self, text: str) -> tuple[dict[str, float], dict[str, list[str]]]:
+        """Score per category and the keywords that matched (cached per text)."""
+        cached = self._score_cache.get(text)
+        if cached is not None:
+            return cached
+        tokens = self.tokens(text)
+        infos = [self._token(t) for t in tokens]
+        score: dict[str, float] = {}
+        hits: dict[str, list[str]] = {}
+        w = 1.0
+        phrases = self._phrases
+        roots = [info[0] for info in infos]
+        for i, (tok, (root, found, causal)) in enumerate(zip(tokens, infos, strict=True)):
+            if causal:  # a keyword after a causal word names the cause: it counts less
+                w = self._cause_weight
+            starts = (
+                phrases.get(tok, ())
+                if root == tok
+                else (*phrases.get(tok, ()), *phrases.get(root, ()))
+            )
+            for form, code in starts:
+                n = len(form)
+                if tuple(tokens[i : i + n]) == form or tuple(roots[i : i + n]) == form:
+                    kw = " ".join(form)
+                    got = hits.setdefault(code, [])
+                    if kw not in got:
+                        got.append(kw)
+                        score[code] = score.get(code, 0.0) + _PHRASE_WEIGHT * w
+            for code, kw, value in found:
+                got = hits.setdefault(code, [])
+                if kw not in got:
+                    got.append(kw)
+                    score[code] = score.get(code, 0.0) + value * w
         if len(self._score_cache) < 100_000:
             self._score_cache[text] = (score, hits)
         return score, hits

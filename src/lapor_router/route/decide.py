@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..locate import Location
-from ..normalize import is_missing
+from ..locate import Location, TextPlace
+from ..normalize import is_missing, name_key
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines
 from .decision import HandlerStep, Report, RoutingDecision
@@ -85,6 +85,21 @@ def select_unit(
     return Selection(ranked[0][1], ranked[0][0], tuple(ranked), frozenset())
 
 
+def place_mismatch(place: TextPlace, location: Location) -> bool:
+    """True when a located report's text names another kelurahan (or, naming none,
+    another kecamatan) than the ones the point may lie in."""
+    if location.status not in ("inside", "overlap", "gap"):
+        return False
+    if place.codes:
+        located = set(location.candidates) | {location.kode}
+        return not (set(place.codes) & located)
+    if place.place.kelurahan:  # a name after "kel." that matches no kelurahan of the set
+        return False
+    if place.place.kecamatan and location.kecamatan:
+        return name_key(place.place.kecamatan) != name_key(location.kecamatan)
+    return False
+
+
 def requirements(
     rg: RuleGraph, category: Category | None, unit_id: str, attributes: Mapping[str, str]
 ) -> tuple[dict[str, str], list[str]]:
@@ -117,6 +132,8 @@ def _location_words(loc: Location) -> str:
         f"({loc.distance_m:.0f} m)"
         if loc.distance_m is not None
         else "celah",
+        "named": f"koordinat tidak valid ({loc.invalid_reason}); kelurahan disebut dalam teks "
+        "laporan, mohon dipastikan",
     }[loc.status]
     return f"Lokasi: {where} ({detail})."
 
@@ -128,10 +145,20 @@ def decide(
     location: Location,
     report: Report,
     now: datetime,
+    place: TextPlace | None = None,
 ) -> RoutingDecision:
-    """The routing decision for a report already located at ``location``."""
+    """The routing decision for a report already located at ``location``; ``place`` is
+    the place its text names (a ``named`` location was placed by it)."""
     flags: set[str] = set(location.flags)
     explanation: list[str] = []
+    if place is not None and place_mismatch(place, location):
+        flags.add("text_place_mismatch")
+        said = place.place.kelurahan or place.place.kecamatan
+        explanation.append(
+            f"Teks laporan menyebut {said}"
+            + (f" ({place.kode})" if place.kode else "")
+            + f", tetapi titik berada di Kelurahan {location.nama}: mohon periksa lokasi."
+        )
     guess = classifier.classify(report.category, report.text)
     flags |= guess.flags
     category = rg.categories.get(guess.code) if guess.code else None
@@ -255,6 +282,8 @@ def decide(
         report=report,
         category_candidates=guess.candidates,
         classifier=guess.classifier,
+        named=place.place if place is not None else None,
+        named_kode=place.kode if place is not None else None,
     )
     log.info(
         "routed report=%s category=%s unit=%s status=%s flags=%s",

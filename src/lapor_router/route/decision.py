@@ -5,11 +5,12 @@ path. A decision's :meth:`~RoutingDecision.dispatch_record` is what the unit see
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..locate import Location
+from ..normalize.places import NamedPlace
 from ..privacy import identity_words, mask_text, public_reporter
 
 
@@ -79,6 +80,8 @@ class RoutingDecision:
     report: Report | None = field(repr=False, compare=False, default=None)
     category_candidates: tuple[tuple[str, float], ...] = ()  # (code, score), best first
     classifier: str | None = None  # which classifier decided the category
+    named: NamedPlace | None = None  # the place the text names (kelurahan, RT/RW, street)
+    named_kode: str | None = None  # the kelurahan the text names, matched to the set
 
     def dispatch_record(self) -> dict[str, Any]:
         """The record the responsible unit receives: JSON-ready, reporter protected (see
@@ -141,6 +144,8 @@ def _record(decision: RoutingDecision) -> dict[str, Any]:
         "lon": loc.lon,
         "lat": loc.lat,
         "location_status": loc.status,
+        "named_place": asdict(decision.named) if decision.named is not None else None,
+        "named_kode": decision.named_kode,
         "text": text,
         "created_at": _created_iso(report.created_at) if report is not None else None,
         "respond_by": _iso(decision.respond_by),

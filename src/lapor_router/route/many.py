@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..locate import TextPlace
 from ..normalize import as_array, is_missing
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
-from .decide import deadlines_of, parse_created, report_attributes, requirements, select_unit
+from .decide import (
+    deadlines_of,
+    parse_created,
+    place_mismatch,
+    report_attributes,
+    requirements,
+    select_unit,
+)
 from .graph import RuleGraph
 
 _NONE = "\x00"
@@ -50,6 +59,35 @@ def _text(value: Any) -> str:
     return "" if is_missing(value) else str(value)
 
 
+@dataclass(frozen=True)
+class _Where:
+    """The parts of a location :func:`place_mismatch` reads."""
+
+    status: str
+    kode: str | None
+    candidates: tuple[str, ...]
+    kecamatan: str | None
+
+
+def _mismatches(located: pd.DataFrame, places: Sequence[TextPlace]) -> np.ndarray:
+    out = np.zeros(len(located), dtype=bool)
+    rows = [i for i, p in enumerate(places) if p.codes or p.place.kecamatan]
+    if not rows:
+        return out
+    status = located["status"].astype(str).to_numpy()
+    kode, kec = located["kode"].to_numpy(dtype=object), located["kecamatan"].to_numpy(dtype=object)
+    cands = located["candidates"].to_numpy(dtype=object)
+    for i in rows:
+        where = _Where(
+            status[i],
+            None if is_missing(kode[i]) else str(kode[i]),
+            tuple(cands[i]) if isinstance(cands[i], tuple) else (),
+            None if is_missing(kec[i]) else str(kec[i]),
+        )
+        out[i] = place_mismatch(places[i], where)  # type: ignore[arg-type]
+    return out
+
+
 def decide_many(
     rg: RuleGraph,
     cal: WorkCalendar,
@@ -60,8 +98,10 @@ def decide_many(
     created: Any,
     now: datetime,
     attributes: list[Mapping[str, Any] | None] | None = None,
+    places: Sequence[TextPlace] | None = None,
 ) -> pd.DataFrame:
-    """The columns of :func:`decide` for many located reports at once (same answers).
+    """The columns of :func:`decide` for many located reports at once (same answers);
+    ``places`` are the places the texts name (:meth:`Locator.text_places`).
 
     Work is done once per distinct value: per (category, text) for classification, per
     created-at value for parsing, per (category, place, attributes) for the rule lookup, and
@@ -138,15 +178,18 @@ def decide_many(
     # flags: the location's, the category's, the created-at's, the selection's
     gflags = [g.flags for g in guesses]
     loc_flags = located["flags"].to_numpy()
+    mismatch = _mismatches(located, places) if places is not None else np.zeros(n, dtype=bool)
     all_flags = np.empty(n, dtype=object)
     cache: dict[tuple[Any, ...], frozenset[str]] = {}
     for r in range(n):
-        k = (loc_flags[r], inv[r], cinv[r], sinv[r], status[r])
+        k = (loc_flags[r], inv[r], cinv[r], sinv[r], status[r], mismatch[r])
         f = cache.get(k)
         if f is None:
             f = loc_flags[r] | gflags[inv[r]] | cflags[cinv[r]] | flags_u[sinv[r]]
             if status[r] != "inside":
                 f = f | {f"location_{status[r]}"}
+            if mismatch[r]:
+                f = f | {"text_place_mismatch"}
             cache[k] = f
         all_flags[r] = f
     units = rg.units
@@ -166,6 +209,12 @@ def decide_many(
         "suggested_category": _objects([g.suggested for g in guesses])[inv],
         "category_candidates": _objects([g.candidates for g in guesses])[inv],
         "classifier": _objects([g.classifier for g in guesses])[inv],
+        "named_kelurahan": _objects([p.place.kelurahan for p in places] if places else [None] * n),
+        "named_kode": _objects([p.kode for p in places] if places else [None] * n),
+        "named_kecamatan": _objects([p.place.kecamatan for p in places] if places else [None] * n),
+        "rt": _objects([p.place.rt for p in places] if places else [None] * n),
+        "rw": _objects([p.place.rw for p in places] if places else [None] * n),
+        "street": _objects([p.place.street for p in places] if places else [None] * n),
         "rule_id": _objects(rule_u)[sinv],
         "emergency": emergency,
         "emergency_number": number,

@@ -1,14 +1,19 @@
 """A category classifier an agency trains on its own labelled reports.
 
 Features are those of the keyword classifier's reading of a text (:mod:`.classify`: slang,
-hashtags, roots): words, roots, word pairs and character 3–5-grams of each word, weighted
-by TF-IDF (sublinear counts, smoothed IDF, unit length). A multinomial logistic regression
-(scikit-learn, training only) scores the categories; its probabilities are calibrated by
-temperature scaling fitted on cross-validated scores. :func:`train` writes a model file
-(``.npz``: arrays only, no pickled code) that names its format version, the rule set it was
-trained for and its confidence threshold; :class:`ModelClassifier` uses it above that
-threshold and falls back to the keyword classifier below it. Using a model needs numpy
-only: scikit-learn is imported by :func:`train` alone.
+hashtags, roots): each word is the unit-length TF-IDF vector of itself, its root and its
+character 3–5-grams weighted by their smoothed IDF, a word pair one IDF-weighted feature;
+a text is the sum of its words' and pairs' vectors, divided by the root of the sum of their
+squared lengths (unit length but for the few n-grams two words of a text share). Since a
+word's vector does not depend on the text, its score under the model and its squared length
+are computed once per word, and scoring a text is a sum of cached word scores. A
+multinomial logistic regression (scikit-learn, training only) scores the categories; its
+probabilities are calibrated by temperature scaling fitted on cross-validated scores.
+:func:`train` writes a model file (``.npz``: arrays only, no pickled code) that names its
+format version, the rule set it was trained for and its confidence threshold;
+:class:`ModelClassifier` uses it above that threshold and falls back to the keyword
+classifier below it. Using a model needs numpy only: scikit-learn is imported by
+:func:`train` alone.
 """
 
 from __future__ import annotations
@@ -27,12 +32,12 @@ import numpy as np
 
 from ..errors import ModelError
 from ..normalize import is_missing
+from ..normalize.text import clean_text
 from .classify import CategoryGuess, Classifier
 
 FORMAT = "lapor-router-category-model"
 FORMAT_VERSION = 1
 _CHARS = (3, 5)  # character n-gram sizes, inside "<word>"
-_CHUNK_NNZ = 250_000  # feature entries scored at once (memory: this × categories × 4 bytes)
 
 
 def _char_grams(word: str) -> list[str]:
@@ -48,17 +53,21 @@ class Features:
         self.reader = reader
         self._word_cache: dict[str, list[str]] = {}
 
+    def of_word(self, word: str) -> list[str]:
+        """The features of one word: itself, its root and its character n-grams."""
+        grams = self._word_cache.get(word)
+        if grams is None:
+            root = self.reader.stemmer.stem(word)
+            grams = [f"w:{word}", *([f"r:{root}"] if root != word else []), *_char_grams(word)]
+            if len(self._word_cache) < 500_000:
+                self._word_cache[word] = grams
+        return grams
+
     def of(self, text: object) -> list[str]:
         tokens = self.reader.tokens(text)
         out: list[str] = []
         for t in tokens:
-            grams = self._word_cache.get(t)
-            if grams is None:
-                root = self.reader.stemmer.stem(t)
-                grams = [f"w:{t}", *([f"r:{root}"] if root != t else []), *_char_grams(t)]
-                if len(self._word_cache) < 500_000:
-                    self._word_cache[t] = grams
-            out += grams
+            out += self.of_word(t)
         out += [f"b:{a}_{b}" for a, b in pairwise(tokens)]
         return out
 
@@ -95,6 +104,8 @@ class ModelClassifier:
         self._arrays = arrays
         self._index = {f: i for i, f in enumerate(vocabulary)}
         self._features = Features(fallback)
+        self._word_scores: dict[str, tuple[np.ndarray, float]] = {}
+        self._zero = np.zeros(len(self.classes), dtype=np.float32)
         self._proba_cache: dict[str, np.ndarray] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -129,42 +140,46 @@ class ModelClassifier:
             out[i] = row if row is not None else self._score([k])[0]
         return out
 
+    def _word_score(self, word: str) -> tuple[np.ndarray, float]:
+        """The model's scores of one word's vector and its squared length (cached)."""
+        got = self._word_scores.get(word)
+        if got is None:
+            a = self._arrays
+            ids, w = _word_vector(self._features.of_word(word), self._index, a.idf)
+            scores: np.ndarray = (a.coef[ids] * w[:, None]).sum(axis=0) if len(ids) else self._zero
+            got = (scores, float(np.dot(w, w)))
+            if len(self._word_scores) < 500_000:
+                self._word_scores[word] = got
+        return got
+
     def _score(self, texts: list[str]) -> np.ndarray:
+        """Calibrated probabilities of ``texts`` (rows of zeros: no known feature)."""
         a = self._arrays
-        rows: list[np.ndarray] = []
-        docs: list[tuple[np.ndarray, np.ndarray]] = []
-        for t in texts:
-            found = [self._index[f] for f in self._features.of(t) if f in self._index]
-            if found:
-                uniq, counts = np.unique(np.asarray(found, dtype=np.int64), return_counts=True)
-                w = (1.0 + np.log(counts)) * a.idf[uniq]
-                w /= np.sqrt(np.dot(w, w))
-                docs.append((uniq, w.astype(np.float32)))
-            else:
-                docs.append((np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)))
-        start = 0
-        while start < len(docs):
-            stop, nnz = start, 0
-            while stop < len(docs) and (nnz == 0 or nnz + len(docs[stop][0]) <= _CHUNK_NNZ):
-                nnz += len(docs[stop][0])
-                stop += 1
-            ids = np.concatenate([d[0] for d in docs[start:stop]])
-            w = np.concatenate([d[1] for d in docs[start:stop]])
-            lengths = np.array([len(d[0]) for d in docs[start:stop]])
-            scores = np.zeros((stop - start, len(self.classes)), dtype=np.float32)
-            has = lengths > 0
-            if ids.size:
-                contrib = a.coef[ids] * w[:, None]
-                offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])[has]
-                scores[has] = np.add.reduceat(contrib, offsets, axis=0)
-            z = (scores + a.intercept) / a.temperature
-            z -= z.max(axis=1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(axis=1, keepdims=True)
-            p[~has] = 0.0
-            rows.append(p)
-            start = stop
-        return np.concatenate(rows) if rows else np.zeros((0, len(self.classes)), np.float32)
+        scores = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
+        has = np.zeros(len(texts), dtype=bool)
+        for i, text in enumerate(texts):
+            tokens = self.fallback.tokens(text)
+            if not tokens:
+                continue
+            total, square = self._zero.copy(), 0.0
+            for t in tokens:
+                vec, sq = self._word_score(t)
+                total += vec
+                square += sq
+            for left, right in pairwise(tokens):
+                j = self._index.get(f"b:{left}_{right}")
+                if j is not None:
+                    total += a.coef[j] * a.idf[j]
+                    square += float(a.idf[j]) ** 2
+            if square > 0:
+                scores[i] = total / np.sqrt(square)
+                has[i] = True
+        z = (scores + a.intercept) / a.temperature
+        z -= z.max(axis=1, keepdims=True)
+        prob: np.ndarray = np.exp(z)
+        prob /= prob.sum(axis=1, keepdims=True)
+        prob[~has] = 0.0
+        return prob
 
     def classify(self, given: str | None, text: object) -> CategoryGuess:
         return self.classify_many([given], [text])[0]
@@ -172,14 +187,21 @@ class ModelClassifier:
     def classify_many(
         self, givens: Sequence[str | None], texts: Sequence[object]
     ) -> list[CategoryGuess]:
-        """:meth:`classify` for many reports, the model run once over all their texts."""
+        """:meth:`classify` for many reports, the model run once over all their texts; the
+        keyword classifier runs only for given categories and below the threshold."""
         proba = self.probabilities(texts)
         out = []
         for given, text, p in zip(givens, texts, proba, strict=True):
-            keyword = self.fallback.classify(given, text)
             order = np.argsort(-p)[:3]
             top = tuple((self.classes[k], round(float(p[k]), 3)) for k in order if p[k] > 0)
             best, conf = (self.classes[int(order[0])], float(p[order[0]])) if top else (None, 0.0)
+            given_text = not is_missing(given) and bool(str(given).strip())
+            if not given_text and best is not None and conf >= self.threshold:
+                _, text_flags = clean_text(text)
+                flags = text_flags - {"text_missing"}
+                out.append(CategoryGuess(best, "inferred", None, flags, (), top, self.name))
+                continue
+            keyword = self.fallback.classify(given, text)
             if keyword.source in ("given", "corrected"):
                 if keyword.code != best and conf >= max(self.threshold, 0.8):
                     flags = keyword.flags | {"category_mismatch"}
@@ -191,9 +213,6 @@ class ModelClassifier:
                     guess = CategoryGuess(
                         keyword.code, keyword.source, None, flags, keyword.matched, top, self.name
                     )
-            elif best is not None and conf >= self.threshold:
-                flags = keyword.flags - {"needs_triage"}
-                guess = CategoryGuess(best, "inferred", None, flags, (), top, self.name)
             else:  # below the threshold: the keyword classifier decides
                 guess = keyword
             out.append(guess)
@@ -261,16 +280,18 @@ def train(
     if len(texts) != len(labels) or len(set(labels)) < 2:
         raise ModelError(output, "need texts and labels of the same length and two categories")
     feats = Features(reader)
-    docs = [feats.of(t) for t in texts]
+    tokens = [reader.tokens(t) for t in texts]
     df: dict[str, int] = {}
-    for d in docs:
-        for f in set(d):
+    for toks in tokens:
+        seen = {f for t in toks for f in feats.of_word(t)}
+        seen |= {f"b:{a}_{b}" for a, b in pairwise(toks)}
+        for f in seen:
             df[f] = df.get(f, 0) + 1
     vocabulary = sorted(f for f, k in df.items() if k >= 2 or not f.startswith("c:"))
     index = {f: i for i, f in enumerate(vocabulary)}
-    n = len(docs)
+    n = len(tokens)
     idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in vocabulary], dtype=np.float32)
-    x = _matrix(docs, index, idf)
+    x = _matrix(tokens, feats, index, idf)
     classes = sorted(set(map(str, labels)))
     y = np.array([classes.index(str(lab)) for lab in labels])
     model = LogisticRegression(C=c, max_iter=2000)
@@ -308,22 +329,46 @@ def train(
     return meta
 
 
-def _matrix(docs: list[list[str]], index: Mapping[str, int], idf: np.ndarray) -> Any:
+def _word_vector(
+    features: list[str], index: Mapping[str, int], idf: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(feature ids, weights) of one word: the IDF of its known features."""
+    ids = np.array(sorted({index[f] for f in features if f in index}), dtype=np.int64)
+    return ids, idf[ids].astype(np.float32)
+
+
+def _matrix(
+    tokens: list[list[str]], feats: Features, index: Mapping[str, int], idf: np.ndarray
+) -> Any:
+    """The texts' feature rows as :class:`ModelClassifier` computes them (sparse)."""
     from scipy.sparse import csr_matrix
 
-    rows, cols = [], []
-    for i, d in enumerate(docs):
-        ids = [index[f] for f in d if f in index]
-        rows += [i] * len(ids)
-        cols += ids
+    words: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    rows, cols, vals = [], [], []
+    for i, toks in enumerate(tokens):
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for t in toks:
+            if t not in words:
+                words[t] = _word_vector(feats.of_word(t), index, idf)
+            parts.append(words[t])
+        for left, right in pairwise(toks):
+            j = index.get(f"b:{left}_{right}")
+            if j is not None:
+                parts.append((np.array([j]), np.array([idf[j]], dtype=np.float32)))
+        square = sum(float(np.dot(w, w)) for _, w in parts)
+        scale = 1.0 / math.sqrt(square) if square > 0 else 0.0
+        for ids, w in parts:
+            rows.append(np.full(len(ids), i))
+            cols.append(ids)
+            vals.append(w * scale)
     m = csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(docs), len(index))
+        (
+            np.concatenate(vals) if vals else np.zeros(0, np.float32),
+            (np.concatenate(rows) if rows else [], np.concatenate(cols) if cols else []),
+        ),
+        shape=(len(tokens), len(index)),
     )
     m.sum_duplicates()
-    m.data = (1.0 + np.log(m.data)) * idf[m.indices]
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    m = m.multiply(1.0 / norms[:, None]).tocsr()
     return m
 
 
