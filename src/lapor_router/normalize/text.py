@@ -126,6 +126,7 @@ _SLANG = {
     "kenceng": "kencang",
     "asu": "anjing",
     "nggonggong": "menggonggong",
+    "mengular": "memanjang",
 }
 MAX_CHARS = 20_000  # characters of a text that are read (a longer one is flagged)
 _REDUPLICATION = re.compile(r"\b([a-z]{3,})2\b")  # "sampah2" (= sampah-sampah)
