@@ -115,7 +115,6 @@ _SLANG = {
     "ijin": "izin",
     "bis": "bus",
     "tj": "transjakarta",
-    "rs": "rumah sakit",
     "ngerokok": "merokok",
     "ngevape": "vape",
     "sticker": "stiker",
@@ -127,6 +126,23 @@ _SLANG = {
     "asu": "anjing",
     "nggonggong": "menggonggong",
     "mengular": "memanjang",
+    "pake": "pakai",
+    "ora": "tidak",
+    "iso": "bisa",
+    "turu": "tidur",
+    "omah": "rumah",
+    "dalan": "jalan",
+    "mlebu": "masuk",
+    "peteng": "gelap",
+    "kobong": "terbakar",
+    "geni": "api",
+    "duwit": "uang",
+    "njaluk": "minta",
+    "dijaluki": "dimintai",
+    # common words one letter away from a keyword, read by their root so that they are
+    # not taken for a misspelling of it (berisi ~ berisik, berjalan ~ berjualan)
+    "berisi": "isi",
+    "berjalan": "jalan",
 }
 MAX_CHARS = 20_000  # characters of a text that are read (a longer one is flagged)
 _REDUPLICATION = re.compile(r"\b([a-z]{3,})2\b")  # "sampah2" (= sampah-sampah)
