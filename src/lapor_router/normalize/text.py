@@ -139,6 +139,9 @@ _SLANG = {
     "duwit": "uang",
     "njaluk": "minta",
     "dijaluki": "dimintai",
+    "lalin": "lalu lintas",
+    "tije": "transjakarta",
+    "orange": "oranye",
     # common words one letter away from a keyword, read by their root so that they are
     # not taken for a misspelling of it (berisi ~ berisik, berjalan ~ berjualan)
     "berisi": "isi",
