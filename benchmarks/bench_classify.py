@@ -32,14 +32,17 @@ def read(path: Path) -> list[dict[str, str]]:
 
 
 def distinct_texts(rows: list[dict[str, str]], n: int, seed: int = 1) -> list[str]:
-    """``n`` different texts made of corpus sentences, places and numbers (as a backlog of
-    real reports differs: other words, other places, other house numbers)."""
+    """``n`` different texts of a backlog's length: a corpus text with another RT/RW and house
+    number, and three words of another text (other words, places, numbers)."""
     rng = random.Random(seed)
     parts = [r["text"] for r in rows]
+    words = [w for t in parts for w in t.split()]
     out = []
     for i in range(n):
-        a, b = rng.choice(parts), rng.choice(parts)
-        out.append(f"{a} rt {rng.randint(1, 20)} rw {rng.randint(1, 15)} no {i} {b[: len(b) // 2]}")
+        extra = " ".join(rng.choice(words) for _ in range(3))
+        out.append(
+            f"{rng.choice(parts)} {extra} rt {rng.randint(1, 20)} rw {rng.randint(1, 15)} no {i}"
+        )
     return out
 
 

@@ -189,7 +189,12 @@ class Classifier:
 
     def ranked(self, score: Mapping[str, float]) -> list[tuple[str, float]]:
         """Categories by score, best first, after the ``outranks`` policy: a category found
-        with enough weight removes the categories it outranks from the running."""
+        with enough weight removes the categories it outranks from the running (they follow
+        the others)."""
+        return self._ranked(score)[0]
+
+    def _ranked(self, score: Mapping[str, float]) -> tuple[list[tuple[str, float]], int]:
+        """:meth:`ranked`, and how many of its first entries are still in the running."""
         strong = {c for c, v in score.items() if v >= _INFER_MIN}
         beaten = {o for c in strong for o in self._outranks.get(c, ()) if o in score}
         # two categories that outrank each other cancel out: both stay
@@ -198,9 +203,10 @@ class Classifier:
             ((c, round(v, 3)) for c, v in score.items() if c not in beaten),
             key=lambda kv: (-kv[1], kv[0]),
         )
+        running = len(ranked)
         return ranked + sorted(
             ((c, round(score[c], 3)) for c in beaten), key=lambda kv: (-kv[1], kv[0])
-        )
+        ), running
 
     def resolve_given(self, given: str) -> tuple[str | None, str | None]:
         """(code, source) for a category the report or app gave: ``given`` for a code, name
@@ -221,10 +227,12 @@ class Classifier:
         _, text_flags = clean_text(text)
         body = text if isinstance(text, str) else ("" if is_missing(text) else str(text))
         score, hits = self.scores(body)
-        ranked = self.ranked(score)
+        ranked, running = self._ranked(score)
         top = tuple(ranked[:_TOP])
         best, best_score = ranked[0] if ranked else (None, 0.0)
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        # the lead is measured against the categories still in the running: one that the
+        # best outranks is its cause or context, not a rival
+        second = ranked[1][1] if running > 1 else 0.0
         confident = best_score >= _INFER_MIN and best_score - second >= _INFER_MARGIN
         code, source = (None, None)
         if not is_missing(given) and str(given).strip():
