@@ -200,11 +200,15 @@ class Segmenter:
         return split if unknown <= n // 4 and len(split) > 1 else (token,)
 
 
+_JUNK = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
 def _junk_share(raw: str) -> float:
     """Share of replacement and control characters at the start of a text (binary junk)."""
     head = raw[:2000]
-    junk = sum(1 for c in head if c == "\ufffd" or (c < " " and c not in "\n\r\t"))
-    return junk / len(head) if head else 0.0
+    if not head or not _JUNK.search(head):
+        return 0.0
+    return len(_JUNK.findall(head)) / len(head)
 
 
 def clean_text(text: object) -> tuple[str, frozenset[str]]:

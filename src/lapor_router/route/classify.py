@@ -156,7 +156,8 @@ class Classifier:
         if cached is not None:
             return cached
         tokens = self.tokens(text)
-        infos = [self._token(t) for t in tokens]
+        known = self._tokens
+        infos = [known.get(t) or self._token(t) for t in tokens]
         score: dict[str, float] = {}
         hits: dict[str, list[str]] = {}
         w = 1.0
