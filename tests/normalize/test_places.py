@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import difflib
 import pickle
 import random
 from typing import ClassVar
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lapor_router.normalize import NamedPlace, PlaceFinder, name_key
-from lapor_router.normalize.places import COMMON_WORDS, MAX_CHARS
+from lapor_router.normalize.places import COMMON_WORDS, MAX_CHARS, _CloseIndex
 
 SETTINGS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -132,6 +133,41 @@ def test_close_spellings_follow_the_claims_rule(places):
     assert places.find("kel. zzqx").kelurahan == "Zzqx"
     # without a prefix a misspelling is not a place
     assert places.find("banjir di klendr").kelurahan is None
+
+
+def test_close_spellings_are_the_claims_rule_exactly(kelurahan_names):
+    # the locator's rule for a claimed name (locate/locator.py), written out with difflib
+    table = {name_key(n): n for n in kelurahan_names}
+    keys = list(table)
+
+    def claims_rule(key: str) -> str | None:
+        scored = sorted(
+            (
+                (difflib.SequenceMatcher(None, key, k).ratio(), k)
+                for k in difflib.get_close_matches(key, keys, n=3, cutoff=0.8)
+            ),
+            reverse=True,
+        )
+        if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < 0.05):
+            return None
+        return table[scored[0][1]]
+
+    rng = random.Random(11)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    index = _CloseIndex(table)
+    for _ in range(800):
+        key = list(rng.choice(keys))
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(key) + 1)
+            edit = rng.randrange(3)
+            if edit == 0 and i < len(key):
+                del key[i]
+            elif edit == 1:
+                key.insert(i, rng.choice(letters))
+            elif i < len(key):
+                key[i] = rng.choice(letters)
+        typo = "".join(key) or "a"
+        assert index.closest(typo) == claims_rule(typo), typo
 
 
 # ------------------------------------------------------------------------- kecamatan
