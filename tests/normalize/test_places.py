@@ -363,8 +363,10 @@ def test_common_words_can_be_chosen():
 def test_a_common_word_name_written_with_a_capital_inside_a_sentence(places):
     assert places.find("Tempat sampah di Keagungan hilang semua") == kel("Keagungan")
     assert places.find("banjir lagi di Kapuk, rt 3") == NamedPlace("Kapuk", rt="3")
-    # not at the start of a sentence, not in a text written in capitals, not in lower case
+    # not at the start of a sentence, not in a text written in capitals or with every word
+    # capitalised, not in lower case
     assert places.find("Tengah malam ada balap liar. Baru saja lewat") == NOTHING
+    assert places.find("Jalan Rusak Di Tengah Kota Baru") == NOTHING
     assert places.find("TEMPAT SAMPAH DI KEAGUNGAN HILANG") == NOTHING
     assert places.find("tempat sampah di keagungan hilang") == NOTHING
 
@@ -384,8 +386,9 @@ def test_the_first_mention_of_a_kind_wins(places):
 
 def test_an_unknown_name_after_a_prefix_is_kept_as_written(places):
     assert places.find("kel. sukamaju kec. cibinong") == NamedPlace("Sukamaju", "Cibinong")
-    assert places.find("Desa Sukamaju Jaya, warga resah") == kel("Sukamaju Jaya")
-    assert places.find("Kelurahan Sukamaju") == kel("Sukamaju")
+    assert places.find("warga Desa Sukamaju Jaya resah") == kel("Sukamaju Jaya")
+    assert places.find("Desa Sukamaju Jaya banjir") == NOTHING  # a capital at the start
+    assert places.find("warga kelurahan Sukamaju") == kel("Sukamaju")
     # an official name found elsewhere wins over a name that matched nothing
     assert places.find("kel. sukamaju dekat Klender") == kel("Klender")
 
@@ -404,6 +407,8 @@ def test_an_unknown_name_after_a_prefix_is_kept_as_written(places):
         "sudah lapor ke kelurahan dan kecamatan",
         "KANTOR KELURAHAN TUTUP",
         "kelurahan mengabaikan laporan warga",
+        "Di Kelurahan Mana Ya Harus Lapor",
+        "Kelurahan Lama Sekali Balasnya",
     ],
 )
 def test_a_prefix_word_followed_by_no_name_names_nothing(places, text):

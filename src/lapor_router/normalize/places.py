@@ -323,14 +323,28 @@ def _trie_pattern(strings: Iterable[str]) -> str:
 
 
 def _capitalised(cased: str, i: int) -> bool:
-    """Whether the word at ``i`` starts with a capital that says it is a name: not at the
-    start of a sentence, in a text not written in capitals."""
+    """Whether the word at ``i`` starts with a capital that says it is a name: inside a
+    sentence, after a word that starts in lower case ("di Keagungan", "warga Desa
+    Sukamaju": a prefix word before it is skipped), so not in "Di Tengah Kota" of a text
+    that capitalises every word, nor in a text in capitals."""
     if not cased[i : i + 1].isupper():
         return False
-    j = i - 1
-    while j > 0 and cased[j] in " \t\"'(":
-        j -= 1
-    return j > 0 and cased[j] not in ".!?\n" and not cased.isupper()
+    for _ in range(2):
+        end = i
+        while end > 0 and not cased[end - 1].isalnum():
+            if cased[end - 1] in ".!?\n":
+                return False
+            end -= 1
+        i = end
+        while i > 0 and cased[i - 1].isalnum():
+            i -= 1
+        if i == 0 or i == end:  # the text's leading space: the start of the text
+            return False
+        if cased[i].islower():
+            return True
+        if _KINDS.get(cased[i:end].lower()) not in (_KEL, _KEC):
+            return False
+    return False
 
 
 def _number(digits: str | None) -> str | None:
@@ -642,7 +656,8 @@ class PlaceFinder:
         else:
             words = low[1 + len(keyword) :].lstrip(_PREFIX_SEPARATORS)
             if words:
-                self._after_prefix(parts, words, len(hit) - len(words), kind, keyword, budget)
+                at = len(hit) - len(words)
+                self._after_prefix(parts, words, hit[at:], at, kind, keyword, budget)
         return tuple(parts)
 
     def _add_bare(self, parts: list[tuple[int, str, int]], spelling: str, at: int) -> None:
@@ -664,14 +679,16 @@ class PlaceFinder:
         self,
         parts: list[tuple[int, str, int]],
         low: str,
+        cased: str,
         at: int,
         kind: str,
         prefix: str,
         budget: list[int],
     ) -> None:
-        """The parts of the words ``low`` after a prefix (``at``: where they start in the
-        hit): the longest run of words that is a name, else a close spelling, else the
-        words as written; bare names in the words left over."""
+        """The parts of the words ``low`` (``cased``: as written) after a prefix (``at``:
+        where they start in the hit): the longest run of words that is a name, else a close
+        spelling, else the words as written (those with a capital, when the first has
+        one); bare names in the words left over."""
         spans = [w.span() for w in _WORDS.finditer(low)]
         words = [low[a:b] for a, b in spans]
         expanded = [_SHORT_FORMS.get(w, w) for w in words]
@@ -698,6 +715,8 @@ class PlaceFinder:
             # written; after a whole word only with a capital ("kelurahan Sukamaju"),
             # since "kantor kelurahan sepi" names no place.
             used = min(3, len(words))
+            if cased[:1].isupper():  # "Desa Sukamaju Jaya resah": the capitalised words
+                used = next((j for j in range(1, used) if cased[spans[j][0]].islower()), used)
             written = " ".join(w.capitalize() for w in words[:used])
             offset = -1 if prefix in _SHORT_PREFIXES else at
             parts.append((_KEL_WRITTEN if kind == _KEL else _KEC_WRITTEN, written, offset))
