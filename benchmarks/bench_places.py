@@ -11,7 +11,8 @@ Quality: a CSV with columns id,text,...,kelurahan,kecamatan,rt,rw,street (blank 
 text names none). Per field: precision (right answers / answers given) and recall (right
 answers / labelled values); names compare by name key, streets case- and dot-blind.
 
-    python benchmarks/bench_places.py [--texts 200000] [--repeat 3] [--csv FILE]
+    python benchmarks/bench_places.py [--texts 200000] [--repeat 3] [--streets 5000]
+        [--chars 80 300] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -93,8 +94,10 @@ def _place(rng: random.Random, kel: list[str], kec: list[str], streets: list[str
     return ", ".join(parts)
 
 
-def synthetic_texts(n: int, seed: int = 7, streets: int = 5000) -> list[str]:
-    """``n`` distinct complaint-like texts, their lengths spread evenly over 80-300, the
+def synthetic_texts(
+    n: int, seed: int = 7, streets: int = 5000, sizes: tuple[int, int] = (80, 300)
+) -> list[str]:
+    """``n`` distinct complaint-like texts, their lengths spread evenly over ``sizes``, the
     streets drawn from a city of ``streets`` street names."""
     rows = list(registry().values())
     kel = [r["kelurahan"] for r in rows]
@@ -103,7 +106,7 @@ def synthetic_texts(n: int, seed: int = 7, streets: int = 5000) -> list[str]:
     city = sorted({_street(rng, kel) for _ in range(2 * streets)})[:streets]
     texts = []
     for i in range(n):
-        size = rng.randint(80, 300)
+        size = rng.randint(*sizes)
         place = _place(rng, kel, kec, city) if rng.random() < 0.8 else ""
         text = " ".join(
             p
@@ -122,8 +125,10 @@ def synthetic_texts(n: int, seed: int = 7, streets: int = 5000) -> list[str]:
     return texts
 
 
-def speed(make: Callable[[], PlaceFinder], n: int, repeat: int, streets: int) -> None:
-    texts = synthetic_texts(n, streets=streets)
+def speed(
+    make: Callable[[], PlaceFinder], n: int, repeat: int, streets: int, sizes: tuple[int, int]
+) -> None:
+    texts = synthetic_texts(n, streets=streets, sizes=sizes)
     assert len(set(texts)) == n
     sizes = [len(t) for t in texts]
     print(f"{n} distinct texts, {min(sizes)}-{max(sizes)} characters "
@@ -188,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--texts", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--streets", type=int, default=5000, help="street names in the city")
+    parser.add_argument("--chars", type=int, nargs=2, default=(80, 300), help="text lengths")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
     rows = list(registry().values())
@@ -198,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     make()
     print(f"PlaceFinder built in {(time.perf_counter() - t0) * 1000:.1f} ms")
-    speed(make, args.texts, args.repeat, args.streets)
+    speed(make, args.texts, args.repeat, args.streets, tuple(args.chars))
     if args.csv is not None:
         quality(make, args.csv, args.texts)
     return 0

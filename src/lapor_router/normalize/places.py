@@ -813,9 +813,10 @@ class _CloseIndex:
     def __init__(self, table: dict[str, str]) -> None:
         self.table = table
         self.keys = sorted(table)
-        self.counts = np.zeros((len(self.keys), len(_ALNUM)), dtype=np.uint8)
+        counts = np.zeros((len(_ALNUM), len(self.keys)), dtype=np.uint8)  # letter × key
         for i, key in enumerate(self.keys):
-            self.counts[i] = _letter_counts(key)
+            counts[:, i] = _letter_counts(key)
+        self.counts = counts
         self.lengths = np.array([len(k) for k in self.keys], dtype=np.float64)
         self.shortest = min(map(len, self.keys), default=0)
         self.longest = max(map(len, self.keys), default=0)
@@ -825,7 +826,8 @@ class _CloseIndex:
         n = len(key)
         if not self.keys or n > 1.5 * self.longest or 1.5 * n < self.shortest:
             return None
-        shared = np.minimum(self.counts, _letter_counts(key)).sum(axis=1)
+        query = _letter_counts(key)[:, None]
+        shared = np.minimum(self.counts, query).sum(axis=0)
         bound = 2.0 * shared / (self.lengths + len(key))
         matches = []
         for i in np.flatnonzero(bound >= FUZZY_CUTOFF).tolist():
