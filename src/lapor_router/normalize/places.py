@@ -28,7 +28,7 @@ import itertools
 import numbers
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -549,7 +549,7 @@ class PlaceFinder:
         bounds = np.searchsorted(positions, np.append(offsets, len(buffer))).tolist()
         where = positions.tolist()
         return [
-            self._find(cased, low, where[bounds[i] : bounds[i + 1]], offset)
+            self._find(cased, low, where, bounds[i], bounds[i + 1], offset)
             for i, (cased, low, offset) in enumerate(
                 zip(folded, lows, offsets.tolist(), strict=True)
             )
@@ -578,34 +578,46 @@ class PlaceFinder:
         self,
         cased: str,
         low: str | None = None,
-        candidates: list[int] | None = None,
+        where: list[int] | None = None,
+        first: int = 0,
+        last: int = 0,
         offset: int = 0,
     ) -> NamedPlace:
         """The place in ``cased`` (from :func:`_fold`; ``low``: its lower case). The scan
-        runs over the whole text, or is tried only at ``candidates`` (positions in a batch
-        buffer where this text starts at ``offset``)."""
+        runs over the whole text, or is tried only at the candidates ``where[first:last]``
+        (positions in a batch buffer where this text starts at ``offset``): a hit cannot
+        start anywhere else."""
         if len(cased) < 3:
             return _NOTHING
         if low is None:
             low = cased.lower()
+        matches: Iterable[re.Match[str]]
+        if where is None:
+            matches = self._scan.finditer(low)
+        else:
+            matches = []
+            end = 0
+            match = self._scan.match
+            for i in range(first, last):
+                position = where[i] - offset
+                if position >= end and (m := match(low, position)) is not None:
+                    end = m.end()
+                    matches.append(m)
         slots: list[str | None] = [None] * 10
         memo = self._hits
-        budget = [_FUZZY_PER_TEXT]  # close-spelling searches left for this text
-        matches = (
-            self._scan.finditer(low)
-            if candidates is None
-            else _matches_at(self._scan, low, candidates, offset)
-        )
+        budget: list[int] | None = None  # close-spelling searches left for this text
         for m in matches:
             start, end = m.span()
             hit = cased[start:end]
             parts = memo.get(hit)
             if parts is None:
+                if budget is None:
+                    budget = [_FUZZY_PER_TEXT]
                 parts = self._parse(hit, budget)
                 if len(memo) < _MEMO_SIZE and budget[0] >= 0:
                     memo[hit] = parts
-            for slot, value, offset in parts:
-                if slots[slot] is None and (offset < 0 or _capitalised(cased, start + offset)):
+            for slot, value, at in parts:
+                if slots[slot] is None and (at < 0 or _capitalised(cased, start + at)):
                     slots[slot] = value
         key = (
             slots[_KEL_NAMED] or slots[_KEL_BARE] or slots[_KEL_WRITTEN],
@@ -775,22 +787,6 @@ class PlaceFinder:
         if not out or _GENERIC_STREETS.issuperset(bare):
             return None, False, used
         return " ".join([_street_word(w, not shouting) for w in out]), capitals, used
-
-
-def _matches_at(
-    scan: re.Pattern[str], low: str, candidates: list[int], offset: int
-) -> Iterator[re.Match[str]]:
-    """The hits of ``scan.finditer(low)``, trying only the ``candidates`` (minus
-    ``offset``): a hit cannot start anywhere else."""
-    end = 0
-    match = scan.match
-    for position in candidates:
-        position -= offset
-        if position >= end:
-            m = match(low, position)
-            if m is not None:
-                end = m.end()
-                yield m
 
 
 def _street_word(word: str, cased: bool) -> str:
