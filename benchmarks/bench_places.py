@@ -11,7 +11,8 @@ Quality: a CSV with columns id,text,...,kelurahan,kecamatan,rt,rw,street (blank 
 text names none). Per field: precision (right answers / answers given) and recall (right
 answers / labelled values); names compare by name key, streets case- and dot-blind.
 
-    python benchmarks/bench_places.py [--texts 200000] [--repeat 3] [--csv FILE]
+    python benchmarks/bench_places.py [--texts 200000] [--repeat 3] [--streets 5000]
+        [--chars 80 300] [--csv FILE]
 """
 
 from __future__ import annotations
@@ -70,12 +71,12 @@ def _street(rng: random.Random, kel: list[str]) -> str:
     return " ".join(words) + rng.choice(ROMAN)
 
 
-def _place(rng: random.Random, kel: list[str], kec: list[str]) -> str:
+def _place(rng: random.Random, kel: list[str], kec: list[str], streets: list[str]) -> str:
     parts = []
     if rng.random() < 0.6:
         prefix = rng.choice(["kel.", "Kel", "kelurahan", "KEL.", "di", "warga", ""])
         name = rng.choice(kel)
-        if rng.random() < 0.1:  # a typo
+        if rng.random() < 0.05:  # a typo
             i = rng.randrange(len(name))
             name = name[:i] + name[i + 1 :]
         parts.append(f"{prefix} {name}".strip())
@@ -88,21 +89,25 @@ def _place(rng: random.Random, kel: list[str], kec: list[str]) -> str:
         )
     if rng.random() < 0.5:
         marker = rng.choice(["Jl.", "jln", "jalan", "gg.", "Jl"])
-        parts.append(f"{marker} {_street(rng, kel)} no {rng.randint(1, 200)}")
+        parts.append(f"{marker} {rng.choice(streets)} no {rng.randint(1, 200)}")
     rng.shuffle(parts)
     return ", ".join(parts)
 
 
-def synthetic_texts(n: int, seed: int = 7) -> list[str]:
-    """``n`` distinct complaint-like texts, their lengths spread evenly over 80-300."""
+def synthetic_texts(
+    n: int, seed: int = 7, streets: int = 5000, sizes: tuple[int, int] = (80, 300)
+) -> list[str]:
+    """``n`` distinct complaint-like texts, their lengths spread evenly over ``sizes``, the
+    streets drawn from a city of ``streets`` street names."""
     rows = list(registry().values())
     kel = [r["kelurahan"] for r in rows]
     kec = sorted({r["kecamatan"] for r in rows})
     rng = random.Random(seed)
+    city = sorted({_street(rng, kel) for _ in range(2 * streets)})[:streets]
     texts = []
     for i in range(n):
-        size = rng.randint(80, 300)
-        place = _place(rng, kel, kec) if rng.random() < 0.8 else ""
+        size = rng.randint(*sizes)
+        place = _place(rng, kel, kec, city) if rng.random() < 0.8 else ""
         text = " ".join(
             p
             for p in (
@@ -120,12 +125,14 @@ def synthetic_texts(n: int, seed: int = 7) -> list[str]:
     return texts
 
 
-def speed(make: Callable[[], PlaceFinder], n: int, repeat: int) -> None:
-    texts = synthetic_texts(n)
+def speed(
+    make: Callable[[], PlaceFinder], n: int, repeat: int, streets: int, sizes: tuple[int, int]
+) -> None:
+    texts = synthetic_texts(n, streets=streets, sizes=sizes)
     assert len(set(texts)) == n
     sizes = [len(t) for t in texts]
     print(f"{n} distinct texts, {min(sizes)}-{max(sizes)} characters "
-          f"(mean {statistics.mean(sizes):.0f})")  # fmt: skip
+          f"(mean {statistics.mean(sizes):.0f}), streets from a pool of {streets}")  # fmt: skip
     make().find_many(synthetic_texts(1000, seed=1))  # warm up the interpreter
     for label, fresh in (("new finder each run", True), ("one finder, warm", False)):
         finder = make()
@@ -151,11 +158,22 @@ def _same(field: str, got: str | None, want: str) -> bool:
     return got.lstrip("0") == want.strip().lstrip("0")
 
 
-def quality(finder: PlaceFinder, path: Path) -> None:
+def quality(make: Callable[[], PlaceFinder], path: Path, n: int) -> None:
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    found: list[NamedPlace] = finder.find_many([r["text"] for r in rows])
-    print(f"{path}: {len(rows)} texts")
+    texts = [r["text"] for r in rows]
+    many = [f"{texts[i % len(texts)]} (#{i})" for i in range(n)]  # distinct copies
+    t0 = time.perf_counter()
+    make().find_many(many)
+    rate = n / (time.perf_counter() - t0)
+    print(f"{path}: {len(rows)} texts; {n} distinct copies: {rate:,.0f} texts/s (new finder)")
+    for split in (None, *sorted({r.get("split", "") for r in rows} - {""})):
+        chosen = [r for r in rows if split is None or r.get("split") == split]
+        _table(make().find_many([r["text"] for r in chosen]), chosen, split or "all")
+
+
+def _table(found: list[NamedPlace], rows: list[dict[str, str]], label: str) -> None:
+    print(f"{label}: {len(rows)} texts")
     print(f"{'field':<10} {'labelled':>8} {'given':>6} {'right':>6} {'precision':>9} {'recall':>7}")
     for field in FIELDS:
         labelled = given = right = 0
@@ -174,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--texts", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--streets", type=int, default=5000, help="street names in the city")
+    parser.add_argument("--chars", type=int, nargs=2, default=(80, 300), help="text lengths")
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args(argv)
     rows = list(registry().values())
@@ -184,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     make()
     print(f"PlaceFinder built in {(time.perf_counter() - t0) * 1000:.1f} ms")
-    speed(make, args.texts, args.repeat)
+    speed(make, args.texts, args.repeat, args.streets, tuple(args.chars))
     if args.csv is not None:
-        quality(make(), args.csv)
+        quality(make, args.csv, args.texts)
     return 0
 
 

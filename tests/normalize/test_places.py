@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import difflib
 import pickle
 import random
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lapor_router.normalize import NamedPlace, PlaceFinder, name_key
-from lapor_router.normalize.places import COMMON_WORDS, MAX_CHARS
+from lapor_router.normalize.places import COMMON_WORDS, MAX_CHARS, _CloseIndex
 
 SETTINGS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -133,6 +135,41 @@ def test_close_spellings_follow_the_claims_rule(places):
     assert places.find("banjir di klendr").kelurahan is None
 
 
+def test_close_spellings_are_the_claims_rule_exactly(kelurahan_names):
+    # the locator's rule for a claimed name (locate/locator.py), written out with difflib
+    table = {name_key(n): n for n in kelurahan_names}
+    keys = list(table)
+
+    def claims_rule(key: str) -> str | None:
+        scored = sorted(
+            (
+                (difflib.SequenceMatcher(None, key, k).ratio(), k)
+                for k in difflib.get_close_matches(key, keys, n=3, cutoff=0.8)
+            ),
+            reverse=True,
+        )
+        if not scored or (len(scored) > 1 and scored[0][0] - scored[1][0] < 0.05):
+            return None
+        return table[scored[0][1]]
+
+    rng = random.Random(11)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    index = _CloseIndex(table)
+    for _ in range(800):
+        key = list(rng.choice(keys))
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(key) + 1)
+            edit = rng.randrange(3)
+            if edit == 0 and i < len(key):
+                del key[i]
+            elif edit == 1:
+                key.insert(i, rng.choice(letters))
+            elif i < len(key):
+                key[i] = rng.choice(letters)
+        typo = "".join(key) or "a"
+        assert index.closest(typo) == claims_rule(typo), typo
+
+
 # ------------------------------------------------------------------------- kecamatan
 
 
@@ -224,6 +261,22 @@ def test_the_longest_name_wins_where_names_overlap(places, kelurahan_names):
             assert places.find(f"warga {short} mengeluh").kelurahan == short
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kelurahan pegangsaan 2 kebanjiran", kel("Pegangsaan Dua")),
+        ("banjir di duren 3", kel("Duren Tiga")),
+        ("kel. cip. muara", kel("Cipinang Muara")),
+        ("kantor kelurahan cip besar selatan tutup", kel("Cipinang Besar Selatan")),
+        ("bus ke bale kambang dihentikan", kel("Balekambang")),
+        ("macet di kramat jati", kel("Kramatjati")),
+        ("macet di pulo gadung", kel("Pulo Gadung")),
+    ],
+)
+def test_numbers_short_forms_and_split_compounds(places, text, expected):
+    assert places.find(text) == expected
+
+
 def test_a_name_inside_a_word_is_not_a_name(places):
     assert places.find("klenderan banjir") == NOTHING
     assert places.find("xklender banjir") == NOTHING
@@ -307,6 +360,17 @@ def test_common_words_can_be_chosen():
     assert finder.find("di tengah") == kel("Tengah")
 
 
+def test_a_common_word_name_written_with_a_capital_inside_a_sentence(places):
+    assert places.find("Tempat sampah di Keagungan hilang semua") == kel("Keagungan")
+    assert places.find("banjir lagi di Kapuk, rt 3") == NamedPlace("Kapuk", rt="3")
+    # not at the start of a sentence, not in a text written in capitals or with every word
+    # capitalised, not in lower case
+    assert places.find("Tengah malam ada balap liar. Baru saja lewat") == NOTHING
+    assert places.find("Jalan Rusak Di Tengah Kota Baru") == NOTHING
+    assert places.find("TEMPAT SAMPAH DI KEAGUNGAN HILANG") == NOTHING
+    assert places.find("tempat sampah di keagungan hilang") == NOTHING
+
+
 # ------------------------------------------------------------------ which mention wins
 
 
@@ -322,8 +386,9 @@ def test_the_first_mention_of_a_kind_wins(places):
 
 def test_an_unknown_name_after_a_prefix_is_kept_as_written(places):
     assert places.find("kel. sukamaju kec. cibinong") == NamedPlace("Sukamaju", "Cibinong")
-    assert places.find("Desa Sukamaju Jaya, warga resah") == kel("Sukamaju Jaya")
-    assert places.find("Kelurahan Sukamaju") == kel("Sukamaju")
+    assert places.find("warga Desa Sukamaju Jaya resah") == kel("Sukamaju Jaya")
+    assert places.find("Desa Sukamaju Jaya banjir") == NOTHING  # a capital at the start
+    assert places.find("warga kelurahan Sukamaju") == kel("Sukamaju")
     # an official name found elsewhere wins over a name that matched nothing
     assert places.find("kel. sukamaju dekat Klender") == kel("Klender")
 
@@ -342,10 +407,19 @@ def test_an_unknown_name_after_a_prefix_is_kept_as_written(places):
         "sudah lapor ke kelurahan dan kecamatan",
         "KANTOR KELURAHAN TUTUP",
         "kelurahan mengabaikan laporan warga",
+        "Di Kelurahan Mana Ya Harus Lapor",
+        "Kelurahan Lama Sekali Balasnya",
     ],
 )
 def test_a_prefix_word_followed_by_no_name_names_nothing(places, text):
     assert places.find(text) == NOTHING
+
+
+def test_a_prefix_or_marker_without_words_leaves_the_next_mention_whole(places):
+    assert places.find("lampu nyorot ke jalan 😅 Rt.17 Rw.09") == NamedPlace(rt="17", rw="9")
+    assert places.find("antre di kantor kecamatan kec Tebet lama") == kec("Tebet")
+    assert places.find("kantor kecamatan Kecamatan cakung sepi") == kec("Cakung")
+    assert places.find("batu numpuk di bahu jalan kel Paseban") == kel("Paseban")
 
 
 # ------------------------------------------------------------------------------ RT/RW
@@ -470,6 +544,34 @@ def test_where_a_street_name_ends(places, text, street):
 
 
 @pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        ("kontraktor di Jl Tebet Raya kerja malam", "Jalan Tebet Raya"),
+        ("kabel di Jl. Danau Sunter Utara dipotong", "Jalan Danau Sunter Utara"),
+        ("tawuran di jln cikini raya pecah lagi", "Jalan Cikini Raya"),
+        ("pedagang di jl kenanga ii pasang tenda", "Jalan Kenanga II"),
+        ("taman di jalan raya penggilingan dibenahi", "Jalan Raya Penggilingan"),
+        ("pohon di jl. pemuda batangnya keropos", "Jalan Pemuda"),
+        ("rumah di jl. pemuda 10 kebanjiran", "Jalan Pemuda"),
+        ("limbah di gang Hj. Sa'ari", "Gang Hj. Sa'ari"),
+        ("tangga JPO di Jl. Raya Cilandak KKO", "Jalan Raya Cilandak KKO"),
+        ("PKL di jalan i gusti ngurah rai", "Jalan I Gusti Ngurah Rai"),
+        ("GENANGAN DI JL. DANAU SUNTER UTARA", "Jalan Danau Sunter Utara"),
+    ],
+)
+def test_where_a_street_name_ends_by_its_words(places, text, street):
+    assert places.find(text).street == street
+
+
+def test_a_street_after_an_abbreviated_marker_or_with_capitals_wins(places):
+    text = "lampu jalan kedap kedip di Jln. Raya Cilandak KKO"
+    assert places.find(text).street == "Jalan Raya Cilandak KKO"
+    assert places.find("sepanjang jalan pulang gelap, jl tebet raya").street == "Jalan Tebet Raya"
+    assert places.find("jalan Kenanga becek, jalan mawar juga").street == "Jalan Kenanga"
+    assert places.find("jalan mawar becek, jalan melati juga").street == "Jalan Mawar"
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "jalan rusak parah di depan sekolah",
@@ -489,6 +591,10 @@ def test_where_a_street_name_ends(places, text, street):
         "jalan lubang besar",
         "perjalanan jauh",
         "pedagang kaki lima",
+        "pohon miring ke arah jalan. Akarnya terangkat",
+        "gang2 belum disemprot",
+        "jamaah subuh jalan gelap2an",
+        "anak pulang les jalan dalam gelap",
     ],
 )
 def test_a_street_word_followed_by_no_name_is_no_street(places, text):
@@ -697,21 +803,63 @@ def test_find_many_is_find_for_each_text_in_order(places):
     assert places.find_many([]) == []
 
 
-def test_find_many_reads_each_distinct_text_once(kelurahan_names, kecamatan_names, monkeypatch):
-    finder = PlaceFinder(kelurahan_names, kecamatan_names)
-    read: list[object] = []
-    find = finder.find
+class _Counted:
+    """A text that counts how often it is read (``str()`` of it)."""
 
-    def counting(text: object) -> NamedPlace:
-        read.append(text)
-        return find(text)
+    reads: ClassVar[list[str]] = []
 
-    monkeypatch.setattr(finder, "find", counting)
-    texts = ["kel. klender", "rt 3", "kel. klender", None, None, "rt 3", b"rt 3"] * 50
-    out = finder.find_many(texts)
-    assert len(out) == len(texts)
-    assert sorted(map(repr, read)) == sorted(map(repr, ["kel. klender", "rt 3", None, b"rt 3"]))
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        _Counted.reads.append(self.text)
+        return self.text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Counted) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+@pytest.mark.parametrize("copies", [3, 200])  # one by one, and in a batch
+def test_find_many_reads_each_distinct_text_once(places, copies):
+    _Counted.reads.clear()
+    texts = [_Counted(t) for t in ("kel. klender", "rt 3", "kel. klender", "rt 3", "jl. pemuda")]
+    texts += [_Counted(f"warga rt {i}") for i in range(copies)]
+    out = places.find_many(texts * copies)
+    assert len(out) == len(texts) * copies
+    assert sorted(_Counted.reads) == sorted({t.text for t in texts})
     assert out[0] is out[2]
+    assert out[:3] == [kel("Klender"), NamedPlace(rt="3"), kel("Klender")]
+
+
+def test_find_many_over_a_batch_is_find_of_each(places, kelurahan_names, kecamatan_names):
+    rng = random.Random(5)
+    pieces = [
+        *ORDINARY,
+        *(f"kel. {n}" for n in kelurahan_names),
+        *(f"banjir di {n}" for n in kelurahan_names),
+        *(f"Kec. {n}" for n in kecamatan_names),
+        "RT.010/RW.003",
+        "rt/rw 05/02",
+        "Jl. Nirbaya XIII",
+        "gg. H. Naim",
+        "jalan rusak",
+        "kel. klendr",
+        "kelurahan Sukamaju",
+        ",klender(rt14/rw11)",
+        "kebonsirih",
+        "pegangsaan 2",
+        "KELURAHAN KEBON SIRIH",
+    ]
+    texts: list[object] = [
+        " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) for _ in range(3000)
+    ]
+    texts += [None, 5, b"kel. klender", ["x"], float("nan"), "", "x" * 30_000 + " kel. klender"]
+    rng.shuffle(texts)
+    fresh = PlaceFinder(kelurahan_names, kecamatan_names)
+    assert fresh.find_many(texts) == [places.find(t) for t in texts]
 
 
 def test_a_finder_survives_pickling(places):
@@ -792,3 +940,26 @@ def test_results_do_not_depend_on_what_was_read_before(kelurahan_names, kecamata
     warm = PlaceFinder(kelurahan_names, kecamatan_names)
     warm.find_many(texts[::-1])
     assert warm.find_many(texts) == cold
+
+
+_PIECES = st.sampled_from(
+    [
+        "kel.", "Kel", "kelurahan", "kec", "desa", "jl.", "Jl", "jalan", "gg", "gang", "rt",
+        "RW", "rt/rw", "05/02", "010", "Kebon", "sirih", "kebonsirih", "KB.", "melati",
+        "pd", "labu", "Tebet", "barat", "raya", "XIII", "2", "Klender", "klendr",
+        "Sukamaju", "rusak", "di", "banjir", "tengah", "Keagungan", "Cipinang", "melayu",
+        "kramat", "jati", "东京", "ñ", "😀", "",
+    ]
+)  # fmt: skip
+_GLUE = st.sampled_from([" ", " ", " ", "", ",", ".", ". ", "-", "/", "(", "\n", "  "])
+_TEXT = st.lists(st.tuples(_PIECES, _GLUE), max_size=14).map(
+    lambda parts: "".join(a + b for a, b in parts)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_TEXT, min_size=80, max_size=120, unique=True))
+def test_a_batch_finds_what_the_scan_of_each_text_finds(places, texts):
+    # find_many reads many texts at once, trying the scan only where the compiled kernel
+    # says a hit may start; find scans every word start of one text
+    assert places.find_many(texts) == [places.find(t) for t in texts]
