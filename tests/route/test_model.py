@@ -75,10 +75,10 @@ def test_held_out_texts_are_classified_well_by_both_classifiers(model_file, rg):
     md = evaluate(
         truth, [g.code for g in model.classify_many([None] * len(texts), texts)], rg.categories
     )
-    # measured 0.777 and 0.80 (bench_classify.py); the goals are 0.80 and 0.90 and
+    # measured 0.777 and 0.82 (bench_classify.py); the goals are 0.80 and 0.90 and
     # are not met yet: these floors keep what holds from slipping back
     assert kw["macro_f1"] >= 0.75, kw["macro_f1"]
-    assert md["macro_f1"] >= 0.77, md["macro_f1"]
+    assert md["macro_f1"] >= 0.79, md["macro_f1"]
     assert md["macro_f1"] >= kw["macro_f1"] and md["triage_rate"] < kw["triage_rate"] / 2
 
 

@@ -6,7 +6,10 @@ character 3–5-grams weighted by their smoothed IDF, a word pair one IDF-weight
 a text is the sum of its words' and pairs' vectors, divided by the root of the sum of their
 squared lengths (unit length but for the few n-grams two words of a text share). Since a
 word's vector does not depend on the text, its score under the model and its squared length
-are computed once per word, and scoring a text is a sum of cached word scores. A
+are computed once per word, and scoring a text is a sum of cached word scores. The keyword
+classifier's five best scores of the text are features too, weighted by a factor chosen by
+cross-validation on the labelled texts: the rule set's knowledge carries over to wordings
+the labelled texts lack. A
 multinomial logistic regression (scikit-learn, training only) scores the categories; its
 probabilities are calibrated by temperature scaling fitted on cross-validated scores.
 :func:`train` writes a model file (``.npz``: arrays only, no pickled code) that names its
@@ -105,6 +108,7 @@ class ModelClassifier:
         self._index = {f: i for i, f in enumerate(vocabulary)}
         self._features = Features(fallback)
         self._word_scores: dict[str, tuple[np.ndarray, float]] = {}
+        self._keyword_scale = float(meta.get("keyword_scale", 0.0))
         self._zero = np.zeros(len(self.classes), dtype=np.float32)
         self._proba_cache: dict[str, np.ndarray] = {}
 
@@ -174,6 +178,12 @@ class ModelClassifier:
             if square > 0:
                 scores[i] = total / np.sqrt(square)
                 has[i] = True
+            if self._keyword_scale:
+                for code, value in _keyword_scores(self.fallback, text):
+                    j = self._index.get(f"k:{code}")
+                    if j is not None and value:
+                        scores[i] += a.coef[j] * (value * self._keyword_scale)
+                        has[i] = True
         z = (scores + a.intercept) / a.temperature
         z -= z.max(axis=1, keepdims=True)
         prob: np.ndarray = np.exp(z)
@@ -291,11 +301,28 @@ def train(
     index = {f: i for i, f in enumerate(vocabulary)}
     n = len(tokens)
     idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in vocabulary], dtype=np.float32)
-    x = _matrix(tokens, feats, index, idf)
+    text_x = _matrix(tokens, feats, index, idf)
+    # the keyword classifier's scores are features too: the rule set's knowledge carries
+    # over to wordings the labelled texts lack; their weight is chosen by cross-validation
+    codes = sorted(reader.categories)
+    keyword_x = _keyword_matrix(reader, texts, codes)
+    vocabulary += [f"k:{code}" for code in codes]
+    idf = np.concatenate([idf, np.ones(len(codes), dtype=np.float32)])
     classes = sorted(set(map(str, labels)))
     y = np.array([classes.index(str(lab)) for lab in labels])
-    model = LogisticRegression(C=c, max_iter=2000)
+    model = LogisticRegression(C=c, max_iter=3000)
     folds = min(5, int(np.bincount(y).min()))
+    scale = _KEYWORD_SCALES[len(_KEYWORD_SCALES) // 2]
+    if folds >= 3:
+        cv3 = StratifiedKFold(3, shuffle=True, random_state=0)
+        accuracy = {
+            k: float(
+                (cross_val_predict(model, _joined(text_x, keyword_x, k), y, cv=cv3) == y).mean()
+            )
+            for k in _KEYWORD_SCALES
+        }
+        scale = max(_KEYWORD_SCALES, key=lambda k: (accuracy[k], -abs(k - 0.1)))
+    x = _joined(text_x, keyword_x, scale)
     temperature = 1.0
     if folds >= 2:
         cv = StratifiedKFold(folds, shuffle=True, random_state=0)
@@ -314,6 +341,7 @@ def train(
         "texts": n,
         "features": len(vocabulary),
         "c": c,
+        "keyword_scale": scale,
     }
     out = Path(output)
     tmp = out.with_name(out.name + ".tmp.npz")
@@ -327,6 +355,38 @@ def train(
     )
     tmp.replace(out)
     return meta
+
+
+_KEYWORD_SCALES = (0.05, 0.1, 0.2)  # weights of the keyword scores tried by cross-validation
+_KEYWORD_TOP = 5  # keyword candidates a text contributes
+
+
+def _keyword_scores(reader: Classifier, text: object) -> list[tuple[str, float]]:
+    """The keyword classifier's best candidates of a text, after its outranks policy."""
+    body = "" if is_missing(text) else str(text)
+    score, _ = reader.scores(body)
+    return reader.ranked(score)[:_KEYWORD_TOP]
+
+
+def _keyword_matrix(reader: Classifier, texts: Sequence[object], codes: list[str]) -> Any:
+    from scipy.sparse import csr_matrix
+
+    at = {c: i for i, c in enumerate(codes)}
+    rows, cols, vals = [], [], []
+    for i, text in enumerate(texts):
+        for code, value in _keyword_scores(reader, text):
+            rows.append(i)
+            cols.append(at[code])
+            vals.append(value)
+    return csr_matrix(
+        (np.asarray(vals, dtype=np.float32), (rows, cols)), shape=(len(texts), len(codes))
+    )
+
+
+def _joined(text_x: Any, keyword_x: Any, scale: float) -> Any:
+    from scipy.sparse import hstack
+
+    return hstack([text_x, keyword_x * scale]).tocsr()
 
 
 def _word_vector(
