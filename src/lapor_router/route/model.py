@@ -66,14 +66,6 @@ class Features:
                 self._word_cache[word] = grams
         return grams
 
-    def of(self, text: object) -> list[str]:
-        tokens = self.reader.tokens(text)
-        out: list[str] = []
-        for t in tokens:
-            out += self.of_word(t)
-        out += [f"b:{a}_{b}" for a, b in pairwise(tokens)]
-        return out
-
 
 @dataclass
 class _Arrays:
