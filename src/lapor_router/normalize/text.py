@@ -2,7 +2,8 @@
 
 :func:`text_tokens` lower-cases and folds accents, drops URLs, @mentions, emoji and
 punctuation runs, keeps hashtags as words (split into known words by a :class:`Segmenter`
-when one is given: ``#banjirkiriman`` → ``banjir kiriman``), expands slang (``jln``,
+when one is given: ``#banjirkiriman`` → ``banjir kiriman``; an unknown run-together word
+outside a hashtag only when every piece is a known word: ``pohontumbang``), expands slang (``jln``,
 ``gk``, ``udh``...), collapses reduplication (``bolong2``, ``lubang-lubang``) and repeated
 letters (``sampahh``). :class:`Stemmer` strips Indonesian affixes (``menggenangi`` →
 ``genang``) against a lexicon of root words.
@@ -45,6 +46,7 @@ _SLANG = {
     "sm": "sama",
     "krn": "karena",
     "karna": "karena",
+    "ekstrim": "ekstrem",
     "krna": "karena",
     "lg": "lagi",
     "bs": "bisa",
@@ -148,6 +150,7 @@ _SLANG = {
     "berjalan": "jalan",
 }
 MAX_CHARS = 20_000  # characters of a text that are read (a longer one is flagged)
+SLANG_WORDS = frozenset(_SLANG)  # words the slang table knows, for splitting hashtags
 _REDUPLICATION = re.compile(r"\b([a-z]{3,})2\b")  # "sampah2" (= sampah-sampah)
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:com|id|ly|co|net|org)/\S*", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w.])@\w+")
@@ -165,6 +168,12 @@ class Segmenter:
         self.longest = max((len(w) for w in self.words), default=0)
         self.min_piece = min_piece
         self.split = lru_cache(maxsize=1 << 16)(self._split)
+
+    def split_whole(self, token: str) -> tuple[str, ...]:
+        """:meth:`split` only when every piece is a known word (a run-together word outside
+        a hashtag), else the token itself."""
+        pieces = self.split(token)
+        return pieces if all(p in self.words for p in pieces) else (token,)
 
     def __getstate__(self) -> dict[str, object]:
         return {"words": self.words, "longest": self.longest, "min_piece": self.min_piece}
@@ -259,6 +268,8 @@ def words_of(raw: str, segmenter: Segmenter | None = None) -> list[str]:
     slang = _SLANG
     for w in _WORD.findall(raw):
         w = slang.get(w, w)
+        if segmenter is not None and len(w) >= 8 and w not in segmenter.words and w.isalpha():
+            w = " ".join(segmenter.split_whole(w))  # "pohontumbang" → pohon tumbang
         if " " in w:
             for piece in w.split():
                 if piece != last:

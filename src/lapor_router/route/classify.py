@@ -23,7 +23,7 @@ from typing import Protocol
 
 from ..normalize import is_missing, name_key, text_tokens
 from ..normalize.stem import Stemmer, sastrawi_roots
-from ..normalize.text import Segmenter, clean_text
+from ..normalize.text import SLANG_WORDS, Segmenter, clean_text
 from .rules import Category, RuleSpec
 
 _PHRASE_WEIGHT = 2.0
@@ -81,7 +81,7 @@ class Classifier:
             for kw in c.keywords:
                 words.update(text_tokens(kw))
         self.stemmer = Stemmer(extra=words)
-        self.segmenter = Segmenter(sastrawi_roots() | words)
+        self.segmenter = Segmenter(sastrawi_roots() | words | SLANG_WORDS)
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # first word → ...
         self._words: dict[str, list[str]] = {}
         self._roots: dict[str, list[str]] = {}  # root of a keyword word → categories
