@@ -40,6 +40,17 @@ class Chunk:
     geometry: str | None = None
 
 
+def _frame(rows: list[list[Any]], header: list[str], ids: list[int]) -> pd.DataFrame:
+    """Parsed rows as an object frame with the header's columns, ``__row_id`` first."""
+    frame = (
+        pd.DataFrame(rows, columns=header, dtype=object)
+        if rows
+        else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
+    )
+    frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+    return frame
+
+
 def read_csv_chunks(
     path: Path,
     chunk_rows: int,
@@ -105,12 +116,7 @@ def read_csv_chunks(
                 else:
                     rows.append(fields)
                     ids.append(rid)
-            frame = (
-                pd.DataFrame(rows, columns=header, dtype=object)
-                if rows
-                else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
-            )
-            frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+            frame = _frame(rows, header, ids)
             row += len(batch)
             yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
 
@@ -160,12 +166,7 @@ def read_jsonl_chunks(
                     break
             if count == 0:
                 return
-            frame = (
-                pd.DataFrame(rows, columns=header, dtype=object)
-                if rows
-                else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
-            )
-            frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+            frame = _frame(rows, header, ids)
             row += count
             yield Chunk(frame, rejects, pos, count)
 
@@ -220,12 +221,7 @@ def read_geojson_chunks(
                         "reject_reason": f"unreadable geometry: {exc}",
                     }
                 )
-        frame = (
-            pd.DataFrame(rows, columns=header, dtype=object)
-            if rows
-            else pd.DataFrame({h: pd.Series(dtype=object) for h in header})
-        )
-        frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+        frame = _frame(rows, header, ids)
         frame["geometry"] = pd.Series(geoms, dtype=object)
         n = len(features[start : start + chunk_rows])
         yield Chunk(frame, rejects, start + n, n, geometry="geometry")
