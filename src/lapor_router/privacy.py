@@ -136,9 +136,10 @@ def mask_words(text: str, words: Iterable[str]) -> str:
     return text
 
 
-# What a value must hold to need :func:`mask_text`: an "@" or eight digits (any separators
-# between them). A superset of every pattern, in RE2 syntax, tested over whole arrays.
-_MAYBE = r"@|(?:\d[\s.\-()]*){8}"
+# What a value must hold to need :func:`mask_text`: an "@", sixteen digits (a NIK, any
+# separators), or 62/0 followed by seven more digits (a phone). A superset of every pattern,
+# in RE2 syntax, tested over whole arrays; dates and times ("2026-11-03T10:00") pass it by.
+_MAYBE = r"@|(?:\d[\s.\-()]*){16}|(?:62|0)(?:[\s.\-()]*\d){7}"
 
 
 def maybe_personal(values: list[str]) -> np.ndarray:

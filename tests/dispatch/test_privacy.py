@@ -148,3 +148,13 @@ def test_private_rows_without_a_reporter_column_warn(router):
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrivacyWarning)
         route_frame(router, _frame(private=["false"] * 3), now=NOW)
+
+
+def test_the_vectorized_pre_filter_lets_every_shape_through_and_dates_past():
+    from lapor_router.privacy import maybe_personal
+
+    texts = [f"hubungi {v} ya" for v in SHAPES.values()]
+    assert maybe_personal(texts).all()
+    assert not maybe_personal(
+        ["2026-11-03T10:00:00+07:00", "106.8272", "-6.1754", "RT 05 RW 03"]
+    ).any()
