@@ -114,3 +114,25 @@ def kecamatan_names() -> list[str]:
 @pytest.fixture(scope="session")
 def places(kelurahan_names: list[str], kecamatan_names: list[str]) -> PlaceFinder:
     return PlaceFinder(kelurahan_names, kecamatan_names)
+
+
+@pytest.fixture(scope="session")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A category model trained once on the corpus' train split (about a minute)."""
+    import csv
+
+    from lapor_router.route import Classifier, RuleGraph
+    from lapor_router.route.model import train
+
+    rg = RuleGraph.default()
+    path = tmp_path_factory.mktemp("model") / "dinas.npz"
+    with open(ROOT / "benchmarks" / "data" / "complaints.csv", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "train"]
+    train(
+        [r["text"] for r in rows],
+        [r["category"] for r in rows],
+        Classifier(rg.categories, rg.spec),
+        path,
+        rule_set=rg.fingerprint,
+    )
+    return path

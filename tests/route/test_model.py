@@ -8,7 +8,6 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,20 +31,6 @@ def rows(split: str) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def rg() -> RuleGraph:
     return RuleGraph.default()
-
-
-@pytest.fixture(scope="module")
-def model_file(tmp_path_factory, rg) -> Path:
-    path = tmp_path_factory.mktemp("model") / "dinas.npz"
-    train_rows = rows("train")
-    train(
-        [r["text"] for r in train_rows],
-        [r["category"] for r in train_rows],
-        Classifier(rg.categories, rg.spec),
-        path,
-        rule_set=rg.fingerprint,
-    )
-    return path
 
 
 def test_the_corpus_covers_every_category_with_a_fixed_split(rg):

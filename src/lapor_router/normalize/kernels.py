@@ -60,3 +60,35 @@ def candidate_starts(buf: np.ndarray, table: np.ndarray, out: np.ndarray) -> int
                 count += 1
         prev_word = is_word
     return count
+
+
+@numba.njit(cache=True, nogil=True)
+def expand_words(
+    raw_ids: np.ndarray,  # int64: every word found, text after text (ids of distinct words)
+    per_text: np.ndarray,  # int64: how many words each text has
+    piece_start: np.ndarray,  # int64 (distinct + 1): where each distinct word's pieces are
+    piece_ids: np.ndarray,  # int64: the pieces (vocabulary ids)
+) -> tuple[np.ndarray, np.ndarray]:
+    """(words, offsets): every text's words with each found word replaced by its pieces
+    and a word equal to the one before it in the same text dropped."""
+    total = 0
+    for i in range(raw_ids.shape[0]):
+        r = raw_ids[i]
+        total += piece_start[r + 1] - piece_start[r]
+    out = np.empty(total, dtype=np.int32)
+    offsets = np.zeros(per_text.shape[0] + 1, dtype=np.int64)
+    k = 0
+    pos = 0
+    for t in range(per_text.shape[0]):
+        last = -1
+        for _ in range(per_text[t]):
+            r = raw_ids[pos]
+            pos += 1
+            for q in range(piece_start[r], piece_start[r + 1]):
+                w = piece_ids[q]
+                if w != last:
+                    out[k] = w
+                    k += 1
+                    last = w
+        offsets[t + 1] = k
+    return out[:k], offsets

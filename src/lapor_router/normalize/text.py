@@ -252,14 +252,21 @@ def text_tokens(text: object, segmenter: Segmenter | None = None) -> list[str]:
     return words_of(raw, segmenter) if raw else []
 
 
-def words_of(raw: str, segmenter: Segmenter | None = None) -> list[str]:
-    """:func:`text_tokens` of a text already cleaned by :func:`clean_text`."""
+def split_hashtags(raw: str, segmenter: Segmenter | None) -> str:
+    """A cleaned text without URLs and mentions, its hashtags split into words (with a
+    segmenter; the rest of :func:`words_of` is left to do)."""
     if "http" in raw or "www." in raw or "/" in raw:
         raw = _URL.sub(" ", raw)
     if "@" in raw:
         raw = _MENTION.sub(" ", raw)
     if segmenter is not None and "#" in raw:
         raw = _HASHTAG.sub(lambda m: " " + " ".join(segmenter.split(m.group(1))) + " ", raw)
+    return raw
+
+
+def words_of(raw: str, segmenter: Segmenter | None = None) -> list[str]:
+    """:func:`text_tokens` of a text already cleaned by :func:`clean_text`."""
+    raw = split_hashtags(raw, segmenter)
     if "2" in raw:
         raw = _REDUPLICATION.sub(r"\1", raw)
     raw = _LETTER_RUN.sub(r"\1", raw)

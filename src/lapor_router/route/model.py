@@ -36,10 +36,11 @@ import numpy as np
 from ..errors import ModelError
 from ..normalize import is_missing
 from ..normalize.text import clean_text
-from .classify import CategoryGuess, Classifier
+from .classify import CategoryGuess, Classifier, _no_gc
 
 FORMAT = "lapor-router-category-model"
 FORMAT_VERSION = 1
+_BATCH_MIN = 64  # distinct texts from which they are scored all at once
 _CHARS = (3, 5)  # character n-gram sizes, inside "<word>"
 
 
@@ -103,6 +104,11 @@ class ModelClassifier:
         self._keyword_scale = float(meta.get("keyword_scale", 0.0))
         self._zero = np.zeros(len(self.classes), dtype=np.float32)
         self._proba_cache: dict[str, np.ndarray] = {}
+        self._bigrams = {
+            tuple(f[2:].split("_", 1)): j
+            for f, j in self._index.items()
+            if f.startswith("b:") and "_" in f
+        }
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -125,16 +131,21 @@ class ModelClassifier:
         keys = ["" if is_missing(t) else str(t) for t in texts]
         todo = list(dict.fromkeys(k for k in keys if k not in self._proba_cache))
         if todo:
-            for key, row in zip(todo, self._score(todo), strict=True):
+            rows = self._score_batch(todo) if len(todo) >= _BATCH_MIN else self._score(todo)
+            for key, row in zip(todo, rows, strict=True):
                 if len(self._proba_cache) < 200_000:
                     self._proba_cache[key] = row
                 else:
                     self._proba_cache.setdefault(key, row)
-        out = np.zeros((len(keys), len(self.classes)), dtype=np.float32)
-        for i, k in enumerate(keys):
-            row = self._proba_cache.get(k)
-            out[i] = row if row is not None else self._score([k])[0]
-        return out
+            fresh = dict(zip(todo, rows, strict=True))
+        else:
+            fresh = {}
+        if not keys:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        cache = self._proba_cache
+        return np.stack([fresh[k] if k in fresh else cache[k] for k in keys]).astype(
+            np.float32, copy=False
+        )
 
     def _word_score(self, word: str) -> tuple[np.ndarray, float]:
         """The model's scores of one word's vector and its squared length (cached)."""
@@ -176,12 +187,65 @@ class ModelClassifier:
                     if j is not None and value:
                         scores[i] += a.coef[j] * (value * self._keyword_scale)
                         has[i] = True
+        return self._softmax(scores, has)
+
+    def _softmax(self, scores: np.ndarray, has: np.ndarray) -> np.ndarray:
+        a = self._arrays
         z = (scores + a.intercept) / a.temperature
         z -= z.max(axis=1, keepdims=True)
         prob: np.ndarray = np.exp(z)
         prob /= prob.sum(axis=1, keepdims=True)
         prob[~has] = 0.0
         return prob
+
+    def _score_batch(self, texts: list[str]) -> np.ndarray:
+        """:meth:`_score` of many texts, the same numbers: words read at once, each word's
+        scores looked up (computed once per new word) and summed by a compiled kernel."""
+        from .kernels import model_scores
+
+        a = self._arrays
+        fb = self.fallback
+        ka = fb.keyword_arrays(texts, top=_KEYWORD_TOP)
+        batch = ka.batch
+        vocab = batch.vocab
+        got = [self._word_score(w) for w in vocab]
+        n_cat = len(self.classes)
+        vecs = np.stack([g[0] for g in got]) if got else np.zeros((0, n_cat), np.float32)
+        squares = np.fromiter((g[1] for g in got), dtype=np.float64, count=len(got))
+        ids = batch.ids.astype(np.int64)
+        # the feature of each word pair (a word and the next one of the same text)
+        pair = np.full(len(ids), -1, dtype=np.int64)
+        if len(ids) > 1 and self._bigrams:
+            at = {w: i for i, w in enumerate(vocab)}
+            size = len(vocab)
+            known = [
+                (at[left] * size + at[right], j)
+                for (left, right), j in self._bigrams.items()
+                if left in at and right in at
+            ]
+            if known:
+                keys = np.array([k for k, _ in known], dtype=np.int64)
+                feats = np.array([j for _, j in known], dtype=np.int64)
+                order = np.argsort(keys)
+                keys, feats = keys[order], feats[order]
+                wanted = ids[:-1] * size + ids[1:]
+                pos = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+                hit = keys[pos] == wanted
+                pair[:-1] = np.where(hit, feats[pos], -1)
+                pair[batch.offsets[1:] - 1] = -1  # the last word of a text has no next
+        k = ka.order.shape[1]
+        kw_feature = np.full((len(texts), k), -1, dtype=np.int64)
+        kw_value = np.zeros((len(texts), k), dtype=np.float64)
+        if self._keyword_scale:
+            code_feature = np.array(
+                [self._index.get(f"k:{c}", -1) for c in fb.codes], dtype=np.int64
+            )
+            kw_feature = np.where(ka.top_group < 2, code_feature[ka.order], -1)
+            kw_value = ka.top_score * self._keyword_scale
+        scores, has = model_scores(
+            ids, batch.offsets, vecs, squares, pair, a.coef, a.idf, kw_feature, kw_value
+        )
+        return self._softmax(scores, has)
 
     def classify(self, given: str | None, text: object) -> CategoryGuess:
         return self.classify_many([given], [text])[0]
@@ -190,35 +254,70 @@ class ModelClassifier:
         self, givens: Sequence[str | None], texts: Sequence[object]
     ) -> list[CategoryGuess]:
         """:meth:`classify` for many reports, the model run once over all their texts; the
-        keyword classifier runs only for given categories and below the threshold."""
+        keyword classifier runs only for given categories and below the threshold (on
+        those reports at once)."""
+        if len(texts) >= _BATCH_MIN:
+            with _no_gc():
+                return self._classify_many(givens, texts)
+        return self._classify_many(givens, texts)
+
+    def _classify_many(
+        self, givens: Sequence[str | None], texts: Sequence[object]
+    ) -> list[CategoryGuess]:
         proba = self.probabilities(texts)
+        n = len(texts)
+        order = np.argsort(-proba, axis=1)[:, :3] if n else np.zeros((0, 3), dtype=np.int64)
+        top_p = np.take_along_axis(proba, order, axis=1)
+        conf = top_p[:, 0].astype(np.float64) if n else np.zeros(0)
+        has = top_p[:, 0] > 0 if n else np.zeros(0, dtype=bool)
+        given_text = [not is_missing(g) and bool(str(g).strip()) for g in givens]
+        by_model = has & (conf >= self.threshold) & ~np.asarray(given_text, dtype=bool)
+        rest = np.flatnonzero(~by_model).tolist()
+        keyword = dict(
+            zip(
+                rest,
+                self.fallback.classify_many([givens[i] for i in rest], [texts[i] for i in rest]),
+                strict=True,
+            )
+        )
+        model_at = np.flatnonzero(by_model).tolist()
+        text_flags = dict(zip(model_at, self._flags_of([texts[i] for i in model_at]), strict=True))
+        names = np.asarray(self.classes, dtype=object)[order].tolist()
+        # (float32 values: np.round rounds them as round() does)
+        values = np.round(top_p.astype(np.float64), 3).tolist()
+        n_top = (top_p > 0).sum(axis=1).tolist()
+        conf_l = conf.tolist()
         out = []
-        for given, text, p in zip(givens, texts, proba, strict=True):
-            order = np.argsort(-p)[:3]
-            top = tuple((self.classes[k], round(float(p[k]), 3)) for k in order if p[k] > 0)
-            best, conf = (self.classes[int(order[0])], float(p[order[0]])) if top else (None, 0.0)
-            given_text = not is_missing(given) and bool(str(given).strip())
-            if not given_text and best is not None and conf >= self.threshold:
-                _, text_flags = clean_text(text)
-                flags = text_flags - {"text_missing"}
+        for i in range(n):
+            k = n_top[i]
+            top = tuple(zip(names[i][:k], values[i][:k], strict=True))
+            best = names[i][0] if top else None
+            c = conf_l[i] if top else 0.0
+            if i in text_flags:
+                flags = text_flags[i] - {"text_missing"}
                 out.append(CategoryGuess(best, "inferred", None, flags, (), top, self.name))
                 continue
-            keyword = self.fallback.classify(given, text)
-            if keyword.source in ("given", "corrected"):
-                if keyword.code != best and conf >= max(self.threshold, 0.8):
-                    flags = keyword.flags | {"category_mismatch"}
-                    guess = CategoryGuess(
-                        keyword.code, keyword.source, best, flags, (), top, self.name
-                    )
+            kw = keyword[i]
+            if kw.source in ("given", "corrected"):
+                if kw.code != best and c >= max(self.threshold, 0.8):
+                    flags = kw.flags | {"category_mismatch"}
+                    guess = CategoryGuess(kw.code, kw.source, best, flags, (), top, self.name)
                 else:
-                    flags = keyword.flags - {"category_mismatch"}
+                    flags = kw.flags - {"category_mismatch"}
                     guess = CategoryGuess(
-                        keyword.code, keyword.source, None, flags, keyword.matched, top, self.name
+                        kw.code, kw.source, None, flags, kw.matched, top, self.name
                     )
             else:  # below the threshold: the keyword classifier decides
-                guess = keyword
+                guess = kw
             out.append(guess)
         return out
+
+    def _flags_of(self, texts: Sequence[object]) -> list[frozenset[str]]:
+        if len(texts) >= _BATCH_MIN:
+            from ..normalize.tokens import text_flags_many
+
+            return text_flags_many(texts)
+        return [clean_text(t)[1] for t in texts]
 
 
 # ----------------------------------------------------------------------------- files
