@@ -1,0 +1,186 @@
+"""Batch re-routing against its peers, in one run: `lapor-router route` CSV→CSV and
+GeoParquet→GeoParquet, a DuckDB spatial join + write of the same file, and a plain
+pandas + geopandas.sjoin script.
+
+Each peer runs in its own child process, as its best user would run it: the router (or the
+DuckDB kelurahan table, or the GeoDataFrame of polygons) is built first and timed apart;
+the timed part is reading the report file, routing or joining, and writing the result.
+Prints rows/s, the ratio to DuckDB and the child's peak RSS, medians of ``--runs`` runs, and
+the rows DuckDB duplicates where kelurahan polygons overlap.
+
+    pip install 'duckdb>=1.4.4,<1.5' 'duckdb-ext-spatial>=1.4.4,<1.5'
+    python benchmarks/bench_batch.py [--rows 600000] [--runs 3]
+
+The spatial extension is loaded from the duckdb-ext-spatial package's file (`LOAD
+'<path>'`): nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "kelurahan_boundaries"
+
+LAPOR = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from lapor_router import Router, load_boundaries
+from lapor_router.batch import Columns, route_file
+d = sys.argv[3]
+router = Router(load_boundaries(d + "/jakarta_kel.parquet", kecamatan=d + "/jakarta_kec.parquet",
+                kota=d + "/jakarta_kab.parquet", province=d + "/jakarta_prov.parquet"),
+                context=d + "/jawabarat_banten_dki_kel.parquet")
+setup = time.perf_counter() - t0
+t = time.perf_counter()
+s = route_file(sys.argv[1], sys.argv[2], router=router, progress=False,
+               columns=Columns(reporter=("reporter_name", "reporter_phone")))
+work = time.perf_counter() - t
+print(json.dumps({"setup": setup, "work": work, "rows": s["rows_read"],
+                  "written": s["rows_written"], "rejected": s["rows_rejected"],
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+DUCKDB = """
+import json, resource, sys, time
+from pathlib import Path
+t0 = time.perf_counter()
+import duckdb
+import duckdb_ext  # noqa: F401  (the package holding the spatial extension file)
+ext = next(Path(duckdb_ext.__path__[0]).rglob("spatial.duckdb_extension"))
+con = duckdb.connect()
+con.execute(f"LOAD '{ext}'")
+con.execute(f"CREATE TABLE kel AS SELECT kode, nama, geometry AS geom "
+            f"FROM read_parquet('{sys.argv[3]}/jakarta_kel.parquet')")
+setup = time.perf_counter() - t0
+t = time.perf_counter()
+con.execute(f'''COPY (SELECT r.*, k.kode AS kode, k.nama AS kelurahan
+    FROM read_csv('{sys.argv[1]}', ignore_errors = true) r
+    LEFT JOIN kel k ON ST_Contains(k.geom, ST_Point(TRY_CAST(r.lon AS DOUBLE), TRY_CAST(r.lat AS DOUBLE))))
+    TO '{sys.argv[2]}' (HEADER, DELIMITER ',')''')
+work = time.perf_counter() - t
+rows = con.execute(f"SELECT count(*), count(*) - count(DISTINCT report_id) "
+                   f"FROM read_csv('{sys.argv[2]}')").fetchone()
+print(json.dumps({"setup": setup, "work": work, "rows": rows[0], "duplicated": rows[1],
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+GEOPANDAS = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+import geopandas as gpd, pandas as pd
+kel = gpd.read_parquet(sys.argv[3] + "/jakarta_kel.parquet")[["kode", "nama", "geometry"]]
+kel.sindex  # the spatial index, built before the timed part
+KEYWORDS = {"banjir": "flooding", "genangan": "flooding", "sampah": "waste", "got": "drain_blocked",
+            "lubang": "road_damage", "pohon": "tree", "lampu": "street_light", "parkir": "illegal_parking"}
+setup = time.perf_counter() - t0
+t = time.perf_counter()
+df = pd.read_csv(sys.argv[1], on_bad_lines="skip", engine="c", encoding_errors="replace")
+lon = pd.to_numeric(df["lon"], errors="coerce"); lat = pd.to_numeric(df["lat"], errors="coerce")
+pts = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+joined = gpd.sjoin(pts, kel, how="left", predicate="within")
+words = joined["text"].fillna("").str.lower().str.extract("(" + "|".join(KEYWORDS) + ")")[0]
+joined["inferred_category"] = words.map(KEYWORDS)
+joined.drop(columns="geometry").to_csv(sys.argv[2], index=False)
+work = time.perf_counter() - t
+print(json.dumps({"setup": setup, "work": work, "rows": len(df),
+                  "duplicated": int(joined.index.duplicated().sum()),
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+"""
+
+
+def child(code: str, *argv: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", code, *argv], capture_output=True, text=True, check=False
+    )
+    if out.returncode:
+        sys.exit(f"a peer failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def to_geoparquet(src: Path, dest: Path) -> None:
+    import geopandas as gpd
+    import pandas as pd
+
+    df = pd.read_csv(
+        src, on_bad_lines="skip", dtype=str, keep_default_na=False, encoding_errors="replace"
+    )
+    lon = pd.to_numeric(df["lon"], errors="coerce")
+    lat = pd.to_numeric(df["lat"], errors="coerce")
+    gdf = gpd.GeoDataFrame(
+        df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326"
+    )
+    gdf.to_parquet(dest)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=600_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep", type=Path, help="directory to keep the generated files in")
+    ap.add_argument("--skip", default="", help="peers to leave out: lapor,parquet,duckdb,geopandas")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="lapor-bench-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / f"reports_{args.rows}.csv"
+    if not src.exists():
+        subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "generate_reports.py"), "-n",
+             str(args.rows), "--fast", "--broken", str(max(args.rows // 10_000, 1)),
+             "-o", str(src)],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    pq = work / f"reports_{args.rows}.parquet"
+    if "parquet" not in skip and not pq.exists():
+        to_geoparquet(src, pq)
+    peers = {
+        "lapor-router CSV→CSV": (LAPOR, src, work / "out_lapor.csv"),
+        "lapor-router Parquet→Parquet": (LAPOR, pq, work / "out_lapor.parquet"),
+        "DuckDB spatial join + CSV write": (DUCKDB, src, work / "out_duckdb.csv"),
+        "geopandas sjoin script": (GEOPANDAS, src, work / "out_gpd.csv"),
+    }
+    keys = dict(zip(("lapor", "parquet", "duckdb", "geopandas"), peers, strict=True))
+    results: dict[str, list[dict[str, float]]] = {}
+    for short, name in keys.items():
+        if short in skip:
+            continue
+        code, inp, out = peers[name]
+        runs = []
+        for _ in range(args.runs):
+            for leftover in (out, Path(f"{out}.rejects.csv"), Path(f"{out}.summary.json")):
+                leftover.unlink(missing_ok=True)
+            runs.append(child(code, str(inp), str(out), str(SHARED)))
+        results[name] = runs
+    print(f"{args.rows:,} generated reports ({src.stat().st_size / 1e6:.0f} MB CSV), medians of "
+          f"{args.runs} runs, each peer in a fresh process; python {sys.version.split()[0]}")  # fmt: skip
+    duck = results.get(peers and "DuckDB spatial join + CSV write")
+    duck_rate = args.rows / statistics.median(r["work"] for r in duck) if duck else None
+    print(f"{'peer':32s} {'rows/s':>10s} {'× DuckDB':>9s} {'work s':>7s} {'setup s':>8s} "
+          f"{'peak RSS':>9s}  notes")  # fmt: skip
+    for name, runs in results.items():
+        w = statistics.median(r["work"] for r in runs)
+        rate = args.rows / w
+        ratio = f"{rate / duck_rate:9.2f}" if duck_rate else f"{'-':>9s}"
+        rss = statistics.median(r["rss"] for r in runs) / 1e6
+        setup = statistics.median(r["setup"] for r in runs)
+        notes = []
+        if "duplicated" in runs[0]:
+            notes.append(f"{int(runs[0]['duplicated']):,} rows duplicated")
+        if "rejected" in runs[0]:
+            notes.append(
+                f"{int(runs[0]['written']):,} written + {int(runs[0]['rejected']):,} rejected"
+            )
+        print(f"{name:32s} {rate:10,.0f} {ratio} {w:7.2f} {setup:8.2f} {rss:8,.0f}M  "
+              + "; ".join(notes))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
