@@ -66,9 +66,10 @@ con.execute(f'''COPY (SELECT r.*, k.kode AS kode, k.nama AS kelurahan
     LEFT JOIN kel k ON ST_Contains(k.geom, ST_Point(TRY_CAST(r.lon AS DOUBLE), TRY_CAST(r.lat AS DOUBLE))))
     TO '{sys.argv[2]}' (HEADER, DELIMITER ',')''')
 work = time.perf_counter() - t
-rows = con.execute(f"SELECT count(*), count(*) - count(DISTINCT report_id) "
-                   f"FROM read_csv('{sys.argv[2]}')").fetchone()
-print(json.dumps({"setup": setup, "work": work, "rows": rows[0], "duplicated": rows[1],
+rows_in = con.execute(f"SELECT count(*) FROM read_csv('{sys.argv[1]}', ignore_errors = true)"
+                      ).fetchone()[0]
+rows_out = con.execute(f"SELECT count(*) FROM read_csv('{sys.argv[2]}')").fetchone()[0]
+print(json.dumps({"setup": setup, "work": work, "rows": rows_in, "duplicated": rows_out - rows_in,
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
