@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +62,8 @@ setup = time.perf_counter() - t0
 t = time.perf_counter()
 con.execute(f'''COPY (SELECT r.*, k.kode AS kode, k.nama AS kelurahan
     FROM read_csv('{sys.argv[1]}', ignore_errors = true) r
-    LEFT JOIN kel k ON ST_Contains(k.geom, ST_Point(TRY_CAST(r.lon AS DOUBLE), TRY_CAST(r.lat AS DOUBLE))))
+    LEFT JOIN kel k
+    ON ST_Contains(k.geom, ST_Point(TRY_CAST(r.lon AS DOUBLE), TRY_CAST(r.lat AS DOUBLE))))
     TO '{sys.argv[2]}' (HEADER, DELIMITER ',')''')
 work = time.perf_counter() - t
 rows_in = con.execute(f"SELECT count(*) FROM read_csv('{sys.argv[1]}', ignore_errors = true)"
@@ -79,8 +79,9 @@ t0 = time.perf_counter()
 import geopandas as gpd, pandas as pd
 kel = gpd.read_parquet(sys.argv[3] + "/jakarta_kel.parquet")[["kode", "nama", "geometry"]]
 kel.sindex  # the spatial index, built before the timed part
-KEYWORDS = {"banjir": "flooding", "genangan": "flooding", "sampah": "waste", "got": "drain_blocked",
-            "lubang": "road_damage", "pohon": "tree", "lampu": "street_light", "parkir": "illegal_parking"}
+KEYWORDS = {"banjir": "flooding", "genangan": "flooding", "sampah": "waste",
+            "got": "drain_blocked", "lubang": "road_damage", "pohon": "tree",
+            "lampu": "street_light", "parkir": "illegal_parking"}
 setup = time.perf_counter() - t0
 t = time.perf_counter()
 df = pd.read_csv(sys.argv[1], on_bad_lines="skip", engine="c", encoding_errors="replace")
@@ -160,9 +161,12 @@ def main() -> None:
                 leftover.unlink(missing_ok=True)
             runs.append(child(code, str(inp), str(out), str(SHARED)))
         results[name] = runs
-    print(f"{args.rows:,} generated reports ({src.stat().st_size / 1e6:.0f} MB CSV), medians of "
-          f"{args.runs} runs, each peer in a fresh process; python {sys.version.split()[0]}")  # fmt: skip
-    duck = results.get(peers and "DuckDB spatial join + CSV write")
+    size = src.stat().st_size / 1e6
+    print(
+        f"{args.rows:,} generated reports ({size:.0f} MB CSV), medians of {args.runs} runs, "
+        f"each peer in a fresh process; python {sys.version.split()[0]}"
+    )
+    duck = results.get("DuckDB spatial join + CSV write")
     duck_rate = args.rows / statistics.median(r["work"] for r in duck) if duck else None
     print(f"{'peer':32s} {'rows/s':>10s} {'× DuckDB':>9s} {'work s':>7s} {'setup s':>8s} "
           f"{'peak RSS':>9s}  notes")  # fmt: skip
