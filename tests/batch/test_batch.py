@@ -124,6 +124,9 @@ def test_output_columns_and_rows_follow_the_input(router, messy_csv, tmp_path, r
         "street",
         "category_candidates",
         "classifier",
+        # provenance of every row
+        "boundary_set",
+        "rule_set",
     ]
     assert list(routed.columns) == expected
     assert list(routed["report_id"]) == list(reports["report_id"])
@@ -159,6 +162,10 @@ def test_batch_decisions_equal_route_row_by_row(router, reports, tmp_path):
         assert got["flags"] == d.flags
         assert got.category_candidates == d.category_candidates
         assert got.classifier == d.classifier
+        assert got.boundary_set == d.location.boundary_set == router.boundaries.id
+        # the decision names the rule set's version; the row its version@sha256
+        assert got.rule_set == router.rules.fingerprint
+        assert got.rule_set == f"{d.rule_set}@{router.rules.spec.digest[:12]}"
         assert (got.named_kode if isinstance(got.named_kode, str) else None) == d.named_kode
         for field in ("rt", "rw", "street"):
             value = got[field] if isinstance(got[field], str) else None
@@ -179,6 +186,22 @@ def test_each_output_format_round_trips(router, messy_csv, tmp_path, out_name):
         assert a == b, col
     if out_name.endswith((".geojson", ".parquet")):
         assert routed.geometry.notna().sum() == (reference["location_status"] != "invalid").sum()
+
+
+@pytest.mark.parametrize("out_name", ["o.csv", "o.jsonl", "o.geojson", "o.parquet"])
+def test_every_row_names_its_boundary_set_rule_set_and_classifier(router, tmp_path, out_name):
+    src = tmp_path / "i.csv"
+    src.write_text(
+        "report_id,lon,lat,text\nA,106.8272,-6.1754,jalan berlubang\nB,abc,,sampah numpuk\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / out_name
+    route_file(src, out, router=router, now=NOW, progress=False)
+    routed = read_any(out)
+    assert routed["boundary_set"].tolist() == ["jakarta_kel.parquet@608837af3f4f"] * 2
+    assert routed["rule_set"].tolist() == [router.rules.fingerprint] * 2
+    assert router.rules.fingerprint.startswith(router.rules.version + "@")
+    assert routed["classifier"].tolist() == [router.classifier.name] * 2
 
 
 @pytest.mark.parametrize("in_name", ["i.jsonl", "i.geojson", "i.parquet"])
