@@ -161,6 +161,17 @@ def test_resume_refuses_another_boundary_set(router, many_rows, tmp_path, monkey
         _route(Router(toy), many_rows, out, resume=True)
 
 
+def test_resume_refuses_another_classifier(router, many_rows, tmp_path, monkeypatch, model_file):
+    out = tmp_path / "out.csv"
+    _interrupt_after(monkeypatch, 1)
+    with pytest.raises(_Stop):
+        _route(router, many_rows, out)
+    monkeypatch.undo()
+    model = Router(router.boundaries, classifier=model_file)
+    with pytest.raises(BatchError, match=r"classifier: keywords@\S+ → model:dinas@"):
+        _route(model, many_rows, out, resume=True)
+
+
 def test_a_full_disk_stops_with_a_message_and_resume_continues(
     router, many_rows, tmp_path, monkeypatch
 ):

@@ -124,7 +124,7 @@ def _run(
         # what answered: a resumed run must not mix two rule sets or boundary sets
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.fingerprint,
-        "classifier": f"keywords@{router.rules.fingerprint}",
+        "classifier": router.classifier.name,
     }
     state: dict[str, Any] | None = None
     progress_file = work / "progress.json"
