@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from lapor_router import Report, Router
@@ -202,6 +203,48 @@ def test_every_row_names_its_boundary_set_rule_set_and_classifier(router, tmp_pa
     assert routed["rule_set"].tolist() == [router.rules.fingerprint] * 2
     assert router.rules.fingerprint.startswith(router.rules.version + "@")
     assert routed["classifier"].tolist() == [router.classifier.name] * 2
+
+
+def _deadlines(path: Path) -> list[tuple[str, str]]:
+    """(respond_by, due_at) of each written row, as the file holds them (text, or Parquet
+    timestamps in ISO form)."""
+    if path.suffix == ".parquet":
+        rows = pq.read_table(path, columns=["respond_by", "due_at"]).to_pylist()
+        return [(r["respond_by"].isoformat(), r["due_at"].isoformat()) for r in rows]
+    if path.suffix == ".csv":
+        rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    elif path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    else:
+        rows = [f["properties"] for f in json.loads(path.read_text(encoding="utf-8"))["features"]]
+    return [(r["respond_by"], r["due_at"]) for r in rows]
+
+
+@pytest.mark.parametrize("out_name", ["o.csv", "o.jsonl", "o.geojson", "o.parquet"])
+def test_deadlines_are_written_to_the_second_with_the_wib_offset(router, tmp_path, out_name):
+    src = tmp_path / "i.csv"
+    src.write_text(
+        "report_id,lon,lat,text,created_at\n"
+        "A,106.8272,-6.1754,jalan berlubang,2026-11-03T10:15:30.923456\n"
+        "B,106.8272,-6.1754,jalan berlubang,\n",  # no creation time: the run's clock
+        encoding="utf-8",
+    )
+    out = tmp_path / out_name
+    now = NOW.replace(second=12, microsecond=654321)
+    route_file(src, out, router=router, now=now, progress=False)
+    assert _deadlines(out) == [
+        ("2026-11-04T10:15:30+07:00", "2026-11-09T10:15:30+07:00"),
+        ("2026-11-24T10:00:12+07:00", "2026-11-29T10:00:12+07:00"),
+    ]
+
+
+def test_the_run_clock_is_kept_to_the_second(router, tmp_path):
+    src = tmp_path / "i.csv"
+    src.write_text("lon,lat,text\n106.8272,-6.1754,jalan berlubang\n", encoding="utf-8")
+    summary = route_file(src, tmp_path / "o.csv", router=router, progress=False)
+    started = datetime.fromisoformat(summary["run_started_at"])
+    assert started.microsecond == 0 and started.utcoffset().total_seconds() == 7 * 3600
+    assert summary["run_started_at"] == started.isoformat(timespec="seconds")
 
 
 @pytest.mark.parametrize("in_name", ["i.jsonl", "i.geojson", "i.parquet"])

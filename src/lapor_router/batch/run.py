@@ -156,7 +156,7 @@ def _run(
         work.mkdir(parents=True)
         state = {
             "settings": settings,
-            "now": (now or router.now()).isoformat(),
+            "now": (now or router.now().replace(microsecond=0)).isoformat(),
             "chunks": [],
         }
         save(progress_file, state)

@@ -40,13 +40,14 @@ def _neutralise(value: Any) -> Any:
 
 
 def _iso(times: pd.Series) -> pd.Series:
-    """ISO 8601 text of aware datetimes (as ``datetime.isoformat`` writes them), None for NaT."""
-    wall = times.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    """ISO 8601 text of aware datetimes to the second (as ``datetime.isoformat`` writes them
+    with ``timespec="seconds"``, the offset included), None for NaT."""
+    wall = times.dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
     diff = wall - utc
-    diff[np.isnat(diff)] = np.timedelta64(0, "us")
+    diff[np.isnat(diff)] = np.timedelta64(0, "s")
     minutes = (diff // np.timedelta64(1, "m")).astype(np.int64, copy=False)
-    text = np.char.replace(np.datetime_as_string(wall, unit="us"), ".000000", "")
+    text = np.datetime_as_string(wall, unit="s")
     offsets = {
         m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
         for m in np.unique(minutes[times.notna().to_numpy()]).tolist()
@@ -54,6 +55,11 @@ def _iso(times: pd.Series) -> pd.Series:
     zone = np.array([offsets.get(m, "") for m in minutes.tolist()], dtype=object)
     out = pd.Series(np.char.add(text, zone.astype(str)), index=times.index, dtype=object)
     return out.where(times.notna(), None)
+
+
+def _times(frame: pd.DataFrame) -> list[str]:
+    """The columns of aware datetimes the routing wrote (``respond_by``, ``due_at``)."""
+    return [str(c) for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
 
 
 def _flag_text(flags: pd.Series) -> pd.Series:
@@ -78,7 +84,7 @@ def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.
     out["flags"] = _flag_text(out["flags"])
     if "category_candidates" in out:
         out["category_candidates"] = _candidate_text(out["category_candidates"])
-    for c in ("respond_by", "due_at"):
+    for c in _times(out):
         out[c] = _iso(out[c])
     if geometry and geometry in out and fmt in ("csv", "jsonl"):
         out[geometry] = shapely.to_wkt(out[geometry].to_numpy(), rounding_precision=-1)
@@ -144,6 +150,8 @@ def write_part(
         table["flags"] = _flag_text(table["flags"])
         if "category_candidates" in table:
             table["category_candidates"] = _candidate_text(table["category_candidates"])
+        for c in _times(table):
+            table[c] = table[c].dt.floor("s")
         for c in table.columns:
             if table[c].dtype == object and c not in ("respond_by", "due_at"):
                 table[c] = table[c].map(
