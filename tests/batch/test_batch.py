@@ -205,6 +205,23 @@ def test_every_row_names_its_boundary_set_rule_set_and_classifier(router, tmp_pa
     assert routed["classifier"].tolist() == [router.classifier.name] * 2
 
 
+def test_geoparquet_output_carries_the_wgs84_crs(router, messy_csv, tmp_path):
+    from pyproj import CRS
+
+    out = _run(router, messy_csv, tmp_path / "o.parquet")
+    geo = json.loads(pq.read_schema(out).metadata[b"geo"])
+    assert geo["primary_column"] == "geometry"
+    assert geo["columns"]["geometry"]["crs"] == CRS.from_epsg(4326).to_json_dict()
+    routed = gpd.read_parquet(out)
+    assert routed.crs.to_epsg() == 4326 and len(routed) == 400
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("lon,lat,text\n", encoding="utf-8")
+    route_file(header_only, tmp_path / "e.parquet", router=router, now=NOW, progress=False)
+    empty = gpd.read_parquet(tmp_path / "e.parquet")
+    assert len(empty) == 0 and empty.crs.to_epsg() == 4326
+    assert list(empty.columns) == ["lon", "lat", "text", *OUTPUT_COLUMNS, "geometry"]
+
+
 def _deadlines(path: Path) -> list[tuple[str, str]]:
     """(respond_by, due_at) of each written row, as the file holds them (text, or Parquet
     timestamps in ISO form)."""

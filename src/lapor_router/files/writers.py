@@ -4,6 +4,7 @@ rejects; spreadsheet-safe CSV cells."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -209,15 +210,22 @@ def merge_parts(parts: list[Path], dest: Path, fmt: str, columns: list[str]) -> 
         schema = pa.unify_schemas(
             [s.remove_metadata() for s in schemas], promote_options="permissive"
         )
-        geo = {
-            "version": "1.0.0",
-            "primary_column": "geometry",
-            "columns": {"geometry": {"encoding": "WKB", "geometry_types": [], "crs": None}},
-        }
-        schema = schema.with_metadata({b"geo": json.dumps(geo).encode()})
+        schema = schema.with_metadata({b"geo": _geo_metadata()})
         with pq.ParquetWriter(dest, schema) as writer:
             for p in parts:
                 writer.write_table(pq.read_table(p).cast(schema))
+
+
+@functools.cache
+def _geo_metadata() -> bytes:
+    """GeoParquet's ``geo`` metadata of the outputs: WKB geometries in lon/lat degrees, the
+    CRS as the PROJJSON of EPSG:4326."""
+    from pyproj import CRS
+
+    crs = CRS.from_epsg(4326).to_json_dict()
+    column = {"encoding": "WKB", "geometry_types": [], "crs": crs}
+    geo = {"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": column}}
+    return json.dumps(geo).encode()
 
 
 def write_rejects(rows: list[dict[str, Any]], path: Path) -> None:
@@ -251,4 +259,7 @@ def empty_output(src: Path, dest: Path, fmt: str, columns: Columns) -> None:
     elif fmt == "geojson":
         dest.write_text('{"type": "FeatureCollection", "features": []}\n', encoding="utf-8")
     else:
-        pq.write_table(pa.table({c: pa.array([], pa.string()) for c in names}), dest)
+        table = pa.table(
+            {**{c: pa.array([], pa.string()) for c in names}, "geometry": pa.array([], pa.binary())}
+        )
+        pq.write_table(table.replace_schema_metadata({b"geo": _geo_metadata()}), dest)
