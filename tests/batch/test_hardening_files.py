@@ -23,7 +23,7 @@ import pytest
 import shapely
 
 from lapor_router import Router
-from lapor_router.batch import BatchError, Columns, route_file
+from lapor_router.batch import BatchError, Columns, NothingToResumeError, route_file
 from lapor_router.batch import run as run_module
 from lapor_router.files import salvage
 from lapor_router.route import default_rules_path
@@ -170,6 +170,21 @@ def test_resume_refuses_another_classifier(router, many_rows, tmp_path, monkeypa
     model = Router(router.boundaries, classifier=model_file)
     with pytest.raises(BatchError, match=r"classifier: keywords@\S+ → model:dinas@"):
         _route(model, many_rows, out, resume=True)
+
+
+def test_resume_without_an_interrupted_run_is_refused(router, many_rows, tmp_path):
+    out = tmp_path / "out.csv"
+    with pytest.raises(NothingToResumeError) as refused:
+        _route(router, many_rows, out, resume=True)
+    assert str(refused.value) == (
+        f"nothing to resume: no interrupted run of {out} (run without --resume to start one)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    _route(router, many_rows, out)
+    finished = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(NothingToResumeError, match=r"out\.csv is complete; run without --resume"):
+        _route(router, many_rows, out, resume=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == finished
 
 
 def test_a_full_disk_stops_with_a_message_and_resume_continues(

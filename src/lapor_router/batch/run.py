@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..dispatch import input_names
-from ..errors import BatchError
+from ..errors import BatchError, NothingToResumeError
 from ..files import (
     READERS,
     REJECT_COLUMNS,
@@ -63,7 +63,8 @@ def route_file(
     Every input row ends up exactly once in ``output`` or in ``rejects`` (default
     ``OUTPUT.rejects.csv``); ``row_id`` in the two together is exactly 0..N-1. Work goes
     chunk by chunk under ``OUTPUT.parts/``; nothing named ``output`` exists until the run is
-    complete. ``resume=True`` continues an interrupted run from its last completed chunk.
+    complete. ``resume=True`` continues an interrupted run from its last completed chunk
+    (:class:`~lapor_router.errors.NothingToResumeError` when there is none).
     ``engine="dask"`` routes chunks on a dask.distributed cluster (``scheduler`` address, or
     a LocalCluster of ``workers`` processes).
     """
@@ -151,6 +152,8 @@ def _run(
         # the run had finished and was stopped while removing its work folder
         summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
         return _finish(summary, renames, work, progress_file)
+    elif resume:
+        raise NothingToResumeError(dest, complete=dest.is_file())
     else:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
