@@ -84,14 +84,42 @@ def route_file(
                 src, dest, rej, in_fmt, out_fmt, resume, engine, workers, scheduler,
                 columns or Columns(), chunk_rows, router, progress, now,
             )  # fmt: skip
-        except OSError as exc:
-            raise _os_error(exc, dest) from exc
+        except BaseException as exc:
+            _drop_unstarted(dest, rej)
+            if isinstance(exc, OSError):
+                raise _os_error(exc, dest) from exc
+            raise
+
+
+def _drop_unstarted(dest: Path, rej: Path) -> None:
+    """After a failed run: remove its work folder and partial outputs when no chunk was
+    completed (a refused run leaves nothing behind); a run with completed chunks, or one
+    that was putting its finished outputs in place, keeps them for ``--resume``."""
+    work = dest.with_name(dest.name + ".parts")
+    if not work.is_dir():
+        return
+    try:
+        state = json.loads((work / "progress.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    if not isinstance(state, dict):
+        state = {}
+    if state.get("chunks") or state.get("finished") or any(work.glob("part-*")):
+        return
+    shutil.rmtree(work, ignore_errors=True)
+    for partial, _ in _renames(dest, rej, dest.with_name(dest.name + ".summary.json")):
+        partial.unlink(missing_ok=True)
 
 
 def _os_error(exc: OSError, dest: Path) -> BatchError:
     """An operating-system failure during a run, as one line that says what to do."""
     where = exc.filename or dest
     if exc.errno == errno.ENOSPC:
+        if not dest.with_name(dest.name + ".parts").is_dir():
+            return BatchError(
+                f"{where}: no space left on device before any chunk was complete: free "
+                "some space, then run the same command again"
+            )
         return BatchError(
             f"{where}: no space left on device. Completed chunks are kept in "
             f"{dest.name}.parts/: free some space, then run the same command with --resume"
