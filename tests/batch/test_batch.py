@@ -487,8 +487,13 @@ def test_cli_route_and_report(messy_csv, tmp_path, monkeypatch):
         ],
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["rows_read"] == summary["rows_written"] + summary["rows_rejected"] == 412
+    assert summary["encoding"] == "utf-8"
+    assert result.stderr.splitlines() == [
+        "warning: 2 row(s) rejected as not UTF-8: if the file was saved by a spreadsheet "
+        "on Windows, run again with --encoding cp1252"
+    ]
     result = runner.invoke(
         app,
         ["report", str(out), "--html", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png")],

@@ -30,6 +30,7 @@ from ..files import (
     merge_parts,
     output_lock,
     save,
+    text_encoding,
     writable_folder,
     write_part,
     write_rejects,
@@ -56,6 +57,7 @@ def route_file(
     router: Router | None = None,
     progress: bool | None = None,
     now: datetime | None = None,
+    encoding: str | None = None,
 ) -> dict[str, Any]:
     """Re-route every row of ``input`` into ``output`` (formats by extension) and return the
     summary, which is also written beside the output as ``OUTPUT.summary.json``.
@@ -66,12 +68,16 @@ def route_file(
     complete. ``resume=True`` continues an interrupted run from its last completed chunk
     (:class:`~lapor_router.errors.NothingToResumeError` when there is none).
     ``engine="dask"`` routes chunks on a dask.distributed cluster (``scheduler`` address, or
-    a LocalCluster of ``workers`` processes).
+    a LocalCluster of ``workers`` processes). ``encoding``: of a CSV, JSON Lines or GeoJSON
+    input (default UTF-8; e.g. ``cp1252`` for a spreadsheet saved on Windows).
     """
     src, dest = Path(input), Path(output)
     if not src.is_file():
         raise BatchError(f"{src}: no such input file")
     in_fmt, out_fmt = file_format(src), file_format(dest)
+    if in_fmt == "parquet" and encoding is not None:
+        raise BatchError(f"{src}: Parquet text is UTF-8 by definition; give no encoding")
+    options = {} if in_fmt == "parquet" else {"encoding": text_encoding(encoding)}
     rej = Path(rejects) if rejects else dest.with_name(dest.name + ".rejects.csv")
     if file_format(rej) != "csv":
         raise BatchError(f"{rej}: rejects are written as CSV (use a .csv name)")
@@ -82,7 +88,7 @@ def route_file(
         try:
             return _run(
                 src, dest, rej, in_fmt, out_fmt, resume, engine, workers, scheduler,
-                columns or Columns(), chunk_rows, router, progress, now,
+                columns or Columns(), chunk_rows, router, progress, now, options,
             )  # fmt: skip
         except BaseException as exc:
             _drop_unstarted(dest, rej)
@@ -142,6 +148,7 @@ def _run(
     router: Router,
     progress: bool | None,
     now: datetime | None,
+    options: dict[str, str],
 ) -> dict[str, Any]:
     summary_path = dest.with_name(dest.name + ".summary.json")
     work = dest.with_name(dest.name + ".parts")
@@ -149,6 +156,7 @@ def _run(
         "input": fingerprint(src),
         "output_format": out_fmt,
         "chunk_rows": chunk_rows,
+        "encoding": options.get("encoding"),
         "columns": asdict(columns),
         # what answered: a resumed run must not mix two rule sets or boundary sets
         "boundary_set": router.boundaries.id,
@@ -198,7 +206,7 @@ def _run(
     done = state["chunks"]
     position = done[-1]["next_position"] if done else 0
     rows_before = done[-1]["rows_end"] if done else 0
-    reader = READERS[in_fmt](src, chunk_rows, position, rows_before, columns)
+    reader = READERS[in_fmt](src, chunk_rows, position, rows_before, columns, **options)
     engine_impl = _make_engine(engine, router, workers, scheduler)
     bar = _progress(progress)
     task = (
@@ -259,7 +267,7 @@ def _run(
     if parts:
         merge_parts(parts, partial, out_fmt, header_cols or [])
     else:
-        empty_output(src, partial, out_fmt, columns)
+        empty_output(src, partial, out_fmt, columns, **options)
     rej_partial = rej.with_name(rej.name + ".partial")
     with open(rej_partial, "wb") as out:
         out.write((",".join(REJECT_COLUMNS) + "\n").encode())
@@ -270,6 +278,7 @@ def _run(
         "input": str(src),
         "output": str(dest),
         "rejects": str(rej),
+        "encoding": options.get("encoding"),
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.version,
         "rule_set_fingerprint": router.rules.fingerprint,
@@ -279,11 +288,20 @@ def _run(
     }
     summary["rerouted_kelurahan"] = dict(list(summary["rerouted_kelurahan"].items())[:50])
     summary["rerouted_unit"] = dict(list(summary["rerouted_unit"].items())[:50])
+    warnings = []
     if private_rows and not state.get("reporter_columns"):
-        summary["warnings"] = [
+        warnings.append(
             f"{private_rows} private row(s) but no reporter column was named or recognised: "
             "only phones, e-mails and NIKs were masked (name them with --reporter-cols)"
-        ]
+        )
+    undecoded = total.reject_reasons.get("bad encoding", 0)
+    if undecoded and options.get("encoding") == "utf-8":
+        warnings.append(
+            f"{undecoded} row(s) rejected as not UTF-8: if the file was saved by a spreadsheet "
+            "on Windows, run again with --encoding cp1252"
+        )
+    if warnings:
+        summary["warnings"] = warnings
     summary_tmp = summary_path.with_name(summary_path.name + ".partial")
     summary_tmp.write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -295,7 +313,7 @@ def _run(
     return _finish(summary, renames, work, progress_file)
 
 
-_NAMED = ("boundary_set", "rule_set", "classifier", "output_format", "chunk_rows")
+_NAMED = ("boundary_set", "rule_set", "classifier", "output_format", "chunk_rows", "encoding")
 
 
 def _renames(dest: Path, rej: Path, summary: Path) -> list[tuple[Path, Path]]:

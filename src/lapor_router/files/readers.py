@@ -6,6 +6,7 @@ row) and the rows that cannot be parsed at all, as rejects with their raw conten
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import json
@@ -26,6 +27,44 @@ from ..privacy import mask_text, mask_unattributed
 from .salvage import csv_records, lenient_fields, masked_raw, parse_csv_texts, raw_text
 
 _MAX_RAW = 10_000  # characters of a reject's raw content that are kept
+_ASCII_SIGNS = '",;|\t\r\n{}[]:'  # what the readers find in the bytes themselves
+
+
+def text_encoding(name: str | None) -> str:
+    """The codec name of a text input's encoding (default UTF-8). Records are found in the
+    bytes, so only encodings in which these ASCII signs stay one byte each are taken
+    (UTF-8, cp1252, latin-1...; not UTF-16)."""
+    if name is None:
+        return "utf-8"
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        raise BatchError(f"unknown encoding {name!r} (e.g. utf-8, cp1252, latin-1)") from None
+    try:
+        same = _ASCII_SIGNS.encode(codec.name) == _ASCII_SIGNS.encode("ascii")
+    except (UnicodeError, LookupError):
+        same = False
+    if not same:
+        raise BatchError(
+            f"encoding {name!r} is not supported: it writes ASCII in more than one byte "
+            "(use a byte-per-ASCII encoding such as utf-8, cp1252 or latin-1)"
+        )
+    return codec.name
+
+
+def _header_text(path: Path, line: bytes, encoding: str) -> str:
+    """The header line decoded (a UTF-8 byte order mark dropped), or a one-line refusal that
+    names the first byte that does not decode."""
+    bom = codecs.BOM_UTF8 if encoding == "utf-8" and line.startswith(codecs.BOM_UTF8) else b""
+    try:
+        return line[len(bom) :].decode(encoding)
+    except UnicodeDecodeError as exc:
+        at = len(bom) + exc.start
+        name = "UTF-8" if encoding == "utf-8" else encoding
+        hint = "; give its encoding, e.g. --encoding cp1252" if encoding == "utf-8" else ""
+        raise BatchError(
+            f"{path}: the header is not {name} (byte 0x{line[at]:02x} at offset {at}){hint}"
+        ) from None
 
 
 @dataclass
@@ -57,14 +96,17 @@ def read_csv_chunks(
     position: int = 0,
     rows_before: int = 0,
     columns: Columns | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> Iterator[Chunk]:
     """CSV in chunks. Position 0 starts at the header; otherwise the byte offset to go on.
     Rejects keep their raw content masked (:func:`.salvage.masked_raw`)."""
     with open(path, "rb") as fh:
         header_line = fh.readline()
+        text = _header_text(path, header_line, encoding)
         try:
-            header = next(csv.reader([header_line.decode("utf-8-sig")], strict=True))
-        except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+            header = next(csv.reader([text], strict=True))
+        except (csv.Error, StopIteration) as exc:
             raise BatchError(f"{path}: unreadable CSV header ({exc})") from exc
         if not header or len(set(header)) != len(header):
             raise BatchError(f"{path}: the header has empty or duplicate column names")
@@ -94,16 +136,16 @@ def read_csv_chunks(
                 rid = row + i
                 body = record.rstrip(b"\r\n")
                 if problem:
-                    reject(rid, raw_text(record), problem)
+                    reject(rid, raw_text(record, encoding), problem)
                 elif not body.strip():
-                    reject(rid, raw_text(record), "empty line")
+                    reject(rid, raw_text(record, encoding), "empty line")
                 else:
                     try:
-                        good_texts.append(body.decode("utf-8"))
+                        good_texts.append(body.decode(encoding))
                         good_ids.append(rid)
                     except UnicodeDecodeError as exc:
                         reason = f"bad encoding: {exc.reason} at byte {exc.start}"
-                        reject(rid, raw_text(record), reason)
+                        reject(rid, raw_text(record, encoding), reason)
             rows: list[list[str]] = []
             ids: list[int] = []
             for rid, text, fields in zip(
@@ -127,13 +169,19 @@ def read_jsonl_chunks(
     position: int = 0,
     rows_before: int = 0,
     columns: Columns | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> Iterator[Chunk]:
     """JSON Lines in chunks: one object per line; anything else is a reject."""
+
+    def load(line: bytes) -> Any:
+        return json.loads(line if encoding == "utf-8" else line.decode(encoding))
+
     names: dict[str, None] = {}
     with open(path, "rb") as fh:  # first pass: every key, so every chunk has one schema
         for line in fh:
             with contextlib.suppress(ValueError):
-                obj = json.loads(line)
+                obj = load(line)
                 if isinstance(obj, dict):
                     names.update(dict.fromkeys(obj))
     header = list(names)
@@ -149,7 +197,7 @@ def read_jsonl_chunks(
                 count += 1
                 body = line.strip()
                 try:
-                    obj = json.loads(body) if body else None
+                    obj = load(body) if body else None
                     if not isinstance(obj, dict):
                         raise ValueError("not a JSON object" if body else "empty line")
                     rows.append([_cell(obj.get(h)) for h in header])
@@ -158,7 +206,7 @@ def read_jsonl_chunks(
                     rejects.append(
                         {
                             "row_id": rid,
-                            "raw": mask_unattributed(raw_text(line)[:_MAX_RAW]),
+                            "raw": mask_unattributed(raw_text(line, encoding)[:_MAX_RAW]),
                             "reject_reason": f"invalid JSON: {exc}",
                         }
                     )
@@ -181,11 +229,13 @@ def read_geojson_chunks(
     position: int = 0,
     rows_before: int = 0,
     columns: Columns | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> Iterator[Chunk]:
     """A GeoJSON FeatureCollection (read whole), in chunks; a feature whose geometry cannot
     be read is a reject."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding=encoding) as fh:
             doc = json.load(fh)
     except (OSError, ValueError) as exc:
         raise BatchError(f"{path}: not readable GeoJSON ({exc})") from exc

@@ -98,8 +98,10 @@ def csv_records(fh: io.BufferedReader, offset: int) -> Iterator[tuple[bytes, int
         fh.seek(pos)
 
 
-def raw_text(record: bytes) -> str:
-    return record.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+def raw_text(record: bytes, encoding: str = "utf-8") -> str:
+    """A record's bytes as text, in the file's encoding; bytes that do not decode as
+    ``\\xNN``."""
+    return record.rstrip(b"\r\n").decode(encoding, "backslashreplace")
 
 
 def parse_csv_texts(texts: list[str]) -> list[list[str] | str]:
