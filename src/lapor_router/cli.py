@@ -411,6 +411,10 @@ def route_cmd(
     encoding: Annotated[
         str | None, typer.Option(help="Text encoding of the input (default utf-8; e.g. cp1252).")
     ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="CSV delimiter: , ; | or tab (default: the one the header uses)."),
+    ] = None,
     rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
     classifier: Annotated[
         Path | None, typer.Option(help="A category model (`lapor-router category train`).")
@@ -449,6 +453,7 @@ def route_cmd(
             chunk_rows=chunk_rows,
             router=router,
             encoding=encoding,
+            delimiter=delimiter,
         )
     except LaporRouterError as exc:
         raise _fail(exc) from exc

@@ -3,6 +3,8 @@ delimiter (Excel in an Indonesian locale writes ``;`` and decimal commas)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -215,3 +217,157 @@ def test_cli_encoding(tmp_path, monkeypatch):
     assert good.exit_code == 0, good.output
     summary = json.loads(good.stdout)
     assert (summary["rows_written"], summary["encoding"]) == (2, "cp1252")
+
+
+# --------------------------------------------------------------------------- delimiters
+
+EXPORT_HEADER = ["report_id", "lon", "lat", "accuracy_m", "text", "private", "reporter_name"]
+EXPORT_ROWS = [
+    ["R1", "106.8272", "-6.1754", "12.5", "Jalan berlubang, 1,5 meter; parah", "false", "Budi"],
+    ["R2", "106.8456", "-6.2088", "1250.5", 'pipa 2" bocor\nsudah seminggu', "true", "Siti"],
+    ["R3", "106.8272", "-6.1754", "", "sampah numpuk", "false", "Ani"],
+    ["R4", "abc", "-6.1754", "8", "got mampet", "false", "Wati"],
+]
+
+
+def _comma_decimals(row: list[str]) -> list[str]:
+    """A row as Excel writes it in an Indonesian locale: decimal commas, thousands points."""
+    out = list(row)
+    for k in (1, 2, 3):
+        whole, _, frac = out[k].partition(".")
+        if frac and whole.lstrip("-").isdigit():
+            grouped = f"{int(whole):,}".replace(",", ".") if len(whole) > 3 else whole
+            out[k] = f"{grouped},{frac}"
+    return out
+
+
+def _csv_bytes(rows: list[list[str]], delimiter: str, lineterminator: str = "\n") -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=lineterminator)
+    for row in rows:
+        w.writerow(row)
+    return buf.getvalue().encode("utf-8")
+
+
+def test_an_indonesian_excel_export_routes_as_the_same_file_with_commas(router, tmp_path):
+    semicolons = [EXPORT_HEADER, *(_comma_decimals(r) for r in EXPORT_ROWS)]
+    assert semicolons[2][3] == "1.250,5" and semicolons[1][1] == "106,8272"
+    export = tmp_path / "export.csv"
+    export.write_bytes(_csv_bytes(semicolons, ";", "\r\n"))
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(_csv_bytes([EXPORT_HEADER, *EXPORT_ROWS], ","))
+    summary = _route(router, export, tmp_path / "a.csv")
+    _route(router, plain, tmp_path / "b.csv")
+    assert (summary["rows_written"], summary["rows_rejected"], summary["delimiter"]) == (4, 0, ";")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    routed = _read(tmp_path / "a.csv")
+    assert routed["lon"].tolist() == ["106.8272", "106.8456", "106.8272", "abc"]
+    assert routed["lat"].tolist() == ["-6.1754", "-6.2088", "-6.1754", "-6.1754"]
+    assert routed["accuracy_m"].tolist() == ["12.5", "1250.5", "", "8"]
+    assert routed["text"].tolist() == [r[4] for r in EXPORT_ROWS]  # text stays as it is
+    assert routed["location_status"].tolist()[:3] != ["invalid"] * 3
+    assert routed["location_status"].iat[3] == "invalid"
+    assert routed["reporter_name"].tolist() == ["Budi", "[disamarkan]", "Ani", "Wati"]
+
+
+def test_broken_lines_of_a_semicolon_file_are_rejects_with_their_bytes_and_line(router, tmp_path):
+    rows = [_comma_decimals(r) for r in EXPORT_ROWS]
+    lines = [_csv_bytes([EXPORT_HEADER], ";")]
+    lines += [_csv_bytes([rows[0]], ";")]
+    lines += [_csv_bytes([rows[1]], ";")]  # a quoted field of two lines: one row
+    lines += [b"R6,106.8272,-6.1754,5,sampah,false,Warga\n"]  # commas: one field
+    lines += [b'R7;106,8272;-6,1754;5;"dikutip"lalu teks;false;Warga\n']
+    lines += [b"\n"]
+    lines += [_csv_bytes([rows[2]], ";")]
+    lines += [b'R5;106,8272;-6,1754;5;"kutipan tak tertutup;false;Warga\n']  # never closes
+    src = tmp_path / "export.csv"
+    src.write_bytes(b"".join(lines))
+    summary = _route(router, src, tmp_path / "o.csv")
+    routed, rejects = _read(tmp_path / "o.csv"), _read(tmp_path / "o.csv.rejects.csv")
+    assert (summary["rows_read"], summary["rows_written"], summary["rows_rejected"]) == (7, 3, 4)
+    assert routed["report_id"].tolist() == ["R1", "R2", "R3"]
+    assert routed["row_id"].tolist() == ["0", "1", "5"]
+    assert routed["text"].iat[1] == 'pipa 2" bocor\nsudah seminggu'
+    assert rejects["row_id"].tolist() == ["2", "3", "4", "6"]
+    assert rejects["reject_reason"].tolist() == [
+        "expected 7 fields, got 1",
+        "broken quoting: text after a closing quote",
+        "empty line",
+        "broken quoting: a quoted field never closes",
+    ]
+    # the raw line (masked where its fields cannot be told apart; see the privacy tests)
+    assert rejects["raw"].tolist() == [
+        "R6,106.8272,-6.1754,5,[disamarkan],false,[disamarkan]",
+        'R7;106,8272;-6,1754;5;"dikutip"lalu teks;false;Warga',
+        "",
+        'R5;106,8272;-6,1754;5;"[disamarkan] [disamarkan] [disamarkan];false;[disamarkan]',
+    ]
+
+
+def test_the_delimiter_can_be_given_and_is_checked(router, tmp_path):
+    src = tmp_path / "export.tsv.csv"
+    src.write_bytes(b"lon\tlat\ttext\n106,8272\t-6,1754\tjalan rusak, parah\n")
+    summary = _route(router, src, tmp_path / "a.csv")  # found in the header
+    assert (summary["rows_written"], summary["delimiter"]) == (1, "\t")
+    summary = _route(router, src, tmp_path / "b.csv", delimiter="tab")
+    assert summary["delimiter"] == "\t"
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert _read(tmp_path / "a.csv")[["lon", "lat", "text"]].values.tolist() == [
+        ["106.8272", "-6.1754", "jalan rusak, parah"]
+    ]
+    with pytest.raises(BatchError, match=r"delimiter 'x' is not one of ',', ';', '\|' or tab"):
+        _route(router, src, tmp_path / "c.csv", delimiter="x")
+    jsonl = tmp_path / "r.jsonl"
+    jsonl.write_text('{"lon": 106.8272, "lat": -6.1754}\n', encoding="utf-8")
+    with pytest.raises(BatchError, match="a delimiter is for CSV input only"):
+        _route(router, jsonl, tmp_path / "d.csv", delimiter=";")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.csv",
+        "a.csv.rejects.csv",
+        "a.csv.summary.json",
+        "b.csv",
+        "b.csv.rejects.csv",
+        "b.csv.summary.json",
+        "export.tsv.csv",
+        "r.jsonl",
+    ]
+
+
+def test_a_comma_file_keeps_decimal_commas_as_they_are(router, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_bytes(b'lon,lat,accuracy_m,text\n"106,8272","-6,1754","1.250,5",x\n')
+    summary = _route(router, src, tmp_path / "o.csv")
+    routed = _read(tmp_path / "o.csv")
+    assert summary["delimiter"] == ","
+    # as today: a cell that is not a plain number and starts with "-" is made inert
+    assert routed[["lon", "lat", "accuracy_m"]].values.tolist() == [
+        ["106,8272", "'-6,1754", "1.250,5"]
+    ]
+
+
+def test_a_semicolon_file_with_only_a_header_gives_its_columns(router, tmp_path):
+    from lapor_router.batch import OUTPUT_COLUMNS
+
+    src = tmp_path / "export.csv"
+    src.write_bytes(b"report_id;lon;lat\r\n")
+    summary = _route(router, src, tmp_path / "o.csv")
+    assert (summary["rows_read"], summary["delimiter"]) == (0, ";")
+    header = (tmp_path / "o.csv").read_text(encoding="utf-8").splitlines()
+    assert header == [",".join(["report_id", "lon", "lat", *OUTPUT_COLUMNS])]
+
+
+def test_cli_delimiter(tmp_path, monkeypatch):
+    from lapor_router import install
+
+    monkeypatch.setenv("LAPOR_ROUTER_DATA", str(tmp_path / "home"))
+    install(BOUNDARIES, ["jakarta"])
+    src = tmp_path / "export.csv"
+    src.write_bytes(b"report_id;lon;lat;text\r\nR1;106,8272;-6,1754;jalan rusak\r\n")
+    runner = CliRunner()
+    args = ["route", str(src), "-o", str(tmp_path / "o.csv"), "--json"]
+    result = runner.invoke(app, [*args, "--delimiter", ";"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["rows_written"], summary["delimiter"]) == (1, ";")
+    bad = runner.invoke(app, [*args, "--delimiter", ":"])
+    assert bad.exit_code == 2 and "delimiter ':' is not one of" in bad.output

@@ -24,6 +24,7 @@ from ..files import (
     READERS,
     REJECT_COLUMNS,
     Tally,
+    csv_delimiter,
     empty_output,
     file_format,
     fingerprint,
@@ -58,6 +59,7 @@ def route_file(
     progress: bool | None = None,
     now: datetime | None = None,
     encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
     """Re-route every row of ``input`` into ``output`` (formats by extension) and return the
     summary, which is also written beside the output as ``OUTPUT.summary.json``.
@@ -70,6 +72,8 @@ def route_file(
     ``engine="dask"`` routes chunks on a dask.distributed cluster (``scheduler`` address, or
     a LocalCluster of ``workers`` processes). ``encoding``: of a CSV, JSON Lines or GeoJSON
     input (default UTF-8; e.g. ``cp1252`` for a spreadsheet saved on Windows).
+    ``delimiter``: of a CSV input (``,`` ``;`` ``|`` or tab; default: the one its header uses);
+    with another one than a comma, coordinates and accuracies may have a decimal comma.
     """
     src, dest = Path(input), Path(output)
     if not src.is_file():
@@ -77,7 +81,11 @@ def route_file(
     in_fmt, out_fmt = file_format(src), file_format(dest)
     if in_fmt == "parquet" and encoding is not None:
         raise BatchError(f"{src}: Parquet text is UTF-8 by definition; give no encoding")
+    if in_fmt != "csv" and delimiter is not None:
+        raise BatchError(f"{src}: a delimiter is for CSV input only")
     options = {} if in_fmt == "parquet" else {"encoding": text_encoding(encoding)}
+    if in_fmt == "csv":
+        options["delimiter"] = csv_delimiter(src, delimiter)
     rej = Path(rejects) if rejects else dest.with_name(dest.name + ".rejects.csv")
     if file_format(rej) != "csv":
         raise BatchError(f"{rej}: rejects are written as CSV (use a .csv name)")
@@ -157,6 +165,7 @@ def _run(
         "output_format": out_fmt,
         "chunk_rows": chunk_rows,
         "encoding": options.get("encoding"),
+        "delimiter": options.get("delimiter"),
         "columns": asdict(columns),
         # what answered: a resumed run must not mix two rule sets or boundary sets
         "boundary_set": router.boundaries.id,
@@ -279,6 +288,7 @@ def _run(
         "output": str(dest),
         "rejects": str(rej),
         "encoding": options.get("encoding"),
+        "delimiter": options.get("delimiter"),
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.version,
         "rule_set_fingerprint": router.rules.fingerprint,
@@ -313,7 +323,15 @@ def _run(
     return _finish(summary, renames, work, progress_file)
 
 
-_NAMED = ("boundary_set", "rule_set", "classifier", "output_format", "chunk_rows", "encoding")
+_NAMED = (
+    "boundary_set",
+    "rule_set",
+    "classifier",
+    "output_format",
+    "chunk_rows",
+    "encoding",
+    "delimiter",
+)
 
 
 def _renames(dest: Path, rej: Path, summary: Path) -> list[tuple[Path, Path]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .checkpoint import Tally, fingerprint, output_lock, save, writable_folder
 from .formats import FORMATS, file_format
-from .readers import READERS, Chunk, text_encoding
+from .readers import READERS, Chunk, csv_delimiter, text_encoding
 from .writers import REJECT_COLUMNS, empty_output, merge_parts, write_part, write_rejects
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "REJECT_COLUMNS",
     "Chunk",
     "Tally",
+    "csv_delimiter",
     "empty_output",
     "file_format",
     "fingerprint",

@@ -10,6 +10,7 @@ import codecs
 import contextlib
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,15 @@ import shapely
 from ..errors import BatchError
 from ..normalize import Columns, private_flag
 from ..privacy import mask_text, mask_unattributed
-from .salvage import csv_records, lenient_fields, masked_raw, parse_csv_texts, raw_text
+from .salvage import (
+    DELIMITERS,
+    csv_records,
+    lenient_fields,
+    masked_raw,
+    parse_csv_texts,
+    raw_text,
+    sniff_delimiter,
+)
 
 _MAX_RAW = 10_000  # characters of a reject's raw content that are kept
 _ASCII_SIGNS = '",;|\t\r\n{}[]:'  # what the readers find in the bytes themselves
@@ -50,6 +59,34 @@ def text_encoding(name: str | None) -> str:
             "(use a byte-per-ASCII encoding such as utf-8, cp1252 or latin-1)"
         )
     return codec.name
+
+
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+# a number written with a decimal comma, its thousands grouped by points or not: -6,1754, 1.250,5
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+\s*")
+
+
+def csv_delimiter(path: Path, given: str | None) -> str:
+    """The delimiter of a CSV input: the one given (``,`` ``;`` ``|``, a tab, or its name
+    ``tab``), else the one its header line uses (:func:`.salvage.sniff_delimiter`)."""
+    if given is None:
+        with open(path, "rb") as fh:
+            return sniff_delimiter(fh.readline())
+    delimiter = _DELIMITER_NAMES.get(given.lower(), given)
+    if delimiter not in DELIMITERS:
+        raise BatchError(f"delimiter {given!r} is not one of ',', ';', '|' or tab")
+    return delimiter
+
+
+def _decimal_points(frame: pd.DataFrame, names: list[str | None]) -> None:
+    """In place: numbers with a decimal comma (``106,8272``, ``1.250,5``) in the named columns
+    rewritten with a decimal point, as a file delimited by commas would hold them."""
+    for name in dict.fromkeys(n for n in names if n):
+        values = frame[name].to_numpy(dtype=object, copy=True)
+        for i, v in enumerate(values.tolist()):
+            if isinstance(v, str) and "," in v and _DECIMAL_COMMA.fullmatch(v):
+                values[i] = v.strip().replace(".", "").replace(",", ".")
+        frame[name] = pd.Series(values, index=frame.index, dtype=object)
 
 
 def _header_text(path: Path, line: bytes, encoding: str) -> str:
@@ -98,14 +135,17 @@ def read_csv_chunks(
     columns: Columns | None = None,
     *,
     encoding: str = "utf-8",
+    delimiter: str = ",",
 ) -> Iterator[Chunk]:
     """CSV in chunks. Position 0 starts at the header; otherwise the byte offset to go on.
-    Rejects keep their raw content masked (:func:`.salvage.masked_raw`)."""
+    Rejects keep their raw content masked (:func:`.salvage.masked_raw`). With another
+    delimiter than a comma, coordinates and accuracies with a decimal comma are read as the
+    numbers they are (:func:`_decimal_points`); other columns stay as they are."""
     with open(path, "rb") as fh:
         header_line = fh.readline()
         text = _header_text(path, header_line, encoding)
         try:
-            header = next(csv.reader([text], strict=True))
+            header = next(csv.reader([text], delimiter=delimiter, strict=True))
         except (csv.Error, StopIteration) as exc:
             raise BatchError(f"{path}: unreadable CSV header ({exc})") from exc
         if not header or len(set(header)) != len(header):
@@ -113,11 +153,12 @@ def read_csv_chunks(
         cols = (columns or Columns()).resolve(header)
         offset = max(position, len(header_line))
         row = rows_before
-        records = csv_records(fh, offset)
+        records = csv_records(fh, offset, delimiter)
+        numeric = [cols.lon, cols.lat, cols.accuracy] if delimiter != "," else []
 
         def reject(rid: int, text: str, reason: str, fields: list[str] | None = None) -> None:
             if fields is None and not reason.startswith(("record too long", "empty line")):
-                fields = lenient_fields(text)
+                fields = lenient_fields(text, delimiter)
             raw = masked_raw(text[:_MAX_RAW], fields, header, cols)
             rejects.append({"row_id": rid, "raw": raw, "reject_reason": reason})
 
@@ -149,7 +190,7 @@ def read_csv_chunks(
             rows: list[list[str]] = []
             ids: list[int] = []
             for rid, text, fields in zip(
-                good_ids, good_texts, parse_csv_texts(good_texts), strict=True
+                good_ids, good_texts, parse_csv_texts(good_texts, delimiter), strict=True
             ):
                 if isinstance(fields, str):
                     reject(rid, text, fields)
@@ -159,6 +200,8 @@ def read_csv_chunks(
                     rows.append(fields)
                     ids.append(rid)
             frame = _frame(rows, header, ids)
+            if numeric:
+                _decimal_points(frame, numeric)
             row += len(batch)
             yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
 

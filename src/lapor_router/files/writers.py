@@ -237,21 +237,27 @@ def write_rejects(rows: list[dict[str, Any]], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _input_header(src: Path, encoding: str) -> list[str]:
+def _input_header(src: Path, encoding: str, delimiter: str) -> list[str]:
     """Column names of an input with no data rows (CSV header or Parquet schema)."""
     fmt = file_format(src)
     if fmt == "csv":
         with open(src, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
-            return next(csv.reader(fh), [])
+            return next(csv.reader(fh, delimiter=delimiter), [])
     if fmt == "parquet":
         return [n for n in pq.read_schema(src).names if n != "geometry"]
     return []
 
 
 def empty_output(
-    src: Path, dest: Path, fmt: str, columns: Columns, *, encoding: str = "utf-8"
+    src: Path,
+    dest: Path,
+    fmt: str,
+    columns: Columns,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
 ) -> None:
-    names = [*input_names(_input_header(src, encoding)).values(), *OUTPUT_COLUMNS]
+    names = [*input_names(_input_header(src, encoding, delimiter)).values(), *OUTPUT_COLUMNS]
     if fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(names)
