@@ -408,6 +408,13 @@ def route_cmd(
     created_col: Annotated[str | None, typer.Option(help="Creation-time column.")] = None,
     accuracy_col: Annotated[str | None, typer.Option(help="GPS accuracy column.")] = None,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 50_000,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text encoding of the input (default utf-8; e.g. cp1252).")
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(help="CSV delimiter: , ; | or tab (default: the one the header uses)."),
+    ] = None,
     rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
     classifier: Annotated[
         Path | None, typer.Option(help="A category model (`lapor-router category train`).")
@@ -445,6 +452,8 @@ def route_cmd(
             columns=columns,
             chunk_rows=chunk_rows,
             router=router,
+            encoding=encoding,
+            delimiter=delimiter,
         )
     except LaporRouterError as exc:
         raise _fail(exc) from exc

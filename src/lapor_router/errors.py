@@ -63,6 +63,21 @@ class BatchError(LaporRouterError):
     that does not match the interrupted run)."""
 
 
+class NothingToResumeError(BatchError):
+    """A resume was asked for, but the output has no interrupted run to continue (no
+    checkpoint in ``OUTPUT.parts/``). Nothing was routed or written."""
+
+    def __init__(self, output: str | Path, complete: bool = False) -> None:
+        self.output = str(output)
+        self.complete = complete
+        hint = (
+            f"{self.output} is complete; run without --resume to route it again"
+            if complete
+            else "run without --resume to start one"
+        )
+        super().__init__(f"nothing to resume: no interrupted run of {self.output} ({hint})")
+
+
 class PrivacyWarning(UserWarning):
     """Personal data may reach a unit unmasked (e.g. private rows but no reporter column)."""
 

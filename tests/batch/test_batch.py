@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from lapor_router import Report, Router
@@ -124,6 +125,9 @@ def test_output_columns_and_rows_follow_the_input(router, messy_csv, tmp_path, r
         "street",
         "category_candidates",
         "classifier",
+        # provenance of every row
+        "boundary_set",
+        "rule_set",
     ]
     assert list(routed.columns) == expected
     assert list(routed["report_id"]) == list(reports["report_id"])
@@ -159,6 +163,10 @@ def test_batch_decisions_equal_route_row_by_row(router, reports, tmp_path):
         assert got["flags"] == d.flags
         assert got.category_candidates == d.category_candidates
         assert got.classifier == d.classifier
+        assert got.boundary_set == d.location.boundary_set == router.boundaries.id
+        # the decision names the rule set's version; the row its version@sha256
+        assert got.rule_set == router.rules.fingerprint
+        assert got.rule_set == f"{d.rule_set}@{router.rules.spec.digest[:12]}"
         assert (got.named_kode if isinstance(got.named_kode, str) else None) == d.named_kode
         for field in ("rt", "rw", "street"):
             value = got[field] if isinstance(got[field], str) else None
@@ -179,6 +187,81 @@ def test_each_output_format_round_trips(router, messy_csv, tmp_path, out_name):
         assert a == b, col
     if out_name.endswith((".geojson", ".parquet")):
         assert routed.geometry.notna().sum() == (reference["location_status"] != "invalid").sum()
+
+
+@pytest.mark.parametrize("out_name", ["o.csv", "o.jsonl", "o.geojson", "o.parquet"])
+def test_every_row_names_its_boundary_set_rule_set_and_classifier(router, tmp_path, out_name):
+    src = tmp_path / "i.csv"
+    src.write_text(
+        "report_id,lon,lat,text\nA,106.8272,-6.1754,jalan berlubang\nB,abc,,sampah numpuk\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / out_name
+    route_file(src, out, router=router, now=NOW, progress=False)
+    routed = read_any(out)
+    assert routed["boundary_set"].tolist() == ["jakarta_kel.parquet@608837af3f4f"] * 2
+    assert routed["rule_set"].tolist() == [router.rules.fingerprint] * 2
+    assert router.rules.fingerprint.startswith(router.rules.version + "@")
+    assert routed["classifier"].tolist() == [router.classifier.name] * 2
+
+
+def test_geoparquet_output_carries_the_wgs84_crs(router, messy_csv, tmp_path):
+    from pyproj import CRS
+
+    out = _run(router, messy_csv, tmp_path / "o.parquet")
+    geo = json.loads(pq.read_schema(out).metadata[b"geo"])
+    assert geo["primary_column"] == "geometry"
+    assert geo["columns"]["geometry"]["crs"] == CRS.from_epsg(4326).to_json_dict()
+    routed = gpd.read_parquet(out)
+    assert routed.crs.to_epsg() == 4326 and len(routed) == 400
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("lon,lat,text\n", encoding="utf-8")
+    route_file(header_only, tmp_path / "e.parquet", router=router, now=NOW, progress=False)
+    empty = gpd.read_parquet(tmp_path / "e.parquet")
+    assert len(empty) == 0 and empty.crs.to_epsg() == 4326
+    assert list(empty.columns) == ["lon", "lat", "text", *OUTPUT_COLUMNS, "geometry"]
+
+
+def _deadlines(path: Path) -> list[tuple[str, str]]:
+    """(respond_by, due_at) of each written row, as the file holds them (text, or Parquet
+    timestamps in ISO form)."""
+    if path.suffix == ".parquet":
+        rows = pq.read_table(path, columns=["respond_by", "due_at"]).to_pylist()
+        return [(r["respond_by"].isoformat(), r["due_at"].isoformat()) for r in rows]
+    if path.suffix == ".csv":
+        rows = list(csv.DictReader(path.open(encoding="utf-8", newline="")))
+    elif path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    else:
+        rows = [f["properties"] for f in json.loads(path.read_text(encoding="utf-8"))["features"]]
+    return [(r["respond_by"], r["due_at"]) for r in rows]
+
+
+@pytest.mark.parametrize("out_name", ["o.csv", "o.jsonl", "o.geojson", "o.parquet"])
+def test_deadlines_are_written_to_the_second_with_the_wib_offset(router, tmp_path, out_name):
+    src = tmp_path / "i.csv"
+    src.write_text(
+        "report_id,lon,lat,text,created_at\n"
+        "A,106.8272,-6.1754,jalan berlubang,2026-11-03T10:15:30.923456\n"
+        "B,106.8272,-6.1754,jalan berlubang,\n",  # no creation time: the run's clock
+        encoding="utf-8",
+    )
+    out = tmp_path / out_name
+    now = NOW.replace(second=12, microsecond=654321)
+    route_file(src, out, router=router, now=now, progress=False)
+    assert _deadlines(out) == [
+        ("2026-11-04T10:15:30+07:00", "2026-11-09T10:15:30+07:00"),
+        ("2026-11-24T10:00:12+07:00", "2026-11-29T10:00:12+07:00"),
+    ]
+
+
+def test_the_run_clock_is_kept_to_the_second(router, tmp_path):
+    src = tmp_path / "i.csv"
+    src.write_text("lon,lat,text\n106.8272,-6.1754,jalan berlubang\n", encoding="utf-8")
+    summary = route_file(src, tmp_path / "o.csv", router=router, progress=False)
+    started = datetime.fromisoformat(summary["run_started_at"])
+    assert started.microsecond == 0 and started.utcoffset().total_seconds() == 7 * 3600
+    assert summary["run_started_at"] == started.isoformat(timespec="seconds")
 
 
 @pytest.mark.parametrize("in_name", ["i.jsonl", "i.geojson", "i.parquet"])
@@ -404,8 +487,13 @@ def test_cli_route_and_report(messy_csv, tmp_path, monkeypatch):
         ],
     )
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     assert summary["rows_read"] == summary["rows_written"] + summary["rows_rejected"] == 412
+    assert summary["encoding"] == "utf-8"
+    assert result.stderr.splitlines() == [
+        "warning: 2 row(s) rejected as not UTF-8: if the file was saved by a spreadsheet "
+        "on Windows, run again with --encoding cp1252"
+    ]
     result = runner.invoke(
         app,
         ["report", str(out), "--html", str(tmp_path / "m.html"), "--png", str(tmp_path / "m.png")],

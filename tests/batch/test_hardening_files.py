@@ -23,7 +23,7 @@ import pytest
 import shapely
 
 from lapor_router import Router
-from lapor_router.batch import BatchError, Columns, route_file
+from lapor_router.batch import BatchError, Columns, NothingToResumeError, route_file
 from lapor_router.batch import run as run_module
 from lapor_router.files import salvage
 from lapor_router.route import default_rules_path
@@ -159,6 +159,100 @@ def test_resume_refuses_another_boundary_set(router, many_rows, tmp_path, monkey
     monkeypatch.undo()
     with pytest.raises(BatchError, match=r"boundary set.* changed since the interrupted run"):
         _route(Router(toy), many_rows, out, resume=True)
+
+
+def test_resume_refuses_another_classifier(router, many_rows, tmp_path, monkeypatch, model_file):
+    out = tmp_path / "out.csv"
+    _interrupt_after(monkeypatch, 1)
+    with pytest.raises(_Stop):
+        _route(router, many_rows, out)
+    monkeypatch.undo()
+    model = Router(router.boundaries, classifier=model_file)
+    with pytest.raises(BatchError, match=r"classifier: keywords@\S+ → model:dinas@"):
+        _route(model, many_rows, out, resume=True)
+
+
+def test_resume_without_an_interrupted_run_is_refused(router, many_rows, tmp_path):
+    out = tmp_path / "out.csv"
+    with pytest.raises(NothingToResumeError) as refused:
+        _route(router, many_rows, out, resume=True)
+    assert str(refused.value) == (
+        f"nothing to resume: no interrupted run of {out} (run without --resume to start one)"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+    _route(router, many_rows, out)
+    finished = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(NothingToResumeError, match=r"out\.csv is complete; run without --resume"):
+        _route(router, many_rows, out, resume=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == finished
+
+
+_GOOD = b"report_id,lon,lat,text\nA,106.8272,-6.1754,sampah numpuk\n"
+REFUSED = {
+    "empty file": ("in.csv", b"", {}, "the header has empty or duplicate column names"),
+    "duplicate columns": ("in.csv", b"lon,lon\n1,2\n", {}, "duplicate column names"),
+    "missing named column": ("in.csv", _GOOD, {"columns": Columns(lon="bujur_x")}, "bujur_x"),
+    "no coordinates": ("in.csv", b"report_id,text\nA,sampah\n", {}, "no coordinate columns"),
+    "unreadable GeoJSON": ("in.geojson", b"{not json", {}, "not readable GeoJSON"),
+    "unreadable Parquet": ("in.parquet", b"PAR1 not really", {}, "not readable Parquet"),
+    "unknown engine": ("in.csv", _GOOD, {"engine": "spark"}, "unknown engine 'spark'"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_refused_run_leaves_nothing_behind(router, tmp_path, case):
+    name, data, options, message = REFUSED[case]
+    (tmp_path / "in").mkdir()
+    src = tmp_path / "in" / name
+    src.write_bytes(data)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(BatchError, match=message):
+        _route(router, src, out / "routed.parquet", **options)
+    assert list(out.iterdir()) == []
+    assert [p.name for p in (tmp_path / "in").iterdir()] == [name]
+
+
+def test_a_full_disk_before_the_first_chunk_leaves_nothing(
+    router, many_rows, tmp_path, monkeypatch
+):
+    def full(*args, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device", str(args[1]))
+
+    monkeypatch.setattr(run_module, "write_part", full)
+    with pytest.raises(BatchError) as stopped:
+        _route(router, many_rows, tmp_path / "out.csv")
+    assert str(stopped.value).endswith(
+        "no space left on device before any chunk was complete: free some space, "
+        "then run the same command again"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_an_interrupted_run_with_chunks_keeps_its_work_folder(
+    router, many_rows, tmp_path, monkeypatch
+):
+    out = tmp_path / "out.csv"
+    _interrupt_after(monkeypatch, 2)
+    with pytest.raises(_Stop):
+        _route(router, many_rows, out)
+    monkeypatch.undo()
+    parts = tmp_path / "out.csv.parts"
+    assert sorted(p.name for p in parts.iterdir()) == [
+        "part-000000.csv",
+        "part-000001.csv",
+        "progress.json",
+        "rejects-000000.csv",
+        "rejects-000001.csv",
+    ]
+    assert len(json.loads((parts / "progress.json").read_text())["chunks"]) == 2
+    assert _route(router, many_rows, out, resume=True)["rows_written"] == 300
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.csv",
+        "out.csv",
+        "out.csv.rejects.csv",
+        "out.csv.summary.json",
+    ]
 
 
 def test_a_full_disk_stops_with_a_message_and_resume_continues(

@@ -156,6 +156,17 @@ def test_cli_reports_errors_with_exit_code_2(data_home: Path, tmp_path: Path):
     assert result.exit_code == 2 and "not a directory" in result.output
 
 
+def test_cli_resume_with_nothing_to_resume_exits_2(data_home: Path, tmp_path: Path):
+    install(BOUNDARIES, ["jakarta"])
+    src = tmp_path / "in.csv"
+    src.write_text("lon,lat,text\n106.8272,-6.1754,sampah numpuk\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, ["route", str(src), "-o", str(out), "--resume"])
+    assert result.exit_code == 2
+    assert f"nothing to resume: no interrupted run of {out}" in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "in.csv"]
+
+
 def test_cli_boundaries_check_json():
     result = runner.invoke(
         app, ["boundaries", "check", str(BOUNDARIES / "jakarta_kel.parquet"), "--json"]

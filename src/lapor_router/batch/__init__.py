@@ -7,7 +7,7 @@ The names of the former ``lapor_router.batch`` module stay importable from here.
 from __future__ import annotations
 
 from ..dispatch import OUTPUT_COLUMNS, route_frame
-from ..errors import BatchError
+from ..errors import BatchError, NothingToResumeError
 from ..files import Chunk, file_format
 from ..normalize import Columns
 from .engine import route_chunk
@@ -18,6 +18,7 @@ __all__ = [
     "BatchError",
     "Chunk",
     "Columns",
+    "NothingToResumeError",
     "file_format",
     "route_chunk",
     "route_file",

@@ -19,17 +19,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..dispatch import input_names
-from ..errors import BatchError
+from ..errors import BatchError, NothingToResumeError
 from ..files import (
     READERS,
     REJECT_COLUMNS,
     Tally,
+    csv_delimiter,
     empty_output,
     file_format,
     fingerprint,
     merge_parts,
     output_lock,
     save,
+    text_encoding,
     writable_folder,
     write_part,
     write_rejects,
@@ -56,6 +58,8 @@ def route_file(
     router: Router | None = None,
     progress: bool | None = None,
     now: datetime | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
     """Re-route every row of ``input`` into ``output`` (formats by extension) and return the
     summary, which is also written beside the output as ``OUTPUT.summary.json``.
@@ -63,14 +67,25 @@ def route_file(
     Every input row ends up exactly once in ``output`` or in ``rejects`` (default
     ``OUTPUT.rejects.csv``); ``row_id`` in the two together is exactly 0..N-1. Work goes
     chunk by chunk under ``OUTPUT.parts/``; nothing named ``output`` exists until the run is
-    complete. ``resume=True`` continues an interrupted run from its last completed chunk.
+    complete. ``resume=True`` continues an interrupted run from its last completed chunk
+    (:class:`~lapor_router.errors.NothingToResumeError` when there is none).
     ``engine="dask"`` routes chunks on a dask.distributed cluster (``scheduler`` address, or
-    a LocalCluster of ``workers`` processes).
+    a LocalCluster of ``workers`` processes). ``encoding``: of a CSV, JSON Lines or GeoJSON
+    input (default UTF-8; e.g. ``cp1252`` for a spreadsheet saved on Windows).
+    ``delimiter``: of a CSV input (``,`` ``;`` ``|`` or tab; default: the one its header uses);
+    with another one than a comma, coordinates and accuracies may have a decimal comma.
     """
     src, dest = Path(input), Path(output)
     if not src.is_file():
         raise BatchError(f"{src}: no such input file")
     in_fmt, out_fmt = file_format(src), file_format(dest)
+    if in_fmt == "parquet" and encoding is not None:
+        raise BatchError(f"{src}: Parquet text is UTF-8 by definition; give no encoding")
+    if in_fmt != "csv" and delimiter is not None:
+        raise BatchError(f"{src}: a delimiter is for CSV input only")
+    options = {} if in_fmt == "parquet" else {"encoding": text_encoding(encoding)}
+    if in_fmt == "csv":
+        options["delimiter"] = csv_delimiter(src, delimiter)
     rej = Path(rejects) if rejects else dest.with_name(dest.name + ".rejects.csv")
     if file_format(rej) != "csv":
         raise BatchError(f"{rej}: rejects are written as CSV (use a .csv name)")
@@ -81,16 +96,44 @@ def route_file(
         try:
             return _run(
                 src, dest, rej, in_fmt, out_fmt, resume, engine, workers, scheduler,
-                columns or Columns(), chunk_rows, router, progress, now,
+                columns or Columns(), chunk_rows, router, progress, now, options,
             )  # fmt: skip
-        except OSError as exc:
-            raise _os_error(exc, dest) from exc
+        except BaseException as exc:
+            _drop_unstarted(dest, rej)
+            if isinstance(exc, OSError):
+                raise _os_error(exc, dest) from exc
+            raise
+
+
+def _drop_unstarted(dest: Path, rej: Path) -> None:
+    """After a failed run: remove its work folder and partial outputs when no chunk was
+    completed (a refused run leaves nothing behind); a run with completed chunks, or one
+    that was putting its finished outputs in place, keeps them for ``--resume``."""
+    work = dest.with_name(dest.name + ".parts")
+    if not work.is_dir():
+        return
+    try:
+        state = json.loads((work / "progress.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = {}
+    if not isinstance(state, dict):
+        state = {}
+    if state.get("chunks") or state.get("finished") or any(work.glob("part-*")):
+        return
+    shutil.rmtree(work, ignore_errors=True)
+    for partial, _ in _renames(dest, rej, dest.with_name(dest.name + ".summary.json")):
+        partial.unlink(missing_ok=True)
 
 
 def _os_error(exc: OSError, dest: Path) -> BatchError:
     """An operating-system failure during a run, as one line that says what to do."""
     where = exc.filename or dest
     if exc.errno == errno.ENOSPC:
+        if not dest.with_name(dest.name + ".parts").is_dir():
+            return BatchError(
+                f"{where}: no space left on device before any chunk was complete: free "
+                "some space, then run the same command again"
+            )
         return BatchError(
             f"{where}: no space left on device. Completed chunks are kept in "
             f"{dest.name}.parts/: free some space, then run the same command with --resume"
@@ -113,6 +156,7 @@ def _run(
     router: Router,
     progress: bool | None,
     now: datetime | None,
+    options: dict[str, str],
 ) -> dict[str, Any]:
     summary_path = dest.with_name(dest.name + ".summary.json")
     work = dest.with_name(dest.name + ".parts")
@@ -120,11 +164,13 @@ def _run(
         "input": fingerprint(src),
         "output_format": out_fmt,
         "chunk_rows": chunk_rows,
+        "encoding": options.get("encoding"),
+        "delimiter": options.get("delimiter"),
         "columns": asdict(columns),
         # what answered: a resumed run must not mix two rule sets or boundary sets
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.fingerprint,
-        "classifier": f"keywords@{router.rules.fingerprint}",
+        "classifier": router.classifier.name,
     }
     state: dict[str, Any] | None = None
     progress_file = work / "progress.json"
@@ -151,12 +197,14 @@ def _run(
         # the run had finished and was stopped while removing its work folder
         summary: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
         return _finish(summary, renames, work, progress_file)
+    elif resume:
+        raise NothingToResumeError(dest, complete=dest.is_file())
     else:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         state = {
             "settings": settings,
-            "now": (now or router.now()).isoformat(),
+            "now": (now or router.now().replace(microsecond=0)).isoformat(),
             "chunks": [],
         }
         save(progress_file, state)
@@ -167,7 +215,7 @@ def _run(
     done = state["chunks"]
     position = done[-1]["next_position"] if done else 0
     rows_before = done[-1]["rows_end"] if done else 0
-    reader = READERS[in_fmt](src, chunk_rows, position, rows_before, columns)
+    reader = READERS[in_fmt](src, chunk_rows, position, rows_before, columns, **options)
     engine_impl = _make_engine(engine, router, workers, scheduler)
     bar = _progress(progress)
     task = (
@@ -228,7 +276,7 @@ def _run(
     if parts:
         merge_parts(parts, partial, out_fmt, header_cols or [])
     else:
-        empty_output(src, partial, out_fmt, columns)
+        empty_output(src, partial, out_fmt, columns, **options)
     rej_partial = rej.with_name(rej.name + ".partial")
     with open(rej_partial, "wb") as out:
         out.write((",".join(REJECT_COLUMNS) + "\n").encode())
@@ -239,6 +287,8 @@ def _run(
         "input": str(src),
         "output": str(dest),
         "rejects": str(rej),
+        "encoding": options.get("encoding"),
+        "delimiter": options.get("delimiter"),
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.version,
         "rule_set_fingerprint": router.rules.fingerprint,
@@ -248,11 +298,20 @@ def _run(
     }
     summary["rerouted_kelurahan"] = dict(list(summary["rerouted_kelurahan"].items())[:50])
     summary["rerouted_unit"] = dict(list(summary["rerouted_unit"].items())[:50])
+    warnings = []
     if private_rows and not state.get("reporter_columns"):
-        summary["warnings"] = [
+        warnings.append(
             f"{private_rows} private row(s) but no reporter column was named or recognised: "
             "only phones, e-mails and NIKs were masked (name them with --reporter-cols)"
-        ]
+        )
+    undecoded = total.reject_reasons.get("bad encoding", 0)
+    if undecoded and options.get("encoding") == "utf-8":
+        warnings.append(
+            f"{undecoded} row(s) rejected as not UTF-8: if the file was saved by a spreadsheet "
+            "on Windows, run again with --encoding cp1252"
+        )
+    if warnings:
+        summary["warnings"] = warnings
     summary_tmp = summary_path.with_name(summary_path.name + ".partial")
     summary_tmp.write_text(
         json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -264,7 +323,15 @@ def _run(
     return _finish(summary, renames, work, progress_file)
 
 
-_NAMED = ("boundary_set", "rule_set", "classifier", "output_format", "chunk_rows")
+_NAMED = (
+    "boundary_set",
+    "rule_set",
+    "classifier",
+    "output_format",
+    "chunk_rows",
+    "encoding",
+    "delimiter",
+)
 
 
 def _renames(dest: Path, rej: Path, summary: Path) -> list[tuple[Path, Path]]:

@@ -50,8 +50,11 @@ OUTPUT_COLUMNS = (
     "street",
     "category_candidates",
     "classifier",
+    # provenance: which boundary set and rule set (version@sha256) answered
+    "boundary_set",
+    "rule_set",
 )
-_TEXT_COLUMNS = OUTPUT_COLUMNS[16:]
+_TEXT_COLUMNS = OUTPUT_COLUMNS[16:24]
 
 
 class Routes(Protocol):
@@ -197,6 +200,8 @@ def route_frame_located(
     out["reroute"] = unit_changed.astype(bool) | kel_changed.to_numpy(dtype=bool)
     for c in _TEXT_COLUMNS:
         out[c] = decided[c]
+    out["boundary_set"] = located["boundary_set"].astype(object)
+    out["rule_set"] = router.rules.fingerprint
     return out, located
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .checkpoint import Tally, fingerprint, output_lock, save, writable_folder
 from .formats import FORMATS, file_format
-from .readers import READERS, Chunk
+from .readers import READERS, Chunk, csv_delimiter, text_encoding
 from .writers import REJECT_COLUMNS, empty_output, merge_parts, write_part, write_rejects
 
 __all__ = [
@@ -22,12 +22,14 @@ __all__ = [
     "REJECT_COLUMNS",
     "Chunk",
     "Tally",
+    "csv_delimiter",
     "empty_output",
     "file_format",
     "fingerprint",
     "merge_parts",
     "output_lock",
     "save",
+    "text_encoding",
     "writable_folder",
     "write_part",
     "write_rejects",

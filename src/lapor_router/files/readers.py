@@ -6,9 +6,11 @@ row) and the rows that cannot be parsed at all, as rejects with their raw conten
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +25,83 @@ import shapely
 from ..errors import BatchError
 from ..normalize import Columns, private_flag
 from ..privacy import mask_text, mask_unattributed
-from .salvage import csv_records, lenient_fields, masked_raw, parse_csv_texts, raw_text
+from .salvage import (
+    DELIMITERS,
+    csv_records,
+    lenient_fields,
+    masked_raw,
+    parse_csv_texts,
+    raw_text,
+    sniff_delimiter,
+)
 
 _MAX_RAW = 10_000  # characters of a reject's raw content that are kept
+_ASCII_SIGNS = '",;|\t\r\n{}[]:'  # what the readers find in the bytes themselves
+
+
+def text_encoding(name: str | None) -> str:
+    """The codec name of a text input's encoding (default UTF-8). Records are found in the
+    bytes, so only encodings in which these ASCII signs stay one byte each are taken
+    (UTF-8, cp1252, latin-1...; not UTF-16)."""
+    if name is None:
+        return "utf-8"
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        raise BatchError(f"unknown encoding {name!r} (e.g. utf-8, cp1252, latin-1)") from None
+    try:
+        same = _ASCII_SIGNS.encode(codec.name) == _ASCII_SIGNS.encode("ascii")
+    except (UnicodeError, LookupError):
+        same = False
+    if not same:
+        raise BatchError(
+            f"encoding {name!r} is not supported: it writes ASCII in more than one byte "
+            "(use a byte-per-ASCII encoding such as utf-8, cp1252 or latin-1)"
+        )
+    return codec.name
+
+
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+# a number written with a decimal comma, its thousands grouped by points or not: -6,1754, 1.250,5
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+\s*")
+
+
+def csv_delimiter(path: Path, given: str | None) -> str:
+    """The delimiter of a CSV input: the one given (``,`` ``;`` ``|``, a tab, or its name
+    ``tab``), else the one its header line uses (:func:`.salvage.sniff_delimiter`)."""
+    if given is None:
+        with open(path, "rb") as fh:
+            return sniff_delimiter(fh.readline())
+    delimiter = _DELIMITER_NAMES.get(given.lower(), given)
+    if delimiter not in DELIMITERS:
+        raise BatchError(f"delimiter {given!r} is not one of ',', ';', '|' or tab")
+    return delimiter
+
+
+def _decimal_points(frame: pd.DataFrame, names: list[str | None]) -> None:
+    """In place: numbers with a decimal comma (``106,8272``, ``1.250,5``) in the named columns
+    rewritten with a decimal point, as a file delimited by commas would hold them."""
+    for name in dict.fromkeys(n for n in names if n):
+        values = frame[name].to_numpy(dtype=object, copy=True)
+        for i, v in enumerate(values.tolist()):
+            if isinstance(v, str) and "," in v and _DECIMAL_COMMA.fullmatch(v):
+                values[i] = v.strip().replace(".", "").replace(",", ".")
+        frame[name] = pd.Series(values, index=frame.index, dtype=object)
+
+
+def _header_text(path: Path, line: bytes, encoding: str) -> str:
+    """The header line decoded (a UTF-8 byte order mark dropped), or a one-line refusal that
+    names the first byte that does not decode."""
+    bom = codecs.BOM_UTF8 if encoding == "utf-8" and line.startswith(codecs.BOM_UTF8) else b""
+    try:
+        return line[len(bom) :].decode(encoding)
+    except UnicodeDecodeError as exc:
+        at = len(bom) + exc.start
+        name = "UTF-8" if encoding == "utf-8" else encoding
+        hint = "; give its encoding, e.g. --encoding cp1252" if encoding == "utf-8" else ""
+        raise BatchError(
+            f"{path}: the header is not {name} (byte 0x{line[at]:02x} at offset {at}){hint}"
+        ) from None
 
 
 @dataclass
@@ -57,25 +133,32 @@ def read_csv_chunks(
     position: int = 0,
     rows_before: int = 0,
     columns: Columns | None = None,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
 ) -> Iterator[Chunk]:
     """CSV in chunks. Position 0 starts at the header; otherwise the byte offset to go on.
-    Rejects keep their raw content masked (:func:`.salvage.masked_raw`)."""
+    Rejects keep their raw content masked (:func:`.salvage.masked_raw`). With another
+    delimiter than a comma, coordinates and accuracies with a decimal comma are read as the
+    numbers they are (:func:`_decimal_points`); other columns stay as they are."""
     with open(path, "rb") as fh:
         header_line = fh.readline()
+        text = _header_text(path, header_line, encoding)
         try:
-            header = next(csv.reader([header_line.decode("utf-8-sig")], strict=True))
-        except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+            header = next(csv.reader([text], delimiter=delimiter, strict=True))
+        except (csv.Error, StopIteration) as exc:
             raise BatchError(f"{path}: unreadable CSV header ({exc})") from exc
         if not header or len(set(header)) != len(header):
             raise BatchError(f"{path}: the header has empty or duplicate column names")
         cols = (columns or Columns()).resolve(header)
         offset = max(position, len(header_line))
         row = rows_before
-        records = csv_records(fh, offset)
+        records = csv_records(fh, offset, delimiter)
+        numeric = [cols.lon, cols.lat, cols.accuracy] if delimiter != "," else []
 
         def reject(rid: int, text: str, reason: str, fields: list[str] | None = None) -> None:
             if fields is None and not reason.startswith(("record too long", "empty line")):
-                fields = lenient_fields(text)
+                fields = lenient_fields(text, delimiter)
             raw = masked_raw(text[:_MAX_RAW], fields, header, cols)
             rejects.append({"row_id": rid, "raw": raw, "reject_reason": reason})
 
@@ -94,20 +177,20 @@ def read_csv_chunks(
                 rid = row + i
                 body = record.rstrip(b"\r\n")
                 if problem:
-                    reject(rid, raw_text(record), problem)
+                    reject(rid, raw_text(record, encoding), problem)
                 elif not body.strip():
-                    reject(rid, raw_text(record), "empty line")
+                    reject(rid, raw_text(record, encoding), "empty line")
                 else:
                     try:
-                        good_texts.append(body.decode("utf-8"))
+                        good_texts.append(body.decode(encoding))
                         good_ids.append(rid)
                     except UnicodeDecodeError as exc:
                         reason = f"bad encoding: {exc.reason} at byte {exc.start}"
-                        reject(rid, raw_text(record), reason)
+                        reject(rid, raw_text(record, encoding), reason)
             rows: list[list[str]] = []
             ids: list[int] = []
             for rid, text, fields in zip(
-                good_ids, good_texts, parse_csv_texts(good_texts), strict=True
+                good_ids, good_texts, parse_csv_texts(good_texts, delimiter), strict=True
             ):
                 if isinstance(fields, str):
                     reject(rid, text, fields)
@@ -117,6 +200,8 @@ def read_csv_chunks(
                     rows.append(fields)
                     ids.append(rid)
             frame = _frame(rows, header, ids)
+            if numeric:
+                _decimal_points(frame, numeric)
             row += len(batch)
             yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
 
@@ -127,13 +212,19 @@ def read_jsonl_chunks(
     position: int = 0,
     rows_before: int = 0,
     columns: Columns | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> Iterator[Chunk]:
     """JSON Lines in chunks: one object per line; anything else is a reject."""
+
+    def load(line: bytes) -> Any:
+        return json.loads(line if encoding == "utf-8" else line.decode(encoding))
+
     names: dict[str, None] = {}
     with open(path, "rb") as fh:  # first pass: every key, so every chunk has one schema
         for line in fh:
             with contextlib.suppress(ValueError):
-                obj = json.loads(line)
+                obj = load(line)
                 if isinstance(obj, dict):
                     names.update(dict.fromkeys(obj))
     header = list(names)
@@ -149,7 +240,7 @@ def read_jsonl_chunks(
                 count += 1
                 body = line.strip()
                 try:
-                    obj = json.loads(body) if body else None
+                    obj = load(body) if body else None
                     if not isinstance(obj, dict):
                         raise ValueError("not a JSON object" if body else "empty line")
                     rows.append([_cell(obj.get(h)) for h in header])
@@ -158,7 +249,7 @@ def read_jsonl_chunks(
                     rejects.append(
                         {
                             "row_id": rid,
-                            "raw": mask_unattributed(raw_text(line)[:_MAX_RAW]),
+                            "raw": mask_unattributed(raw_text(line, encoding)[:_MAX_RAW]),
                             "reject_reason": f"invalid JSON: {exc}",
                         }
                     )
@@ -181,11 +272,13 @@ def read_geojson_chunks(
     position: int = 0,
     rows_before: int = 0,
     columns: Columns | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> Iterator[Chunk]:
     """A GeoJSON FeatureCollection (read whole), in chunks; a feature whose geometry cannot
     be read is a reject."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding=encoding) as fh:
             doc = json.load(fh)
     except (OSError, ValueError) as exc:
         raise BatchError(f"{path}: not readable GeoJSON ({exc})") from exc

@@ -4,7 +4,9 @@ Records are found with the CSV grammar itself (RFC 4180, as the csv module and s
 read it): a quote opens a quoted field only at the start of a field, a quoted field may hold
 delimiters, doubled quotes and line breaks and ends at a quote followed by a delimiter or the
 end of a line; a quote anywhere else is text (``pipa 2" bocor``). So a valid quoted field of
-any number of lines is one record, never rows of its own.
+any number of lines is one record, never rows of its own. The delimiter is a comma unless
+given (``;`` from a spreadsheet in a locale with decimal commas, tab, ``|``); the same one
+serves the grammar over bytes, the csv module's parse and the lenient reading of rejects.
 
 A record that breaks the grammar (text after a closing quote, or a quoted field that never
 closes) has no right reading: its first line is one reject and reading goes on at the next
@@ -23,11 +25,27 @@ from ..privacy import mask_text, mask_unattributed
 MAX_RECORD_BYTES = 8 << 20  # one record (a report with its text) is far smaller
 _QUOTE, _COMMA = ord('"'), ord(",")
 _AFTER_QUOTE = frozenset(b",\r\n")
+DELIMITERS = (",", ";", "\t", "|")  # in order of preference when a header has as many
 
 
-def _walk(line: bytes, quoted: bool) -> tuple[bool, bool]:
+def sniff_delimiter(header: bytes) -> str:
+    """The delimiter of a CSV file from its header line: the one of :data:`DELIMITERS` that
+    stands most often outside quoted fields (a comma when none does)."""
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for ch in header.rstrip(b"\r\n").decode("latin-1"):
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])  # the first of equals
+    return best if counts[best] else ","
+
+
+def _walk(line: bytes, quoted: bool, delim: int = _COMMA) -> tuple[bool, bool]:
     """(still inside a quoted field at the end of ``line``, grammar broken) for one line,
     entered inside a quoted field or at the start of a field."""
+    after_quote = _AFTER_QUOTE if delim == _COMMA else frozenset((delim, 13, 10))
     i, n = 0, len(line)
     start = not quoted  # at the start of a field
     while i < n:
@@ -38,22 +56,25 @@ def _walk(line: bytes, quoted: bool) -> tuple[bool, bool]:
             if j + 1 < n and line[j + 1] == _QUOTE:  # a doubled quote is text
                 i = j + 2
                 continue
-            if j + 1 < n and line[j + 1] not in _AFTER_QUOTE:
+            if j + 1 < n and line[j + 1] not in after_quote:
                 return False, True  # text after the closing quote
             quoted, start, i = False, False, j + 1
         elif start and line[i] == _QUOTE:
             quoted, start, i = True, False, i + 1
         else:
-            j = line.find(b",", i)
+            j = line.find(delim, i)
             if j < 0:
                 return False, False
             start, i = True, j + 1
     return quoted, False
 
 
-def csv_records(fh: io.BufferedReader, offset: int) -> Iterator[tuple[bytes, int, str | None]]:
+def csv_records(
+    fh: io.BufferedReader, offset: int, delimiter: str = ","
+) -> Iterator[tuple[bytes, int, str | None]]:
     """(record bytes, end offset, problem) for each CSV record from ``offset`` (see the
     module doc); ``problem`` is None for a record that follows the grammar."""
+    delim = ord(delimiter)
     fh.seek(offset)
     pos = offset
     while True:
@@ -65,7 +86,7 @@ def csv_records(fh: io.BufferedReader, offset: int) -> Iterator[tuple[bytes, int
         if _QUOTE not in line:
             yield line, end, None
             continue
-        quoted, broken = _walk(line, False)
+        quoted, broken = _walk(line, False, delim)
         if not quoted:
             yield line, end, ("broken quoting: text after a closing quote" if broken else None)
             continue
@@ -80,7 +101,7 @@ def csv_records(fh: io.BufferedReader, offset: int) -> Iterator[tuple[bytes, int
                 parts.append(nxt)
             else:
                 long = True
-            quoted, broken = _walk(nxt, True)
+            quoted, broken = _walk(nxt, True, delim)
         if not quoted and not broken:
             if long:
                 record = b"".join(parts)
@@ -98,16 +119,18 @@ def csv_records(fh: io.BufferedReader, offset: int) -> Iterator[tuple[bytes, int
         fh.seek(pos)
 
 
-def raw_text(record: bytes) -> str:
-    return record.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+def raw_text(record: bytes, encoding: str = "utf-8") -> str:
+    """A record's bytes as text, in the file's encoding; bytes that do not decode as
+    ``\\xNN``."""
+    return record.rstrip(b"\r\n").decode(encoding, "backslashreplace")
 
 
-def parse_csv_texts(texts: list[str]) -> list[list[str] | str]:
+def parse_csv_texts(texts: list[str], delimiter: str = ",") -> list[list[str] | str]:
     """Fields of each record, or the csv module's complaint for a malformed one."""
     out: list[list[str] | str] = []
     start = 0
     while start < len(texts):
-        reader = csv.reader(texts[start:], strict=True)
+        reader = csv.reader(texts[start:], delimiter=delimiter, strict=True)
         try:
             for fields in reader:
                 out.append(fields)
@@ -136,10 +159,11 @@ def masked_raw(
     return mask_text(raw, extra if private else ())
 
 
-def lenient_fields(text: str) -> list[str] | None:
+def lenient_fields(text: str, delimiter: str = ",") -> list[str] | None:
     """The fields of a record that failed the strict grammar, read as a spreadsheet would."""
+    flat = text.replace("\r", " ").replace("\n", " ")
     try:
-        rows = list(csv.reader([text.replace("\r", " ").replace("\n", " ")], strict=False))
+        rows = list(csv.reader([flat], delimiter=delimiter, strict=False))
     except csv.Error:
         return None
     return rows[0] if len(rows) == 1 else None

@@ -4,6 +4,7 @@ rejects; spreadsheet-safe CSV cells."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -40,13 +41,14 @@ def _neutralise(value: Any) -> Any:
 
 
 def _iso(times: pd.Series) -> pd.Series:
-    """ISO 8601 text of aware datetimes (as ``datetime.isoformat`` writes them), None for NaT."""
-    wall = times.dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    """ISO 8601 text of aware datetimes to the second (as ``datetime.isoformat`` writes them
+    with ``timespec="seconds"``, the offset included), None for NaT."""
+    wall = times.dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
     diff = wall - utc
-    diff[np.isnat(diff)] = np.timedelta64(0, "us")
+    diff[np.isnat(diff)] = np.timedelta64(0, "s")
     minutes = (diff // np.timedelta64(1, "m")).astype(np.int64, copy=False)
-    text = np.char.replace(np.datetime_as_string(wall, unit="us"), ".000000", "")
+    text = np.datetime_as_string(wall, unit="s")
     offsets = {
         m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
         for m in np.unique(minutes[times.notna().to_numpy()]).tolist()
@@ -54,6 +56,11 @@ def _iso(times: pd.Series) -> pd.Series:
     zone = np.array([offsets.get(m, "") for m in minutes.tolist()], dtype=object)
     out = pd.Series(np.char.add(text, zone.astype(str)), index=times.index, dtype=object)
     return out.where(times.notna(), None)
+
+
+def _times(frame: pd.DataFrame) -> list[str]:
+    """The columns of aware datetimes the routing wrote (``respond_by``, ``due_at``)."""
+    return [str(c) for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
 
 
 def _flag_text(flags: pd.Series) -> pd.Series:
@@ -78,7 +85,7 @@ def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.
     out["flags"] = _flag_text(out["flags"])
     if "category_candidates" in out:
         out["category_candidates"] = _candidate_text(out["category_candidates"])
-    for c in ("respond_by", "due_at"):
+    for c in _times(out):
         out[c] = _iso(out[c])
     if geometry and geometry in out and fmt in ("csv", "jsonl"):
         out[geometry] = shapely.to_wkt(out[geometry].to_numpy(), rounding_precision=-1)
@@ -144,6 +151,8 @@ def write_part(
         table["flags"] = _flag_text(table["flags"])
         if "category_candidates" in table:
             table["category_candidates"] = _candidate_text(table["category_candidates"])
+        for c in _times(table):
+            table[c] = table[c].dt.floor("s")
         for c in table.columns:
             if table[c].dtype == object and c not in ("respond_by", "due_at"):
                 table[c] = table[c].map(
@@ -201,15 +210,22 @@ def merge_parts(parts: list[Path], dest: Path, fmt: str, columns: list[str]) -> 
         schema = pa.unify_schemas(
             [s.remove_metadata() for s in schemas], promote_options="permissive"
         )
-        geo = {
-            "version": "1.0.0",
-            "primary_column": "geometry",
-            "columns": {"geometry": {"encoding": "WKB", "geometry_types": [], "crs": None}},
-        }
-        schema = schema.with_metadata({b"geo": json.dumps(geo).encode()})
+        schema = schema.with_metadata({b"geo": _geo_metadata()})
         with pq.ParquetWriter(dest, schema) as writer:
             for p in parts:
                 writer.write_table(pq.read_table(p).cast(schema))
+
+
+@functools.cache
+def _geo_metadata() -> bytes:
+    """GeoParquet's ``geo`` metadata of the outputs: WKB geometries in lon/lat degrees, the
+    CRS as the PROJJSON of EPSG:4326."""
+    from pyproj import CRS
+
+    crs = CRS.from_epsg(4326).to_json_dict()
+    column = {"encoding": "WKB", "geometry_types": [], "crs": crs}
+    geo = {"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": column}}
+    return json.dumps(geo).encode()
 
 
 def write_rejects(rows: list[dict[str, Any]], path: Path) -> None:
@@ -221,19 +237,27 @@ def write_rejects(rows: list[dict[str, Any]], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _input_header(src: Path) -> list[str]:
+def _input_header(src: Path, encoding: str, delimiter: str) -> list[str]:
     """Column names of an input with no data rows (CSV header or Parquet schema)."""
     fmt = file_format(src)
     if fmt == "csv":
-        with open(src, encoding="utf-8-sig", newline="") as fh:
-            return next(csv.reader(fh), [])
+        with open(src, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+            return next(csv.reader(fh, delimiter=delimiter), [])
     if fmt == "parquet":
         return [n for n in pq.read_schema(src).names if n != "geometry"]
     return []
 
 
-def empty_output(src: Path, dest: Path, fmt: str, columns: Columns) -> None:
-    names = [*input_names(_input_header(src)).values(), *OUTPUT_COLUMNS]
+def empty_output(
+    src: Path,
+    dest: Path,
+    fmt: str,
+    columns: Columns,
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> None:
+    names = [*input_names(_input_header(src, encoding, delimiter)).values(), *OUTPUT_COLUMNS]
     if fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(names)
@@ -243,4 +267,7 @@ def empty_output(src: Path, dest: Path, fmt: str, columns: Columns) -> None:
     elif fmt == "geojson":
         dest.write_text('{"type": "FeatureCollection", "features": []}\n', encoding="utf-8")
     else:
-        pq.write_table(pa.table({c: pa.array([], pa.string()) for c in names}), dest)
+        table = pa.table(
+            {**{c: pa.array([], pa.string()) for c in names}, "geometry": pa.array([], pa.binary())}
+        )
+        pq.write_table(table.replace_schema_metadata({b"geo": _geo_metadata()}), dest)
