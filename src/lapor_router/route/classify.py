@@ -437,8 +437,6 @@ class Classifier:
             & (best_score >= _MISMATCH_MIN)
             & (given_score == 0.0)
         )
-        inferred = (given_code < 0) & ~unknown & confident & (best >= 0)
-        inferred |= unknown & confident & (best >= 0)
         # the keywords that decided: of the best for an inference or a mismatch, else of the
         # given category
         chosen = np.where(mismatch | ((given_code < 0) & confident & (best >= 0)), best, given_code)
