@@ -93,14 +93,15 @@ def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.
         for c in out.columns:
             if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
                 col = out[c].astype(object)
-                risky = (
-                    col.astype(str).str[:1].isin(_FORMULA_START)
-                    & col.map(lambda v: isinstance(v, str))
-                    if len(col)
-                    else col.astype(bool)
-                )
-                if risky.any():
-                    col[risky] = col[risky].map(_neutralise)
+                # first characters at C speed (numpy truncates to one); type checks only
+                # for the few cells that start like a formula
+                first = np.asarray(col.to_numpy(), dtype="U1")
+                rows = np.flatnonzero(np.isin(first, _FORMULA_START))
+                if len(rows):
+                    values = col.to_numpy(copy=True)
+                    for i in rows.tolist():
+                        values[i] = _neutralise(values[i])
+                    col = pd.Series(values, index=col.index, dtype=object)
                 out[c] = col
     return out
 
