@@ -39,12 +39,17 @@ def _key(*parts: Any) -> pd.Series:
     """One text key per row from several columns (missing values kept distinct from text)."""
     out: pd.Series | None = None
     for part in parts:
-        text = pd.Series(np.asarray(part, dtype=object), dtype=object).map(
-            lambda v: _NONE if is_missing(v) else str(v)
-        )
+        values = pd.Series(np.asarray(part, dtype=object), dtype=object)
+        text = values.astype(str).where(values.notna(), _NONE)
         out = text if out is None else out + "\x1f" + text
     assert out is not None
     return out
+
+
+def _texts(values: Any, n: int) -> pd.Series:
+    """Cells as text (``str``), "" for missing ones (None, NaN, NA, NaT)."""
+    cells = pd.Series(np.asarray(as_array(values, n), dtype=object), dtype=object)
+    return cells.astype(str).where(cells.notna(), "").astype(object)
 
 
 def _factorize(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -53,10 +58,6 @@ def _factorize(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, _ = pd.factorize(keys.astype(object).where(keys.notna(), _NONE), use_na_sentinel=False)
     _, first = np.unique(codes, return_index=True)
     return codes, first
-
-
-def _text(value: Any) -> str:
-    return "" if is_missing(value) else str(value)
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,13 @@ def decide_many(
     """
     n = len(located)
     idx = located.index
-    raw_given = as_array(categories, n) if categories is not None else [None] * n
-    given = pd.Series(
-        _objects([None if _text(v).strip() == "" else v for v in raw_given]), dtype=object
-    )
-    raw_text = as_array(texts, n) if texts is not None else [""] * n
-    text = pd.Series(_objects([_text(v) for v in raw_text]), dtype=object)
+    if categories is not None:
+        raw_given = pd.Series(np.asarray(as_array(categories, n), dtype=object), dtype=object)
+        blank = _texts(raw_given, n).str.strip().to_numpy() == ""
+        given = raw_given.where(~blank, None).astype(object)
+    else:
+        given = pd.Series([None] * n, dtype=object)
+    text = _texts(texts, n) if texts is not None else pd.Series([""] * n, dtype=object)
     # classification: once per distinct (category, text)
     inv, first = _factorize(_key(given, text))
     given_values: list[Any] = given.tolist()
@@ -133,8 +135,11 @@ def decide_many(
     emergency = emer_u[inv]
     # attributes found in texts, once per distinct (attributes, text)
     attrs_list = attributes if attributes is not None else [None] * n
-    attr_keys = pd.Series([repr(sorted((a or {}).items())) for a in attrs_list], dtype=object)
-    ainv, afirst = _factorize(_key(attr_keys, text))
+    if attributes is None:
+        ainv, afirst = _factorize(_key(text))
+    else:
+        attr_keys = pd.Series([repr(sorted((a or {}).items())) for a in attrs_list], dtype=object)
+        ainv, afirst = _factorize(_key(attr_keys, text))
     attrs_u = [report_attributes(rg, attrs_list[i], str(text.iat[i])) for i in afirst]
     # rule selection: once per distinct (category, status, kelurahan, attributes)
     status = located["status"].astype(str).to_numpy()
@@ -179,19 +184,22 @@ def decide_many(
     gflags = [g.flags for g in guesses]
     loc_flags = located["flags"].to_numpy()
     mismatch = _mismatches(located, places) if places is not None else np.zeros(n, dtype=bool)
-    all_flags = np.empty(n, dtype=object)
-    cache: dict[tuple[Any, ...], frozenset[str]] = {}
-    for r in range(n):
-        k = (loc_flags[r], inv[r], cinv[r], sinv[r], status[r], mismatch[r])
-        f = cache.get(k)
-        if f is None:
-            f = loc_flags[r] | gflags[inv[r]] | cflags[cinv[r]] | flags_u[sinv[r]]
-            if status[r] != "inside":
-                f = f | {f"location_{status[r]}"}
-            if mismatch[r]:
-                f = f | {"text_place_mismatch"}
-            cache[k] = f
-        all_flags[r] = f
+    # once per distinct (location flags, guess, created-at, selection, status, mismatch)
+    lcodes, _ = pd.factorize(pd.Series(loc_flags, dtype=object), use_na_sentinel=False)
+    scodes, _ = pd.factorize(status, use_na_sentinel=False)
+    parts = np.stack([lcodes, inv, cinv, sinv, scodes, mismatch.astype(np.int64)], axis=1)
+    combos, back = np.unique(parts.astype(np.int64), axis=0, return_inverse=True)
+    rep = np.zeros(len(combos), dtype=np.int64)
+    rep[back.ravel()] = np.arange(n)
+    per_combo = np.empty(len(combos), dtype=object)
+    for k, r in enumerate(rep.tolist()):
+        f = loc_flags[r] | gflags[inv[r]] | cflags[cinv[r]] | flags_u[sinv[r]]
+        if status[r] != "inside":
+            f = f | {f"location_{status[r]}"}
+        if mismatch[r]:
+            f = f | {"text_place_mismatch"}
+        per_combo[k] = f
+    all_flags = per_combo[back.ravel()] if n else np.empty(0, dtype=object)
     units = rg.units
     number = np.array(
         [
@@ -202,8 +210,8 @@ def decide_many(
     )[inv]
     columns = {
         "unit_id": unit_id,
-        "unit_name": _objects([units[u].name if u else None for u in unit_id]),
-        "level": _objects([units[u].level if u else None for u in unit_id]),
+        "unit_name": _objects([units[u].name if u else None for u in unit_u])[sinv],
+        "level": _objects([units[u].level if u else None for u in unit_u])[sinv],
         "category": cat,
         "category_source": _objects([g.source for g in guesses])[inv],
         "suggested_category": _objects([g.suggested for g in guesses])[inv],
