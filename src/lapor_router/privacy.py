@@ -154,6 +154,24 @@ def maybe_personal(values: list[str]) -> np.ndarray:
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
+# A whole value that is one phone number without separators (08…, 62…, +62…; 8 to 15
+# digits, so never a 16-digit NIK): :func:`mask_text` turns it into MASK, as
+# :func:`mask_values` does at once for whole arrays (RE2, no per-value Python).
+PLAIN_PHONE = r"^(?:\+62|62|0)[2-9][0-9]{6,12}$"
+
+
+def mask_values(values: list[str]) -> list[str]:
+    """:func:`mask_text` of each value (no extra words), plain phone numbers at array speed."""
+    if not values:
+        return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = pc.match_substring_regex(pa.array(values, type=pa.large_string()), PLAIN_PHONE)
+    whole = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool).tolist()
+    return [MASK if w else mask_text(v) for v, w in zip(values, whole, strict=True)]
+
+
 def _replace_folded(text: str, word: str) -> str:
     """``text`` with every case-insensitive occurrence of ``word`` masked (no regex: reporter
     values are unique per row and would each compile a pattern)."""

@@ -11,11 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lapor_router import Report
 from lapor_router.batch import Columns, route_frame
 from lapor_router.errors import PrivacyWarning
-from lapor_router.privacy import MASK, mask_text, mask_unattributed
+from lapor_router.privacy import MASK, mask_text, mask_unattributed, mask_values
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 GAMBIR = (106.8272, -6.1754)
@@ -158,3 +160,19 @@ def test_the_vectorized_pre_filter_lets_every_shape_through_and_dates_past():
     assert not maybe_personal(
         ["2026-11-03T10:00:00+07:00", "106.8272", "-6.1754", "RT 05 RW 03"]
     ).any()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(r"\A(?:\+62|62|0)[2-9][0-9]{6,12}\Z"),
+            st.from_regex(r"\A[ +()0-9.\-]{6,22}\Z"),
+            st.from_regex(r"\A(?:\+62|62|0)[0-9]{5,16}\Z"),
+            st.text(max_size=30),
+        ),
+        max_size=20,
+    )
+)
+def test_mask_values_of_an_array_equals_mask_text_of_each(values):
+    assert mask_values(values) == [mask_text(v) for v in values]

@@ -21,7 +21,7 @@ import shapely
 from ..errors import BatchError, PrivacyWarning
 from ..locate import NO_PLACE, TextPlace
 from ..normalize import Columns, is_present, private_flag
-from ..privacy import MASK, is_nik_column, mask_text, mask_words, maybe_personal
+from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
 
 OUTPUT_COLUMNS = (
@@ -281,8 +281,8 @@ def _mask_values(values: np.ndarray) -> np.ndarray:
     texts = [u if isinstance(u, str) else str(u) for u in uniques]
     fixed = np.empty(len(uniques), dtype=object)
     changed = np.zeros(len(uniques), dtype=bool)
-    for k in np.flatnonzero(maybe_personal(texts)).tolist():
-        m = mask_text(texts[k])
+    maybe = np.flatnonzero(maybe_personal(texts)).tolist()
+    for k, m in zip(maybe, mask_values([texts[k] for k in maybe]), strict=True):
         if m != texts[k]:
             fixed[k], changed[k] = m, True
     if changed.any():
