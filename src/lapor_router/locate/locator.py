@@ -556,11 +556,27 @@ class Locator:
         n = len(claims)
         claimed = np.full(n, -1, dtype=np.int64)
         chosen, multi, flags = cols["chosen"], cols["multi"], cols["flags"]
-        for r, claim in enumerate(claims.tolist()):
-            text = _claim_text(claim)
-            if not text:
+        # each distinct claim is read and matched once; rows gather the matches
+        # (keyed by repr: 1, 1.0 and True are one key to pandas, not to _claim_text)
+        keys = pd.Series(claims, dtype=object).map(repr)
+        codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+        first = np.zeros(len(uniques), dtype=np.int64)
+        first[codes[::-1]] = np.arange(n, dtype=np.int64)[::-1]
+        matches = [
+            self._match_claim(t) if (t := _claim_text(claims[i])) else None for i in first.tolist()
+        ]
+        per_row = [matches[c] for c in codes.tolist()]
+        single = np.array([m is not None and len(m) == 1 for m in per_row], dtype=bool)
+        simple = single & ~np.isin(np.arange(n), np.fromiter(multi, dtype=np.int64))
+        rows_s = np.flatnonzero(simple)
+        first = np.array([per_row[r][0] for r in rows_s.tolist()], dtype=np.int64)
+        claimed[rows_s] = first
+        for r in rows_s[(chosen[rows_s] >= 0) & (chosen[rows_s] != first)].tolist():
+            flags.setdefault(r, set()).add("claimed_mismatch")
+        for r in np.flatnonzero(~simple).tolist():
+            rows = per_row[r]
+            if rows is None:
                 continue
-            rows = self._match_claim(text)
             located = multi.get(r, (int(chosen[r]),) if chosen[r] >= 0 else ())
             if len(rows) > 1:  # one name, several kelurahan: the located one if it is among them
                 rows = tuple(x for x in rows if x in located) or ()
