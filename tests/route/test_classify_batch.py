@@ -98,3 +98,27 @@ def test_model_batches_score_and_guess_as_one_text_at_a_time(rg, texts, model_fi
     assert [g == e for g, e in zip(got, expected, strict=True)].count(False) == 0
     assert any(g.classifier.startswith("model:") and g.source == "inferred" for g in got)
     assert any(g.classifier.startswith("keywords") for g in got)  # below the threshold
+
+
+def test_created_at_parsed_in_arrays_is_the_instant_and_flags_of_parse_created():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from lapor_router import Router
+    from lapor_router.route.decide import parse_created
+    from lapor_router.route.many import _NONE, _created_many
+
+    cal = Router.default().calendar
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    values = [
+        "2026-11-02T07:00:00+07:00", "2026-11-02T07:00:00-03:30", "2026-11-02T23:59:59+00:00",
+        "2026-02-30T07:00:00+07:00", "2026-11-02T24:00:00+07:00", "2026-11-02T07:00:60+07:00",
+        "2026-11-02T07:00:00+24:00", "2026-11-02T07:00:00", "2026-11-02 07:00:00+07:00",
+        "2026-11-02T07:00:00.5+07:00", "2026-11-02T07:00:00Z", "2026-11-02", " ", "", "besok",
+        _NONE, datetime(2026, 11, 2, 7, 0), datetime(2026, 11, 2, 7, tzinfo=ZoneInfo("UTC")),
+        "٢٠٢٦-11-02T07:00:00+07:00",
+    ]  # fmt: skip
+    when, flags = _created_many(values, cal, now)
+    for v, w, f in zip(values, when, flags, strict=True):
+        want, want_flags = parse_created(None if v is _NONE else v, cal, now)
+        assert (w.to_pydatetime(), f) == (want, frozenset(want_flags)), v

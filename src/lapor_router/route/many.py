@@ -89,6 +89,45 @@ def _mismatches(located: pd.DataFrame, places: Sequence[TextPlace]) -> np.ndarra
     return out
 
 
+# ISO 8601 to the second with a UTC offset, as exports write it: parsed at array speed
+# (the same instant as datetime.fromisoformat); anything else goes through parse_created
+_PLAIN_ISO = r"^\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d[+-](?:[01]\d|2[0-3]):[0-5]\d$"
+
+
+def _created_many(
+    values: list[Any], cal: WorkCalendar, now: datetime
+) -> tuple[pd.DatetimeIndex, list[frozenset[str]]]:
+    """:func:`parse_created` of each distinct value (``_NONE`` for a missing one): the
+    instants (UTC) and the flags."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = [v if isinstance(v, str) else "" for v in values]
+    plain = np.asarray(
+        pc.match_substring_regex(pa.array(texts, type=pa.large_string()), _PLAIN_ISO).to_numpy(
+            zero_copy_only=False
+        ),
+        dtype=bool,
+    )
+    fast = pd.to_datetime(
+        pd.Series(texts, dtype=object).where(plain, None),
+        format="%Y-%m-%dT%H:%M:%S%z",
+        utc=True,
+        errors="coerce",
+    )
+    slow = np.flatnonzero(fast.isna().to_numpy())
+    flags: list[frozenset[str]] = [frozenset()] * len(values)
+    if len(slow):
+        parsed = [
+            parse_created(None if values[i] is _NONE or values[i] == _NONE else values[i], cal, now)
+            for i in slow.tolist()
+        ]
+        fast.iloc[slow] = pd.to_datetime([p[0] for p in parsed], utc=True)
+        for i, p in zip(slow.tolist(), parsed, strict=True):
+            flags[i] = frozenset(p[1])
+    return pd.DatetimeIndex(fast), flags
+
+
 def decide_many(
     rg: RuleGraph,
     cal: WorkCalendar,
@@ -163,14 +202,9 @@ def decide_many(
     unit_id = np.array(unit_u, dtype=object)[sinv]
     # created-at: once per distinct value
     created_s = pd.Series(as_array(created, n) if created is not None else [None] * n, dtype=object)
-    cinv, cuniq = pd.factorize(
-        created_s.map(lambda v: v if v is not None else _NONE), use_na_sentinel=False
-    )
-    parsed = [parse_created(None if v == _NONE else v, cal, now) for v in cuniq]
-    when = pd.Series(
-        pd.to_datetime([p[0] for p in parsed], utc=True).tz_convert(cal.tz)[cinv], index=idx
-    )
-    cflags = [frozenset(p[1]) for p in parsed]
+    cinv, cuniq = pd.factorize(created_s.where(created_s.notna(), _NONE), use_na_sentinel=False)
+    when_u, cflags = _created_many(list(cuniq), cal, now)
+    when = pd.Series(when_u.tz_convert(cal.tz)[cinv], index=idx)
     # deadlines: vectorized per category
     respond_by = pd.Series(pd.NaT, index=idx, dtype=f"datetime64[ns, {cal.tz.key}]")
     due_at = respond_by.copy()
@@ -187,7 +221,10 @@ def decide_many(
     # once per distinct (location flags, guess, created-at, selection, status, mismatch)
     lcodes, _ = pd.factorize(pd.Series(loc_flags, dtype=object), use_na_sentinel=False)
     scodes, _ = pd.factorize(status, use_na_sentinel=False)
-    parts = np.stack([lcodes, inv, cinv, sinv, scodes, mismatch.astype(np.int64)], axis=1)
+    gcode = pd.factorize(pd.Series(gflags, dtype=object), use_na_sentinel=False)[0][inv]
+    ccode = pd.factorize(pd.Series(cflags, dtype=object), use_na_sentinel=False)[0][cinv]
+    fcode = pd.factorize(pd.Series(flags_u, dtype=object), use_na_sentinel=False)[0][sinv]
+    parts = np.stack([lcodes, gcode, ccode, fcode, scodes, mismatch.astype(np.int64)], axis=1)
     combos, back = np.unique(parts.astype(np.int64), axis=0, return_inverse=True)
     rep = np.zeros(len(combos), dtype=np.int64)
     rep[back.ravel()] = np.arange(n)
