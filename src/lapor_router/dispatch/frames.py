@@ -171,18 +171,16 @@ def route_frame_located(
     renamed = input_names([str(c) for c in frame.columns])
     _mask_columns(frame, out, cols, renamed, private, skip=geometry)
     unit_given = (
-        frame[cols.unit].map(lambda v: str(v).strip().lower() if is_present(v) else "")
+        _lower_text(frame[cols.unit].to_numpy(dtype=object), present_only=True)
         if cols.unit
-        else pd.Series([""] * n, index=frame.index)
+        else np.full(n, "", dtype=object)
     )
-    new_unit = decided["unit_id"].map(lambda v: v.lower() if isinstance(v, str) else "")
-    new_name = decided["unit_name"].map(lambda v: v.lower() if isinstance(v, str) else "")
-    unit_changed = (
-        (unit_given.to_numpy(dtype=object) != "")
-        & (unit_given.to_numpy(dtype=object) != new_unit.to_numpy(dtype=object))
-        & (unit_given.to_numpy(dtype=object) != new_name.to_numpy(dtype=object))
-    )
-    kel_changed = located["flags"].map(lambda f: "claimed_mismatch" in f)
+    new_unit = _lower_text(decided["unit_id"].to_numpy(dtype=object))
+    new_name = _lower_text(decided["unit_name"].to_numpy(dtype=object))
+    unit_changed = (unit_given != "") & (unit_given != new_unit) & (unit_given != new_name)
+    loc_flags = located["flags"].to_numpy(dtype=object)
+    fcodes, fsets = pd.factorize(loc_flags, use_na_sentinel=False)
+    kel_changed = np.array(["claimed_mismatch" in f for f in fsets], dtype=bool)[fcodes]
     out["row_id"] = np.asarray(row_ids if row_ids is not None else np.arange(n), dtype=np.int64)
     for name, source in (
         ("kelurahan_kode", "kode"),
@@ -197,7 +195,7 @@ def route_frame_located(
     for c in OUTPUT_COLUMNS[7:14]:  # unit_id … emergency, as decided
         out[c] = decided[c]
     out["flags"] = decided["flags"]
-    out["reroute"] = unit_changed.astype(bool) | kel_changed.to_numpy(dtype=bool)
+    out["reroute"] = unit_changed.astype(bool) | kel_changed
     for c in _TEXT_COLUMNS:
         out[c] = decided[c]
     out["boundary_set"] = located["boundary_set"].astype(object)
@@ -291,11 +289,35 @@ def _mask_values(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _lower_text(values: np.ndarray, present_only: bool = False) -> np.ndarray:
+    """Each cell stripped (when ``present_only``) and lower case, "" for a non-string (or, with
+    ``present_only``, for a blank or missing cell); computed once per distinct value."""
+    codes, uniques = _distinct(values)
+    if present_only:
+        done = [str(v).strip().lower() if is_present(v) else "" for v in uniques]
+    else:
+        done = [v.lower() if isinstance(v, str) else "" for v in uniques]
+    out: np.ndarray = np.array(done, dtype=object)[codes]
+    return out
+
+
 def _blank_to_none(values: np.ndarray | None) -> np.ndarray | None:
     if values is None:
         return None
     out = values.copy()
-    for i, v in enumerate(out):
-        if isinstance(v, str) and not v.strip():
-            out[i] = None
+    if not len(out):
+        return out
+    codes, uniques = _distinct(values)
+    blank = np.array([isinstance(v, str) and not v.strip() for v in uniques], dtype=bool)
+    out[blank[codes]] = None
     return out
+
+
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Codes of ``values`` and their distinct values, in order of first appearance, keyed by
+    ``repr`` (to pandas 1, 1.0 and True are one value; unhashable lists are fine)."""
+    keys = pd.Series(values, dtype=object).map(repr)
+    codes, _ = pd.factorize(keys, use_na_sentinel=False)
+    first = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes), dtype=np.int64)[::-1]
+    return codes, values[first].tolist()

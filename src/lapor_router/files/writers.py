@@ -63,20 +63,26 @@ def _times(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
 
 
+def _per_distinct(values: pd.Series, text: Any) -> pd.Series:
+    """``text(v)`` of each cell, computed once per distinct value (None → "")."""
+    cells = values.to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    except TypeError:  # unhashable cells: one by one
+        return pd.Series([text(v) for v in cells], index=values.index, dtype=object)
+    done = np.array([text(u) for u in uniques] + [""], dtype=object)
+    return pd.Series(done[codes], index=values.index, dtype=object)
+
+
 def _flag_text(flags: pd.Series) -> pd.Series:
-    cache: dict[frozenset[str], str] = {}
-    return flags.map(lambda f: cache.setdefault(f, ";".join(sorted(f))) if f else "")
+    return _per_distinct(flags, lambda f: ";".join(sorted(f)) if f else "")
 
 
 def _candidate_text(candidates: pd.Series) -> pd.Series:
     """Top category candidates as ``code:score;code:score`` (best first)."""
-    cache: dict[Any, str] = {}
-    return candidates.map(
-        lambda c: (
-            cache.setdefault(c, ";".join(f"{k}:{v:g}" for k, v in c))
-            if isinstance(c, tuple)
-            else ""
-        )
+    return _per_distinct(
+        candidates,
+        lambda c: ";".join(f"{k}:{v:g}" for k, v in c) if isinstance(c, tuple) else "",
     )
 
 

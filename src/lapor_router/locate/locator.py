@@ -566,12 +566,14 @@ class Locator:
             self._match_claim(t) if (t := _claim_text(claims[i])) else None for i in first.tolist()
         ]
         per_row = [matches[c] for c in codes.tolist()]
-        single = np.array([m is not None and len(m) == 1 for m in per_row], dtype=bool)
-        simple = single & ~np.isin(np.arange(n), np.fromiter(multi, dtype=np.int64))
+        # the row a claim names when it names exactly one, else -1
+        one = np.array(
+            [m[0] if m is not None and len(m) == 1 else -1 for m in matches], dtype=np.int64
+        )[codes]
+        simple = (one >= 0) & ~np.isin(np.arange(n), np.fromiter(multi, dtype=np.int64))
         rows_s = np.flatnonzero(simple)
-        first = np.array([per_row[r][0] for r in rows_s.tolist()], dtype=np.int64)
-        claimed[rows_s] = first
-        for r in rows_s[(chosen[rows_s] >= 0) & (chosen[rows_s] != first)].tolist():
+        claimed[rows_s] = one[rows_s]
+        for r in rows_s[(chosen[rows_s] >= 0) & (chosen[rows_s] != one[rows_s])].tolist():
             flags.setdefault(r, set()).add("claimed_mismatch")
         for r in np.flatnonzero(~simple).tolist():
             rows = per_row[r]
