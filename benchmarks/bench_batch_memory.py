@@ -1,7 +1,7 @@
 """Peak resident memory of `lapor-router route` on a large generated CSV (default 5 M rows).
 
 Prints rows, wall time, throughput and the peak RSS of the routing process against the
-1.5 GB bound of the batch issue. The routing runs in a child process (as a batch job would),
+1 GB bound of the batch-speed issue. The routing runs in a child process (as a batch job would),
 sampled every 50 ms with psutil, and cross-checked with the child's own ru_maxrss.
 
     python benchmarks/bench_batch_memory.py [--rows 5000000] [--chunk-rows 50000]
@@ -21,7 +21,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "kelurahan_boundaries"
-BOUND_BYTES = 1.5e9
+BOUND_BYTES = 1.0e9
 CHILD = """
 import sys, json
 from lapor_router import Router, load_boundaries
