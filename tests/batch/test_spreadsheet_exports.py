@@ -371,3 +371,45 @@ def test_cli_delimiter(tmp_path, monkeypatch):
     assert (summary["rows_written"], summary["delimiter"]) == (1, ";")
     bad = runner.invoke(app, [*args, "--delimiter", ":"])
     assert bad.exit_code == 2 and "delimiter ':' is not one of" in bad.output
+
+
+# ---------------------------------------------------------------------------- blank lines
+
+BODY = (
+    "report_id,lon,lat,text\nR1,106.8272,-6.1754,Jalan rusak\n\nR2,106.8272,-6.1754,Sampah numpuk\n"
+)
+
+
+@pytest.mark.parametrize("tail", ["\n", "\n\n\n", "\r\n \t\r\n", "   ", "\n" * 70_000])
+def test_trailing_blank_lines_are_not_rows_but_blank_lines_between_rows_are(router, tmp_path, tail):
+    src = tmp_path / "in.csv"
+    src.write_text(BODY + tail, encoding="utf-8", newline="")
+    summary = _route(router, src, tmp_path / "o.csv", chunk_rows=2)
+    assert list(_read(tmp_path / "o.csv")["report_id"]) == ["R1", "R2"]
+    rejects = _read(tmp_path / "o.csv.rejects.csv")
+    assert list(rejects["row_id"]) == ["1"] and list(rejects["reject_reason"]) == ["empty line"]
+    assert (summary["rows_read"], summary["rows_written"], summary["rows_rejected"]) == (3, 2, 1)
+
+
+def test_trailing_blank_lines_of_json_lines_are_not_rows(router, tmp_path):
+    src = tmp_path / "in.jsonl"
+    line = json.dumps({"report_id": "R1", "lon": 106.8272, "lat": -6.1754})
+    src.write_text(line + "\n\n" + line + "\n\n \n", encoding="utf-8")
+    summary = _route(router, src, tmp_path / "o.csv", chunk_rows=1)
+    assert (summary["rows_read"], summary["rows_written"], summary["rows_rejected"]) == (3, 2, 1)
+
+
+def test_a_file_of_a_header_and_blank_lines_has_no_rows(router, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("report_id,lon,lat\n\n\n", encoding="utf-8")
+    summary = _route(router, src, tmp_path / "o.csv")
+    assert (summary["rows_read"], summary["rows_rejected"]) == (0, 0)
+    assert list(_read(tmp_path / "o.csv").columns)[:3] == ["report_id", "lon", "lat"]
+
+
+def test_a_last_line_of_content_without_a_newline_is_still_read(router, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text(BODY + "R3,106.8272,-6.1754,Banjir", encoding="utf-8")
+    summary = _route(router, src, tmp_path / "o.csv")
+    assert list(_read(tmp_path / "o.csv")["report_id"]) == ["R1", "R2", "R3"]
+    assert summary["rows_read"] == 4

@@ -27,6 +27,7 @@ from ..normalize import Columns, private_flag
 from ..privacy import mask_text, mask_unattributed
 from .salvage import (
     DELIMITERS,
+    content_end,
     csv_records,
     lenient_fields,
     masked_raw,
@@ -153,7 +154,8 @@ def read_csv_chunks(
         cols = (columns or Columns()).resolve(header)
         offset = max(position, len(header_line))
         row = rows_before
-        records = csv_records(fh, offset, delimiter)
+        stop = content_end(fh)  # trailing blank lines are not rows
+        records = csv_records(fh, offset, delimiter, stop)
         numeric = [cols.lon, cols.lat, cols.accuracy] if delimiter != "," else []
 
         def reject(rid: int, text: str, reason: str, fields: list[str] | None = None) -> None:
@@ -229,12 +231,15 @@ def read_jsonl_chunks(
                     names.update(dict.fromkeys(obj))
     header = list(names)
     with open(path, "rb") as fh:
+        stop = content_end(fh)  # trailing blank lines are not rows
         fh.seek(position)
         pos, row = position, rows_before
         while True:
             rows, ids, rejects = [], [], []
             count = 0
             for line in fh:
+                if pos >= stop:
+                    break
                 pos += len(line)
                 rid = row + count
                 count += 1

@@ -69,15 +69,43 @@ def _walk(line: bytes, quoted: bool, delim: int = _COMMA) -> tuple[bool, bool]:
     return quoted, False
 
 
+_BLANK = b" \t\r\n\x0b\x0c"  # what bytes.strip() strips
+
+
+def content_end(fh: io.BufferedReader, block: int = 1 << 16) -> int:
+    """The byte offset where the file's trailing blank lines begin (lines of nothing but
+    whitespace at its end, which are not rows); the file size when it has none."""
+    size = fh.seek(0, io.SEEK_END)
+    end = size
+    while end > 0:  # the last byte that is not whitespace, block by block from the end
+        start = max(0, end - block)
+        fh.seek(start)
+        chunk = fh.read(end - start)
+        kept = chunk.rstrip(_BLANK)
+        if kept:
+            last = start + len(kept)
+            break
+        end = start
+    else:
+        return 0
+    fh.seek(last)
+    rest = fh.read(size - last)
+    newline = rest.find(b"\n")
+    return size if newline < 0 else last + newline + 1
+
+
 def csv_records(
-    fh: io.BufferedReader, offset: int, delimiter: str = ","
+    fh: io.BufferedReader, offset: int, delimiter: str = ",", stop: int | None = None
 ) -> Iterator[tuple[bytes, int, str | None]]:
     """(record bytes, end offset, problem) for each CSV record from ``offset`` (see the
-    module doc); ``problem`` is None for a record that follows the grammar."""
+    module doc); ``problem`` is None for a record that follows the grammar. Records that
+    start at or after ``stop`` (:func:`content_end`) are not read."""
     delim = ord(delimiter)
     fh.seek(offset)
     pos = offset
     while True:
+        if stop is not None and pos >= stop:
+            return
         line = fh.readline()
         if not line:
             return

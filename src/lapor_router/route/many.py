@@ -115,6 +115,7 @@ def _created_many(
         utc=True,
         errors="coerce",
     )
+    fast = fast.astype("datetime64[us, UTC]")  # as pandas keeps datetime objects
     slow = np.flatnonzero(fast.isna().to_numpy())
     flags: list[frozenset[str]] = [frozenset()] * len(values)
     if len(slow):
