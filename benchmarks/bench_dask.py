@@ -88,7 +88,8 @@ def main() -> None:
         )
     base = rates[min(rates)]
     for w, r in rates.items():
-        print(f"speed-up {w} vs {min(rates)} worker(s): {r / base:.2f}×")
+        if w != min(rates):
+            print(f"speed-up {w} vs {min(rates)} worker(s): {r / base:.2f}×")
 
 
 if __name__ == "__main__":
