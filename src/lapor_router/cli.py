@@ -489,6 +489,73 @@ def report_cmd(
         raise _fail(exc) from exc
 
 
+_DB = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL: sqlite:///PATH (default: in the data directory) "
+        "or postgresql://USER@HOST/DB.",
+    ),
+]
+
+
+def _store(db: str | None, rules: Path | None = None) -> Any:
+    try:
+        from .service import ReportStore
+    except ImportError as exc:
+        raise _fail(
+            LaporRouterError(f"the service needs pip install 'lapor_router[service]' ({exc})")
+        ) from exc
+    try:
+        return ReportStore(Router.default(rules=rules), db)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("serve")
+def serve_cmd(
+    db: _DB = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8311,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+) -> None:
+    """Serve Open311 GeoReport v2 and the /v1/ lifecycle actions over a report store."""
+    from .service import serve
+
+    store = _store(db, rules)
+    err.print(f"serving {store.display_url()} on http://{host}:{port}", highlight=False)
+    serve(store, host, port)
+
+
+tokens_app = typer.Typer(no_args_is_help=True, help="Unit tokens for the service.")
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("add")
+def tokens_add(
+    unit_id: Annotated[str, typer.Argument(help="The unit the token acts for.")],
+    db: _DB = None,
+    label: Annotated[str | None, typer.Option(help="Who holds it (for you).")] = None,
+) -> None:
+    """Print a new token for UNIT_ID (shown once; the store keeps its hash only)."""
+    store = _store(db)
+    try:
+        print(store.add_token(unit_id, label))
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command("escalate-due")
+def escalate_due_cmd(db: _DB = None) -> None:
+    """Escalate every open report past its response deadline (idempotent; for cron)."""
+    store = _store(db)
+    done = store.escalate_due()
+    out.print(
+        f"escalated {len(done)} report(s)" + (f": {', '.join(done)}" if done else ""),
+        highlight=False,
+    )
+
+
 def main() -> None:
     """Entry point of the ``lapor-router`` command."""
     try:
@@ -496,3 +563,7 @@ def main() -> None:
     except LaporRouterError as exc:  # pragma: no cover - commands catch their own
         err.print(f"error: {exc}")
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -90,3 +90,31 @@ class ModelError(LaporRouterError):
         self.source = str(source)
         self.problem = problem
         super().__init__(f"{self.source}: {problem}")
+
+
+class StoreError(LaporRouterError):
+    """The report store cannot be used (unreachable database, unknown URL scheme)."""
+
+
+class SchemaVersionError(StoreError):
+    """The store's schema is newer than this lapor_router knows: it refuses to touch it."""
+
+    def __init__(self, url: str, found: int, known: int) -> None:
+        self.url = url
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"{url}: schema version {found} is newer than this lapor_router's {known}; "
+            "upgrade lapor_router (the database was written by a newer release)"
+        )
+
+
+class RequestError(LaporRouterError, ValueError):
+    """A service request that cannot be carried out; ``status`` is its HTTP code (400 bad
+    input, 401 no or wrong token, 403 another unit's report, 404 unknown, 409 a conflict
+    with the report's state, 413 too large, 415 unknown body type)."""
+
+    def __init__(self, status: int, description: str) -> None:
+        self.status = status
+        self.description = description
+        super().__init__(f"{status}: {description}")

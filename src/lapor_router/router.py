@@ -137,6 +137,8 @@ class Router(Locator):
             report.lon, report.lat, accuracy_m=report.accuracy_m, claimed=report.claimed
         )
         place = self.text_places([report.text])[0]
+        if place.kode is None and report.address:  # the address as written names it
+            place = self.text_places([report.address])[0]
         if loc.status == "invalid" and place.kode is not None:  # route by the named kelurahan
             loc = self.named_location(loc, place.kode)
         return decide(

@@ -19,7 +19,8 @@ class Report:
     """One complaint as it arrives. ``lon``/``lat`` in degrees; ``created_at`` a datetime
     (naive = WIB) or ISO text; ``reporter`` a mapping such as ``{"name": ..., "phone": ...}``
     that never reaches a unit for a private report, nor any log; ``attributes`` carries what
-    some units require (e.g. ``pam_customer_number``)."""
+    some units require (e.g. ``pam_customer_number``); ``address`` is where the reporter
+    says it is, as text (a kelurahan it names is used when the coordinates are unusable)."""
 
     lon: Any
     lat: Any
@@ -32,6 +33,7 @@ class Report:
     reporter: Mapping[str, Any] | None = field(default=None, repr=False)
     report_id: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
+    address: str | None = None
 
 
 @dataclass(frozen=True)

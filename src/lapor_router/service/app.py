@@ -1,0 +1,311 @@
+"""The ASGI app: Open311 GeoReport v2 at the root, lifecycle actions under ``/v1/``.
+
+Bad input never gets a 500: every refusal is the spec's error body with a 4xx code. Store
+calls run in Starlette's thread pool. Request bodies above ``max_body`` bytes get 413.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import LaporRouterError, RequestError
+from . import open311
+from .store import STATUSES, ReportStore, public
+
+log = logging.getLogger("lapor_router.service")
+MAX_BODY = 64 * 1024  # bytes
+_JSON = "application/json; charset=utf-8"
+_XML = "text/xml; charset=utf-8"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _fmt(request: Request) -> tuple[str, str]:
+    """The path parameter without its ``.json`` / ``.xml`` suffix, and the format."""
+    raw = str(request.path_params.get("rest", ""))
+    for f in open311.FORMATS:
+        if raw.endswith("." + f):
+            return raw[: -len(f) - 1], f
+    return raw, "json"
+
+
+def _reply(body: Any, fmt: str, status: int = 200, root: str = "", item: str = "") -> Response:
+    if fmt == "xml":
+        rows = body if isinstance(body, list) else [body]
+        return Response(open311.to_xml(root, item, rows), status, media_type=_XML)
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")), status, media_type=_JSON
+    )
+
+
+def _error(status: int, description: str, fmt: str) -> Response:
+    return _reply(open311.errors(status, description), fmt, status, "errors", "error")
+
+
+async def _form(request: Request, max_body: int) -> dict[str, list[str]]:
+    """The body as form fields: url-encoded (the spec's) or a JSON object."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > max_body):
+        raise RequestError(413, f"the body is larger than {max_body:,} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body:
+            raise RequestError(413, f"the body is larger than {max_body:,} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestError(400, "the body is not UTF-8") from None
+    if kind in ("", "application/x-www-form-urlencoded"):
+        try:
+            return parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+        except ValueError as exc:
+            raise RequestError(400, f"malformed form body: {exc}") from None
+    if kind == "application/json":
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except (ValueError, RecursionError):
+            raise RequestError(400, "malformed JSON body") from None
+        if not isinstance(data, dict):
+            raise RequestError(400, "the JSON body must be an object")
+        out: dict[str, list[str]] = {}
+        for key, value in data.items():
+            if key == "attributes" and isinstance(value, dict):
+                for k, v in value.items():
+                    out[f"attribute[{_scalar('', k)}]"] = [_scalar(f"attributes.{k}", v)]
+                continue
+            out[_scalar("", key)] = [_scalar(key, value)]
+        return out
+    raise RequestError(415, f"unsupported body type {kind[:60]!r} (form or JSON)")
+
+
+def _scalar(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)  # JSON may carry them; UTF-8 cannot
+    if isinstance(value, int | float):
+        return str(value)
+    raise RequestError(400, f"{key[:64]} must be a string or a number")
+
+
+def _token(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _q(request: Request, key: str) -> str | None:
+    values = request.query_params.getlist(key)
+    if len(values) > 1:
+        raise RequestError(400, f"{key} given {len(values)} times")
+    return values[0] if values else None
+
+
+def create_app(
+    store: ReportStore, *, max_body: int = MAX_BODY, now: Callable[[], datetime] | None = None
+) -> Starlette:
+    """The service over ``store`` (whose router routes). ``now`` stands in for the clock
+    (tests)."""
+    router = store.router
+    rules = router.rules
+    clock = now or router.now
+
+    def handler(
+        fn: Callable[[Request, str], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            _, fmt = _fmt(request)
+            try:
+                return await fn(request, fmt)
+            except RequestError as exc:
+                return _error(exc.status, exc.description, fmt)
+            except LaporRouterError as exc:  # e.g. a transfer the rule graph refuses
+                return _error(400, str(exc), fmt)
+
+        return endpoint
+
+    async def list_services(request: Request, fmt: str) -> Response:
+        return _reply(open311.services(rules), fmt, root="services", item="service")
+
+    async def service_definition(request: Request, fmt: str) -> Response:
+        code, _ = _fmt(request)
+        body = open311.definition(rules, code)
+        return _reply(body, fmt, root="service_definition", item="service")
+
+    async def post_request(request: Request, fmt: str) -> Response:
+        form = await _form(request, max_body)
+        report, extra = open311.parse_request(form, rules)
+        record = await run_in_threadpool(
+            store.submit, report, address=report.address, media_url=extra["media_url"], now=clock()
+        )
+        body = [
+            {
+                "service_request_id": record["service_request_id"],
+                "service_notice": record["service_notice"],
+                "account_id": None,
+            }
+        ]
+        return _reply(body, fmt, 201, "service_requests", "request")
+
+    async def get_requests(request: Request, fmt: str) -> Response:
+        statuses = open311.split(_q(request, "status"))
+        if any(s not in STATUSES for s in statuses):
+            raise RequestError(400, f"status is one of {', '.join(STATUSES)}")
+        start, end = _q(request, "start_date"), _q(request, "end_date")
+        limit_raw = _q(request, "limit") or "1000"
+        if not limit_raw.isdigit() or not 0 < int(limit_raw) <= 1000:
+            raise RequestError(400, "limit is a whole number from 1 to 1000")
+        tz = router.calendar.tz
+
+        def when(raw: str | None, key: str) -> datetime | None:
+            if raw is None:
+                return None
+            moment = open311.parse_time(raw, key)
+            return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+        rows = await run_in_threadpool(
+            store.find,
+            ids=open311.split(_q(request, "service_request_id")),
+            service_code=open311.split(_q(request, "service_code")),
+            status=statuses,
+            start=when(start, "start_date"),
+            end=when(end, "end_date"),
+            kelurahan=open311.split(_q(request, "kelurahan")),
+            bbox=open311.bbox(_q(request, "bbox")),
+            limit=int(limit_raw),
+        )
+        return _reply([public(r) for r in rows], fmt, root="service_requests", item="request")
+
+    async def get_request(request: Request, fmt: str) -> Response:
+        rid, _ = _fmt(request)
+        record = await run_in_threadpool(store.get, rid)
+        return _reply([public(record)], fmt, root="service_requests", item="request")
+
+    async def history(request: Request, fmt: str) -> Response:
+        rid = request.path_params["rid"]
+        rows = await run_in_threadpool(store.history, rid)
+        return _reply(rows, fmt, root="events", item="event")
+
+    def action(
+        name: str, call: Callable[[str, str, Mapping[str, Sequence[str]]], dict[str, Any]]
+    ) -> Callable[[Request, str], Awaitable[Response]]:
+        async def run(request: Request, fmt: str) -> Response:
+            unit = await run_in_threadpool(store.unit_of, _token(request))
+            form = await _form(request, max_body)
+            record = await run_in_threadpool(call, request.path_params["rid"], unit, form)
+            log.info("%s report=%s unit=%s", name, record["service_request_id"], unit)
+            return _reply([public(record)], fmt, root="service_requests", item="request")
+
+        return run
+
+    def field(form: Mapping[str, Sequence[str]], key: str) -> str:
+        value = open311._text(form, key)
+        if value is None:
+            raise RequestError(400, f"{key} is required")
+        return value
+
+    def moved(rid: str, unit: str, form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+        lat = open311._number(form, "lat", -90.0, 90.0)
+        lon = open311._number(form, "long", -180.0, 180.0)
+        if lat is None or lon is None:
+            raise RequestError(400, "lat and long are required")
+        acc = open311._number(form, "accuracy_m", 0.0, 1e6)
+        return store.move_pin(rid, unit, lon, lat, acc, now=clock())
+
+    actions = {
+        "transfer": lambda rid, unit, f: store.transfer(rid, unit, field(f, "reason"), clock()),
+        "escalate": lambda rid, unit, f: store.escalate(rid, unit, clock()),
+        "pin": moved,
+        "category": lambda rid, unit, f: store.change_category(
+            rid, unit, field(f, "service_code"), clock()
+        ),
+        "close": lambda rid, unit, f: store.close(rid, unit, field(f, "resolution"), clock()),
+    }
+
+    routes = [
+        Route(
+            "/services{rest:path}",
+            handler(_services_or_definition(list_services, service_definition)),
+            methods=["GET"],
+        ),
+        Route(
+            "/requests{rest:path}",
+            handler(_requests(post_request, get_requests, get_request)),
+            methods=["GET", "POST"],
+        ),
+        Route("/v1/requests/{rid}/events", handler(history), methods=["GET"]),
+        *(
+            Route(f"/v1/requests/{{rid}}/{name}", handler(action(name, call)), methods=["POST"])
+            for name, call in actions.items()
+        ),
+    ]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        desc = exc.detail if isinstance(exc, HTTPException) else "internal error"
+        return _error(status, str(desc), "json")
+
+    async def internal(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _error(500, "internal error", "json")
+
+    return Starlette(
+        routes=routes, exception_handlers={HTTPException: not_found, Exception: internal}
+    )
+
+
+def _services_or_definition(
+    listing: Callable[[Request, str], Awaitable[Response]],
+    one: Callable[[Request, str], Awaitable[Response]],
+) -> Callable[[Request, str], Awaitable[Response]]:
+    """``/services[.fmt]`` lists; ``/services/{code}[.fmt]`` defines one."""
+
+    async def dispatch(request: Request, fmt: str) -> Response:
+        rest, _ = _fmt(request)
+        if rest == "":
+            return await listing(request, fmt)
+        if rest.startswith("/") and "/" not in rest[1:]:
+            request.path_params["rest"] = rest[1:] + ("." + fmt if fmt else "")
+            return await one(request, fmt)
+        raise RequestError(404, "not found")
+
+    return dispatch
+
+
+def _requests(
+    post: Callable[[Request, str], Awaitable[Response]],
+    listing: Callable[[Request, str], Awaitable[Response]],
+    one: Callable[[Request, str], Awaitable[Response]],
+) -> Callable[[Request, str], Awaitable[Response]]:
+    """``POST /requests[.fmt]``, ``GET /requests[.fmt]``, ``GET /requests/{id}[.fmt]``."""
+
+    async def dispatch(request: Request, fmt: str) -> Response:
+        rest, _ = _fmt(request)
+        if rest == "":
+            return await (post if request.method == "POST" else listing)(request, fmt)
+        if rest.startswith("/") and "/" not in rest[1:] and request.method == "GET":
+            request.path_params["rest"] = rest[1:] + "." + fmt
+            return await one(request, fmt)
+        if request.method == "POST":
+            raise RequestError(405, "POST goes to /requests")
+        raise RequestError(404, "not found")
+
+    return dispatch

@@ -1,0 +1,66 @@
+"""A routing decision as JSON the store keeps, and back: what a later transfer, escalation,
+pin move or category change continues from. Times as ISO 8601 with their offset (WIB)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
+
+from ..locate import Location
+from ..normalize.places import NamedPlace
+from ..route import HandlerStep, Report, RoutingDecision
+
+_TIMES = ("respond_by", "due_at")
+_SETS = ("flags",)
+_SKIP = ("report", "location", "handler_chain", "named")
+
+
+def decision_state(decision: RoutingDecision) -> dict[str, Any]:
+    """``decision`` as JSON-ready values (its report excluded: the store keeps that apart)."""
+    out: dict[str, Any] = {}
+    for f in fields(decision):
+        if f.name in _SKIP:
+            continue
+        value = getattr(decision, f.name)
+        if f.name in _TIMES:
+            value = value.isoformat() if value is not None else None
+        elif f.name in _SETS:
+            value = sorted(value)
+        elif isinstance(value, tuple):
+            value = [list(v) if isinstance(v, tuple) else v for v in value]
+        elif f.name == "attributes":
+            value = dict(value)
+        out[f.name] = value
+    loc = asdict(decision.location)
+    loc["flags"] = sorted(decision.location.flags)
+    out["location"] = loc
+    out["handler_chain"] = [asdict(s) for s in decision.handler_chain]
+    out["named"] = asdict(decision.named) if decision.named is not None else None
+    return out
+
+
+def decision_from_state(state: dict[str, Any], report: Report) -> RoutingDecision:
+    """The decision :func:`decision_state` wrote, with ``report`` as its report."""
+    values = dict(state)
+    loc = dict(values.pop("location"))
+    loc["flags"] = frozenset(loc["flags"])
+    loc["candidates"] = tuple(loc["candidates"])
+    loc["accuracy_shares"] = tuple((str(k), float(s)) for k, s in loc["accuracy_shares"])
+    chain = tuple(HandlerStep(**s) for s in values.pop("handler_chain"))
+    named = values.pop("named")
+    for name in _TIMES:
+        values[name] = datetime.fromisoformat(values[name]) if values[name] else None
+    values["flags"] = frozenset(values["flags"])
+    for name in ("explanation", "missing_information", "candidates", "visited"):
+        values[name] = tuple(values[name])
+    values["category_candidates"] = tuple(
+        (str(c), float(s)) for c, s in values["category_candidates"]
+    )
+    return RoutingDecision(
+        **values,
+        location=Location(**loc),
+        handler_chain=chain,
+        named=NamedPlace(**named) if named is not None else None,
+        report=report,
+    )

@@ -1,0 +1,154 @@
+"""A report's life after routing, through the /v1/ actions of a real server: transfers,
+escalations, pin moves, category changes and closing, each an event; who may do what."""
+
+from __future__ import annotations
+
+import pytest
+
+from lapor_router import Report, Router
+
+GAMBIR = (106.8272, -6.1754)
+KEBAYORAN = (106.7990, -6.2440)
+
+
+@pytest.fixture(scope="module")
+def oracle() -> Router:
+    return Router.default()
+
+
+def new_report(client, **fields):
+    base = {"lat": str(GAMBIR[1]), "long": str(GAMBIR[0]), "service_code": "road_damage",
+            "description": "Jalan berlubang di depan halte"}  # fmt: skip
+    r = client.post("/requests.json", data={**base, **fields})
+    assert r.status_code == 201, r.text
+    rid = r.json()[0]["service_request_id"]
+    return rid, client.get(f"/requests/{rid}.json").json()[0]
+
+
+def act(client, rid, action, token, **fields):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return client.post(f"/v1/requests/{rid}/{action}", data=fields, headers=headers)
+
+
+def kinds(client, rid):
+    return [e["kind"] for e in client.get(f"/v1/requests/{rid}/events").json()]
+
+
+def test_transfer_follows_the_rule_graph_and_only_the_holder_may(client, server, oracle):
+    rid, rec = new_report(client)
+    holder = server.token(rec["unit_id"])
+    want = oracle.transfer(
+        oracle.route(
+            Report(*GAMBIR, category="road_damage", text="Jalan berlubang di depan halte")
+        ),
+        "bukan kewenangan kami",
+    )
+    r = act(client, rid, "transfer", holder, reason="bukan kewenangan kami")
+    assert r.status_code == 200, r.text
+    moved = r.json()[0]
+    assert moved["unit_id"] == want.unit_id != rec["unit_id"]
+    assert "transferred" in moved["flags"]
+    # the old holder no longer holds it; the new one does
+    again = act(client, rid, "transfer", holder, reason="tetap bukan")
+    assert again.status_code == 403 and again.json()[0]["code"] == 403
+    ev = client.get(f"/v1/requests/{rid}/events").json()[-1]
+    assert ev["kind"] == "transferred" and ev["actor"] == f"unit:{rec['unit_id']}"
+    assert ev["before"]["unit_id"] == rec["unit_id"] and ev["after"]["unit_id"] == want.unit_id
+    assert kinds(client, rid) == ["received", "located", "routed", "transferred"]
+
+
+def test_tokens_missing_wrong_and_other_units(client, server):
+    rid, rec = new_report(client)
+    other = server.token("dinas_bina_marga")
+    assert other != rec["unit_id"]
+    for token, status in ((None, 401), ("not-a-token", 401), (other, 403)):
+        r = act(client, rid, "close", token, resolution="selesai")
+        assert r.status_code == status, r.text
+        assert r.json()[0]["code"] == status
+    assert kinds(client, rid) == ["received", "located", "routed"]  # nothing happened
+    made = server.cli("tokens", "add", rec["unit_id"])  # the command a deployer runs
+    assert made.returncode == 0, made.stderr
+    r = act(client, rid, "close", made.stdout.strip(), resolution="selesai")
+    assert r.status_code == 200 and r.json()[0]["status"] == "closed"
+    assert server.cli("tokens", "add", "no_such_unit").returncode == 2
+
+
+def test_tokens_are_stored_hashed(server, db_url):
+    import sqlalchemy as sa
+
+    token = server.token("dinas_bina_marga")
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        stored = [r[0] for r in conn.exec_driver_sql("SELECT hash FROM tokens")]
+    engine.dispose()
+    assert token not in stored and len(stored) >= 1
+    assert all(len(h) == 64 for h in stored)
+
+
+def test_pin_move_relocates_and_reroutes_keeping_both(client, server, oracle):
+    rid, rec = new_report(client)
+    token = server.token(rec["unit_id"])
+    r = act(client, rid, "pin", token, lat=str(KEBAYORAN[1]), long=str(KEBAYORAN[0]))
+    assert r.status_code == 200, r.text
+    moved = r.json()[0]
+    want = oracle.route(Report(*KEBAYORAN, category="road_damage", text="x"))
+    assert moved["kelurahan_kode"] == want.location.kode != rec["kelurahan_kode"]
+    assert moved["unit_id"] == want.unit_id != rec["unit_id"]
+    assert (moved["lat"], moved["long"]) == (KEBAYORAN[1], KEBAYORAN[0])
+    ev = client.get(f"/v1/requests/{rid}/events").json()[-1]
+    assert ev["kind"] == "pin_moved"
+    assert ev["before"]["kelurahan_kode"] == rec["kelurahan_kode"]
+    assert ev["after"]["kelurahan_kode"] == want.location.kode
+    assert ev["before"]["unit_id"] == rec["unit_id"] and ev["after"]["unit_id"] == want.unit_id
+    # deadlines still run from the report's creation
+    assert moved["requested_datetime"] == rec["requested_datetime"]
+
+
+def test_category_change_reroutes(client, server, oracle):
+    rid, rec = new_report(client)
+    token = server.token(rec["unit_id"])
+    r = act(client, rid, "category", token, service_code="garbage")
+    assert r.status_code == 200, r.text
+    changed = r.json()[0]
+    want = oracle.route(Report(*GAMBIR, category="garbage", text="x"))
+    assert changed["service_code"] == "garbage" and changed["unit_id"] == want.unit_id
+    ev = client.get(f"/v1/requests/{rid}/events").json()[-1]
+    assert ev["kind"] == "category_changed"
+    assert (ev["before"]["category"], ev["after"]["category"]) == ("road_damage", "garbage")
+    bad = act(client, rid, "category", server.token(want.unit_id), service_code="nope")
+    assert bad.status_code == 400
+
+
+def test_close_then_nothing_more(client, server):
+    rid, rec = new_report(client)
+    token = server.token(rec["unit_id"])
+    r = act(client, rid, "close", token, resolution="Lubang ditambal, hubungi 081211112222")
+    assert r.status_code == 200, r.text
+    closed = r.json()[0]
+    assert closed["status"] == "closed" and "081211112222" not in closed["resolution"]
+    assert act(client, rid, "close", token, resolution="lagi").status_code == 409
+    assert act(client, rid, "transfer", token, reason="x").status_code == 409
+    assert rid in {x["service_request_id"] for x in
+                   client.get("/requests.json", params={"status": "closed"}).json()}  # fmt: skip
+    assert kinds(client, rid)[-1] == "closed"
+    other, rec2 = new_report(client)
+    no_text = act(client, other, "close", server.token(rec2["unit_id"]))
+    assert no_text.status_code == 400 and "resolution" in no_text.json()[0]["description"]
+
+
+def test_escalation_by_hand_and_from_cron(client, server):
+    fresh, rec = new_report(client)
+    token = server.token(rec["unit_id"])
+    r = act(client, fresh, "escalate", token)
+    assert r.status_code == 409 and "not past" in r.json()[0]["description"]
+    old, rec_old = new_report(client, requested_datetime="2025-03-03T09:00:00+07:00")
+    first = server.cli("escalate-due")
+    assert first.returncode == 0, first.stderr
+    assert old in first.stdout and fresh not in first.stdout
+    up = client.get(f"/requests/{old}.json").json()[0]
+    assert up["unit_id"] != rec_old["unit_id"] and "escalated" in up["flags"]
+    assert kinds(client, old)[-1] == "escalated"
+    n = kinds(client, old).count("escalated")
+    second = server.cli("escalate-due")  # idempotent: the new deadline has not passed
+    assert second.returncode == 0 and old not in second.stdout
+    assert kinds(client, old).count("escalated") == n

@@ -1,0 +1,176 @@
+"""The report store in this process, on SQLite and PostgreSQL: schema versions, one
+transaction per call, the private table, and a killed server under load."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from lapor_router import Report, Router
+from lapor_router.errors import RequestError, SchemaVersionError, StoreError
+from lapor_router.service import SCHEMA_VERSION, ReportStore
+
+from service.serverproc import Server
+
+GAMBIR = (106.8272, -6.1754)
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router.default()
+
+
+@pytest.fixture
+def store(router, db_url):
+    s = ReportStore(router, db_url)
+    yield s
+    s.dispose()
+
+
+def raw(store: ReportStore, sql: str) -> list[tuple]:
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql)]
+
+
+def test_schema_is_versioned_and_a_newer_one_refuses(router, store, db_url):
+    assert store.schema_version() == SCHEMA_VERSION
+    again = ReportStore(router, db_url)  # opening twice migrates nothing
+    assert again.schema_version() == SCHEMA_VERSION
+    again.dispose()
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"INSERT INTO lapor_schema (version, applied_at) VALUES ({SCHEMA_VERSION + 1}, 0)"
+        )
+    with pytest.raises(SchemaVersionError, match=r"newer than this lapor_router"):
+        ReportStore(router, db_url)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(f"DELETE FROM lapor_schema WHERE version > {SCHEMA_VERSION}")
+
+
+def test_bad_urls_are_store_errors(router, tmp_path):
+    with pytest.raises(StoreError, match="sqlite:///PATH or postgresql"):
+        ReportStore(router, "mysql://x/y")
+    with pytest.raises(StoreError):
+        ReportStore(router, "postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_a_failed_write_leaves_nothing(store, monkeypatch):
+    before = store.count()
+
+    def boom(*a, **k):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "_events", boom)
+    with pytest.raises(RuntimeError):
+        store.submit(Report(*GAMBIR, category="garbage", text="sampah"))
+    assert store.count() == before  # no report without its events
+    monkeypatch.undo()
+    rec = store.submit(Report(*GAMBIR, category="garbage", text="sampah"))
+    assert store.count()["reports"] == before["reports"] + 1
+    assert [e["kind"] for e in store.history(rec["service_request_id"])] == [
+        "received",
+        "located",
+        "routed",
+    ]
+
+
+def test_identity_lives_only_in_the_private_table(store):
+    who = {"name": "Rina Kartika", "phone": "081377778888", "email": "rina@example.id"}
+    text = "Saya Rina Kartika, lampu jalan mati, telepon 081377778888"
+    rec = store.submit(Report(*GAMBIR, text=text, private=True, reporter=who))
+    rid = rec["service_request_id"]
+    public = json.dumps([store.get(rid), store.find(), store.history(rid)], ensure_ascii=False)
+    for value in who.values():
+        assert value not in public
+    tables = {
+        "reports": raw(store, "SELECT record, decision FROM reports"),
+        "events": raw(store, "SELECT before, after FROM events"),
+        "report_input": raw(store, "SELECT input FROM report_input"),
+    }
+    for value in who.values():
+        assert value not in json.dumps(tables["reports"] + tables["events"], ensure_ascii=False)
+    assert any(who["phone"] in r[0] for r in tables["report_input"])  # kept, for re-routing
+
+
+def test_lifecycle_on_the_python_store(store, router):
+    rec = store.submit(
+        Report(*GAMBIR, category="road_damage", text="jalan berlubang"),
+        now=datetime(2026, 3, 2, 9, 0, tzinfo=router.calendar.tz),
+    )
+    rid, unit = rec["service_request_id"], rec["unit_id"]
+    with pytest.raises(RequestError) as e:
+        store.transfer(rid, "dinas_bina_marga", "bukan")
+    assert e.value.status == 403
+    later = datetime(2026, 3, 20, 9, 0, tzinfo=router.calendar.tz)
+    due = store.escalate_due(now=later)
+    assert rid in due
+    up = store.get(rid)
+    assert up["unit_id"] != unit and "escalated" in up["flags"]
+    assert store.escalate_due(now=later) == []  # idempotent
+    assert rid in store.escalate_due(now=later + timedelta(days=30))  # the next deadline
+    with pytest.raises(RequestError) as e:
+        store.get("999999")
+    assert e.value.status == 404
+
+
+def post_until(url: str, stop: threading.Event, created: list[str], errors: list[str]) -> None:
+    with httpx.Client(base_url=url, timeout=10) as c:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                r = c.post("/requests.json", data={
+                    "lat": str(GAMBIR[1] + (i % 50) * 1e-4), "long": str(GAMBIR[0]),
+                    "service_code": "garbage", "description": f"sampah ke-{i}"})  # fmt: skip
+            except httpx.TransportError:
+                continue  # the server was killed under this request: it got no 201
+            if r.status_code == 201:
+                created.append(r.json()[0]["service_request_id"])
+            else:
+                errors.append(r.text)
+
+
+@pytest.mark.slow
+def test_kill_9_under_load_loses_no_acknowledged_report(db_url, data_home, tmp_path, router):
+    """Every request that got a 201 is in the store with its events after a kill -9 in the
+    middle of a load; no report is half-written."""
+    srv = Server(db_url, data_home, tmp_path / "killed.log").start()
+    stop = threading.Event()
+    created: list[str] = []
+    errors: list[str] = []
+    threads = [
+        threading.Thread(target=post_until, args=(srv.url, stop, created, errors)) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(4)
+    srv.kill()
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors[:3]
+    assert len(created) > 50, len(created)
+    assert len(set(created)) == len(created)  # no id given twice
+    again = Server(db_url, data_home, tmp_path / "restarted.log").start()
+    try:
+        store = ReportStore(router, db_url)
+        ids = {int(r[0]) for r in raw(store, "SELECT id FROM reports")}
+        assert {int(c) for c in created} <= ids
+        per_report = dict(raw(store, "SELECT report_id, count(*) FROM events GROUP BY report_id"))
+        inputs = {int(r[0]) for r in raw(store, "SELECT report_id FROM report_input")}
+        for rid in ids:  # committed whole or not at all, acknowledged or not
+            assert per_report.get(rid, 0) >= 3 and rid in inputs, rid
+        assert set(per_report) <= ids and inputs <= ids
+        for rid in created[-5:]:
+            kinds = [e["kind"] for e in store.history(rid)]
+            assert kinds[:3] == ["received", "located", "routed"]
+        r = httpx.get(f"{again.url}/requests/{created[-1]}.json", timeout=10)
+        assert r.status_code == 200
+        store.dispose()
+    finally:
+        again.stop()
