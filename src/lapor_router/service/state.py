@@ -3,7 +3,7 @@ pin move or category change continues from. Times as ISO 8601 with their offset 
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +32,18 @@ def decision_state(decision: RoutingDecision) -> dict[str, Any]:
         elif f.name == "attributes":
             value = dict(value)
         out[f.name] = value
-    loc = asdict(decision.location)
+    loc = _shallow(decision.location)
     loc["flags"] = sorted(decision.location.flags)
+    loc["accuracy_shares"] = [list(x) for x in decision.location.accuracy_shares]
     out["location"] = loc
-    out["handler_chain"] = [asdict(s) for s in decision.handler_chain]
-    out["named"] = asdict(decision.named) if decision.named is not None else None
+    out["handler_chain"] = [_shallow(s) for s in decision.handler_chain]
+    out["named"] = _shallow(decision.named) if decision.named is not None else None
     return out
+
+
+def _shallow(obj: Any) -> dict[str, Any]:
+    """A flat dataclass's fields (cheaper than dataclasses.asdict, which deep-copies)."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 def decision_from_state(state: dict[str, Any], report: Report) -> RoutingDecision:

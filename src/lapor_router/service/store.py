@@ -248,40 +248,31 @@ class ReportStore:
         requested = self._requested(report.created_at, ts)
         extra = {"address": address, "media_url": media_url}
         record = self._record(None, decision, "open", requested, ts, extra)
-        with self._write() as conn:
-            inserted = conn.execute(
-                reports.insert().values(
-                    **self._columns(decision, record, ts), requested_ts=requested
-                )
-            ).inserted_primary_key
+        columns = self._columns(decision, record, ts)
+        columns["requested_ts"] = requested
+        received = [("received", None, _public_input(report, extra), "citizen")]
+        routed = [
+            ("located", None, _located(decision.location), "system"),
+            ("routed", None, _routed(decision), "system"),
+        ]
+        private = _dumps(_input(report))
+        with self._write() as conn:  # three statements: the report, its input, its events
+            inserted = conn.execute(_INSERT_REPORT, columns).inserted_primary_key
             assert inserted is not None
             rid = int(inserted[0])
-            record["service_request_id"] = str(rid)
-            conn.execute(reports.update().where(reports.c.id == rid).values(record=_dumps(record)))
-            conn.execute(report_input.insert().values(report_id=rid, input=_dumps(_input(report))))
-            self._events(
-                conn, rid, ts, "citizen", [("received", None, _public_input(report, extra))]
-            )
-            self._events(
-                conn,
-                rid,
-                ts,
-                "system",
-                [
-                    ("located", None, _located(decision.location)),
-                    ("routed", None, _routed(decision)),
-                ],
-            )
+            conn.execute(_INSERT_INPUT, {"report_id": rid, "input": private})
+            self._events(conn, rid, ts, "", received + routed)
+        record["service_request_id"] = str(rid)
         return record
 
     def get(self, rid: str | int) -> dict[str, Any]:
         """The public record of report ``rid`` (404 when there is none)."""
         key = _key(rid)
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(reports.c.record).where(reports.c.id == key)).scalar()
+            row = conn.execute(_GET_RECORD, {"id": key}).scalar()
         if row is None:
             raise RequestError(404, f"no service request {rid}")
-        return dict(json.loads(row))
+        return _with_id(key, row)
 
     def find(
         self,
@@ -298,7 +289,7 @@ class ReportStore:
     ) -> list[dict[str, Any]]:
         """Public records matching every filter given, newest first (at most ``limit``).
         ``bbox``: (min lon, min lat, max lon, max lat) in degrees."""
-        q = sa.select(reports.c.record)
+        q = sa.select(reports.c.id, reports.c.record)
         if ids:
             q = q.where(reports.c.id.in_([_key(i) for i in ids]))
         if service_code:
@@ -318,7 +309,7 @@ class ReportStore:
             q = q.where(reports.c.unit_id == unit_id)
         q = q.order_by(reports.c.requested_ts.desc(), reports.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [json.loads(r) for r in conn.execute(q).scalars()]
+            return [_with_id(rid, rec) for rid, rec in conn.execute(q)]
 
     def history(self, rid: str | int) -> list[dict[str, Any]]:
         """Every event of report ``rid``, oldest first."""
@@ -478,7 +469,7 @@ class ReportStore:
                 raise RequestError(403, f"service request {rid} is not held by {unit_id}")
             report = _report(json.loads(row["input"]), key)
             before = decision_from_state(json.loads(row["decision"]), report)
-            old = json.loads(row["record"])
+            old = _with_id(key, row["record"])
             extra = {"address": old.get("address"), "media_url": old.get("media_url")}
             status = "open"
             after = before
@@ -537,20 +528,21 @@ class ReportStore:
         rid: int,
         ts: float,
         actor: str,
-        rows: Sequence[tuple[str, Any, Any]],
+        rows: Sequence[tuple[Any, ...]],
     ) -> None:
+        """Event rows ``(kind, before, after[, actor])``; ``actor`` where a row names none."""
         conn.execute(
-            events.insert(),
+            _INSERT_EVENT,
             [
                 {
                     "report_id": rid,
                     "at": ts,
-                    "kind": kind,
-                    "actor": actor,
-                    "before": _dumps(b) if b is not None else None,
-                    "after": _dumps(a) if a is not None else None,
+                    "kind": row[0],
+                    "actor": row[3] if len(row) > 3 else actor,
+                    "before": _dumps(row[1]) if row[1] is not None else None,
+                    "after": _dumps(row[2]) if row[2] is not None else None,
                 }
-                for kind, b, a in rows
+                for row in rows
             ],
         )
 
@@ -638,6 +630,19 @@ class ReportStore:
         if "resolution" in extra:
             rec["resolution"] = extra["resolution"]
         return rec
+
+
+_INSERT_REPORT = reports.insert()
+_INSERT_INPUT = report_input.insert()
+_INSERT_EVENT = events.insert()
+_GET_RECORD = sa.select(reports.c.record).where(reports.c.id == sa.bindparam("id"))
+
+
+def _with_id(rid: int, record: str) -> dict[str, Any]:
+    """A stored record (kept without its id, which the insert gives) with its id."""
+    out: dict[str, Any] = json.loads(record)
+    out["service_request_id"] = str(rid)
+    return out
 
 
 def public(record: Mapping[str, Any]) -> dict[str, Any]:
