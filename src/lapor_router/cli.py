@@ -465,6 +465,38 @@ def route_cmd(
         _summary_table(summary)
 
 
+@app.command("cluster")
+def cluster_cmd(
+    input: Annotated[Path, typer.Argument(help="Reports (best: a routed file).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help=".csv, .jsonl or .parquet")],
+    category_col: Annotated[str | None, typer.Option(help="Category-code column.")] = None,
+    lon_col: Annotated[str | None, typer.Option(help="Longitude column.")] = None,
+    lat_col: Annotated[str | None, typer.Option(help="Latitude column.")] = None,
+    created_col: Annotated[str | None, typer.Option(help="Creation-time column.")] = None,
+    window: Annotated[
+        bool, typer.Option(help="Link only reports within the category's time window.")
+    ] = True,
+    rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Give each row a cluster id: reports of one category within its duplicates radius
+    (metres) and window (hours) of each other, transitively."""
+    from .batch import cluster_file
+    from .normalize import Columns
+
+    columns = Columns(category=category_col, lon=lon_col, lat=lat_col, created_at=created_col)
+    try:
+        graph = RuleGraph.load(rules) if rules else RuleGraph.default()
+        summary = cluster_file(input, output, graph, columns=columns, window=window)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        for key, value in summary.items():
+            out.print(f"{key:>24s}  {value}", highlight=False)
+
+
 @app.command("report")
 def report_cmd(
     routed: Annotated[Path, typer.Argument(help="An output file of `lapor-router route`.")],

@@ -8,6 +8,7 @@ file and batch stages take a Router.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -129,10 +130,55 @@ class Router(Locator):
         :func:`lapor_router.dispatch.route_frame`)."""
         return route_frame(self, frame, columns, now=now)
 
-    def route(self, report: Report, now: datetime | None = None) -> RoutingDecision:
+    def route(
+        self,
+        report: Report,
+        now: datetime | None = None,
+        open_reports: pd.DataFrame | None = None,
+    ) -> RoutingDecision:
         """Locate ``report`` and decide who must act on it. Never raises for bad report
         content: bad coordinates, categories or dates become flags. ``now`` (default: the
-        current time) stands in for a missing ``created_at``."""
+        current time) stands in for a missing ``created_at``. ``open_reports``
+        (``report_id``, ``category``, ``lon``, ``lat`` and optionally ``created_at``): those
+        of the decision's category within its duplicates radius and window come back as
+        ``possible_duplicates``, nearest first (flag ``possible_duplicate``)."""
+        decision = self._route(report, now)
+        if open_reports is None or decision.category is None or not len(open_reports):
+            return decision
+        near = self.possible_duplicates(decision, open_reports)
+        if not near:
+            return decision
+        return replace(
+            decision, possible_duplicates=near, flags=decision.flags | {"possible_duplicate"}
+        )
+
+    def possible_duplicates(
+        self, decision: RoutingDecision, open_reports: pd.DataFrame
+    ) -> tuple[tuple[str, float], ...]:
+        """(report id, metres) of the ``open_reports`` of ``decision``'s category within the
+        category's duplicates radius (great-circle) and window of the report's time."""
+        from .dispatch.duplicates import epoch_seconds, nearest
+
+        cat = self.rules.categories.get(decision.category or "")
+        loc = decision.location
+        if cat is None or loc.lon is None or loc.lat is None:
+            return ()
+        same = open_reports[open_reports["category"] == cat.code]
+        if not len(same):
+            return ()
+        tz = self.rules.settings.timezone
+        t = epoch_seconds(same["created_at"], tz) if "created_at" in same else None
+        created = decision.report.created_at if decision.report is not None else None
+        t0 = epoch_seconds([created], tz)[0] if created is not None else None
+        lon = pd.to_numeric(same["lon"], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(same["lat"], errors="coerce").to_numpy(float)
+        window = cat.duplicate_window_h
+        t0 = None if t0 is None or t0 != t0 else float(t0)
+        idx, dist = nearest(loc.lon, loc.lat, t0, lon, lat, t, cat.duplicate_radius_m, window)
+        ids = same["report_id"].astype(str).to_numpy()
+        return tuple((str(ids[i]), round(float(m), 1)) for i, m in zip(idx, dist, strict=True))
+
+    def _route(self, report: Report, now: datetime | None) -> RoutingDecision:
         loc = self.locate(
             report.lon, report.lat, accuracy_m=report.accuracy_m, claimed=report.claimed
         )

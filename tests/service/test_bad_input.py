@@ -178,3 +178,9 @@ def test_control_characters_are_kept_and_xml_still_parses(client):
     assert "menumpuk" in client.get(f"/requests/{rid}.json").json()[0]["description"]
     root = ET.fromstring(client.get(f"/requests/{rid}.xml").content)
     assert "menumpuk" in (root.findtext("request/description") or "")
+
+
+def test_digits_that_are_not_ascii(client):
+    """'²' and '٣' are digits to str.isdigit but not to int(): a 400, not a 500."""
+    for v in ("²", "٣"):
+        assert "limit" in spec_error(client.get("/requests.json", params={"limit": v}), 400)

@@ -152,3 +152,52 @@ def test_escalation_by_hand_and_from_cron(client, server):
     second = server.cli("escalate-due")  # idempotent: the new deadline has not passed
     assert second.returncode == 0 and old not in second.stdout
     assert kinds(client, old).count("escalated") == n
+
+
+def test_possible_duplicates_come_back_nearest_first(client):
+    lat0, lon0 = -6.1800, 106.8300
+    step = 1 / 111_195  # about one metre of latitude
+    far, _ = new_report(client, lat=str(lat0 + 25 * step), long=str(lon0))
+    near, _ = new_report(client, lat=str(lat0 + 10 * step), long=str(lon0))
+    new_report(client, lat=str(lat0), long=str(lon0), service_code="garbage")  # other category
+    new_report(client, lat=str(lat0 + 80 * step), long=str(lon0))  # beyond road_damage's 30 m
+    old, _ = new_report(
+        client,
+        lat=str(lat0 + 5 * step),
+        long=str(lon0),
+        requested_datetime="2025-01-01T09:00:00+07:00",
+    )  # outside the window
+    r = client.post("/requests.json", data={"lat": str(lat0), "long": str(lon0),
+                                             "service_code": "road_damage"})  # fmt: skip
+    assert r.status_code == 201
+    body = r.json()[0]
+    assert [p["service_request_id"] for p in body["possible_duplicates"]] == [near, far]
+    d = [p["distance_m"] for p in body["possible_duplicates"]]
+    assert d == sorted(d) and 9 < d[0] < 11 and 24 < d[1] < 26
+    rec = client.get(f"/requests/{body['service_request_id']}.json").json()[0]
+    assert "possible_duplicate" in rec["flags"]
+    assert rec["possible_duplicates"] == body["possible_duplicates"]
+    assert old not in {p["service_request_id"] for p in body["possible_duplicates"]}
+
+
+def test_merge_links_both_histories(client, server):
+    a, rec_a = new_report(client)
+    b, _ = new_report(client)
+    token = server.token(rec_a["unit_id"])
+    assert act(client, a, "merge", token, into=a).status_code == 400
+    assert act(client, a, "merge", token, into="999999").status_code == 404
+    assert act(client, a, "merge", token).status_code == 400  # into is required
+    r = act(client, a, "merge", token, into=b)
+    assert r.status_code == 200, r.text
+    merged = r.json()[0]
+    assert merged["status"] == "closed" and merged["merged_into"] == b
+    assert kinds(client, a)[-1] == "merged" and kinds(client, b)[-1] == "merged"
+    ev_b = client.get(f"/v1/requests/{b}/events").json()[-1]
+    assert ev_b["after"] == {"from": a}
+    assert client.get(f"/requests/{b}.json").json()[0]["status"] == "open"
+    c, rec_c = new_report(client)
+    closed = server.token(rec_c["unit_id"])
+    assert act(client, c, "close", closed, resolution="selesai").status_code == 200
+    d, rec_d = new_report(client)
+    r = act(client, d, "merge", server.token(rec_d["unit_id"]), into=c)
+    assert r.status_code == 409  # not into a closed report

@@ -174,3 +174,23 @@ def test_kill_9_under_load_loses_no_acknowledged_report(db_url, data_home, tmp_p
         store.dispose()
     finally:
         again.stop()
+
+
+def test_a_schema_1_store_is_migrated_to_2(router, db_url):
+    """A store written before the duplicate search (no grid cells) gets them on opening."""
+    store = ReportStore(router, db_url)
+    spot = (106.8512, -6.2147)  # a point no other test of this module uses
+    rec = store.submit(Report(*spot, category="tree", text="pohon tumbang"))
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX reports_cell")
+        for col in ("cx", "cy", "merged_into"):
+            conn.exec_driver_sql(f"ALTER TABLE reports DROP COLUMN {col}")
+        conn.exec_driver_sql("DELETE FROM lapor_schema WHERE version > 1")
+    store.dispose()
+    again = ReportStore(router, db_url)
+    assert again.schema_version() == SCHEMA_VERSION == 2
+    cells = raw(again, f"SELECT cx, cy FROM reports WHERE id = {rec['service_request_id']}")
+    assert cells[0][0] is not None and cells[0][1] is not None
+    near = again.possible_duplicates("tree", *spot)
+    assert [i for i, _ in near] == [rec["service_request_id"]]
+    again.dispose()

@@ -1,5 +1,6 @@
 """Sixth stage: re-route whole report files, chunk by chunk (:mod:`.run`), in this process
-(:mod:`.engine`) or on a dask.distributed cluster (:mod:`.dask`, imported when used).
+(:mod:`.engine`) or on a dask.distributed cluster (:mod:`.dask`, imported when used); link
+the possible duplicates of a file (:mod:`.cluster`).
 
 The names of the former ``lapor_router.batch`` module stay importable from here.
 """
@@ -10,6 +11,7 @@ from ..dispatch import OUTPUT_COLUMNS, route_frame
 from ..errors import BatchError, NothingToResumeError
 from ..files import Chunk, file_format
 from ..normalize import Columns
+from .cluster import cluster_file
 from .engine import route_chunk
 from .run import route_file
 
@@ -19,6 +21,7 @@ __all__ = [
     "Chunk",
     "Columns",
     "NothingToResumeError",
+    "cluster_file",
     "file_format",
     "route_chunk",
     "route_file",

@@ -84,6 +84,8 @@ class RoutingDecision:
     classifier: str | None = None  # which classifier decided the category
     named: NamedPlace | None = None  # the place the text names (kelurahan, RT/RW, street)
     named_kode: str | None = None  # the kelurahan the text names, matched to the set
+    # open reports of the category within its duplicates radius and window: (id, metres)
+    possible_duplicates: tuple[tuple[str, float], ...] = ()
 
     def dispatch_record(self) -> dict[str, Any]:
         """The record the responsible unit receives: JSON-ready, reporter protected (see
@@ -158,6 +160,7 @@ def _record(decision: RoutingDecision) -> dict[str, Any]:
         "explanation": [mask_for_unit(decision, line) for line in decision.explanation],
         "rule_set": decision.rule_set,
         "boundary_set": loc.boundary_set,
+        "possible_duplicates": [list(p) for p in decision.possible_duplicates],
         "private": private,
     }
     if not private:

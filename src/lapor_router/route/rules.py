@@ -58,6 +58,8 @@ class Category:
     emergency_number: str
     requires: tuple[str, ...]
     outranks: tuple[str, ...] = ()  # categories that are this one's cause when both match
+    duplicate_radius_m: float = 100.0  # reports of it this close (metres) may be one problem
+    duplicate_window_h: float | None = 72.0  # ... and this close in time (hours; None: any)
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,22 @@ def _deadline(reader: _Reader, key: str, default: Deadline | None) -> Deadline:
     if amount <= 0:
         raise sub.fail("duration", "must be positive")
     return Deadline(amount, unit, days)
+
+
+def _duplicates(reader: _Reader, default: tuple[float, float | None]) -> tuple[float, float | None]:
+    """``duplicates = {radius_m = 30, window_h = 168}``: reports this near in metres and
+    hours may be one problem (``window_h = 0``: any time apart)."""
+    raw = reader.get("duplicates", dict, None)
+    if raw is None:
+        return default
+    sub = _Reader(reader.file, f"{reader.where}.duplicates", raw, {"radius_m", "window_h"})
+    radius = float(sub.get("radius_m", (int, float), default[0]))
+    if not 0 < radius <= 5000:
+        raise sub.fail("radius_m", "must be more than 0 and at most 5000 metres")
+    window = sub.get("window_h", (int, float), default[1] if default[1] is not None else 0)
+    if window < 0:
+        raise sub.fail("window_h", "must be 0 (any time) or a number of hours")
+    return radius, (float(window) if window > 0 else None)
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -403,7 +421,7 @@ def parse_rules(path: str | Path) -> RuleSpec:
         file_of("categories"),
         "defaults",
         data.get("defaults", {}),
-        {"respond", "resolve", "causal_words", "cause_weight"},
+        {"respond", "resolve", "causal_words", "cause_weight", "duplicates"},
     )
     default_respond = _deadline(dr, "respond", Deadline(1, "d", "working"))
     default_resolve = _deadline(dr, "resolve", Deadline(6, "d", "calendar"))
@@ -411,8 +429,10 @@ def parse_rules(path: str | Path) -> RuleSpec:
     cause_weight = float(dr.get("cause_weight", (int, float), 0.5))
     if not 0 <= cause_weight <= 1:
         raise dr.fail("cause_weight", "must be between 0 and 1")
+    default_dup = _duplicates(dr, (100.0, 72.0))
     categories: dict[str, Category] = {}
     cat_keys = {
+        "duplicates",
         "name",
         "group",
         "keywords",
@@ -436,6 +456,7 @@ def parse_rules(path: str | Path) -> RuleSpec:
         for a in requires:
             if a not in attributes:
                 raise r.fail("requires", f"unknown attribute {a!r}")
+        dup = _duplicates(r, default_dup)
         keywords = r.strings("keywords")
         if not keywords:
             raise r.fail("keywords", "must list at least one keyword")
@@ -452,6 +473,8 @@ def parse_rules(path: str | Path) -> RuleSpec:
             emergency_number=r.get("emergency_number", str, "112"),
             requires=requires,
             outranks=r.strings("outranks"),
+            duplicate_radius_m=dup[0],
+            duplicate_window_h=dup[1],
         )
     for code, cat in categories.items():
         for other in cat.outranks:

@@ -57,7 +57,9 @@ def _error(status: int, description: str, fmt: str) -> Response:
 async def _form(request: Request, max_body: int) -> dict[str, list[str]]:
     """The body as form fields: url-encoded (the spec's) or a JSON object."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > max_body):
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or int(declared) > max_body
+    ):
         raise RequestError(413, f"the body is larger than {max_body:,} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -171,6 +173,8 @@ def create_app(
                 "service_request_id": record["service_request_id"],
                 "service_notice": record["service_notice"],
                 "account_id": None,
+                # extension: open reports of the category nearby, nearest first
+                "possible_duplicates": record["possible_duplicates"],
             }
         ]
         return _reply(body, fmt, 201, "service_requests", "request")
@@ -181,7 +185,7 @@ def create_app(
             raise RequestError(400, f"status is one of {', '.join(STATUSES)}")
         start, end = _q(request, "start_date"), _q(request, "end_date")
         limit_raw = _q(request, "limit") or "1000"
-        if not limit_raw.isdigit() or not 0 < int(limit_raw) <= 1000:
+        if not (limit_raw.isascii() and limit_raw.isdigit()) or not 0 < int(limit_raw) <= 1000:
             raise RequestError(400, "limit is a whole number from 1 to 1000")
         tz = router.calendar.tz
 
@@ -248,6 +252,7 @@ def create_app(
             rid, unit, field(f, "service_code"), clock()
         ),
         "close": lambda rid, unit, f: store.close(rid, unit, field(f, "resolution"), clock()),
+        "merge": lambda rid, unit, f: store.merge(rid, unit, field(f, "into"), clock()),
     }
 
     routes = [

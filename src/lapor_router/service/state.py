@@ -60,6 +60,9 @@ def decision_from_state(state: dict[str, Any], report: Report) -> RoutingDecisio
     values["flags"] = frozenset(values["flags"])
     for name in ("explanation", "missing_information", "candidates", "visited"):
         values[name] = tuple(values[name])
+    values["possible_duplicates"] = tuple(
+        (str(i), float(m)) for i, m in values.get("possible_duplicates", ())
+    )
     values["category_candidates"] = tuple(
         (str(c), float(s)) for c, s in values["category_candidates"]
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,17 +21,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .._data import data_dir
+from ..dispatch.duplicates import EARTH_RADIUS_M, nearest
 from ..errors import RequestError, SchemaVersionError, StoreError
 from ..privacy import mask_text
 from ..route import Report, RoutingDecision
 from ..router import Router
 from .state import decision_from_state, decision_state
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("open", "closed")
 EVENT_KINDS = (
     "received",
@@ -67,9 +70,14 @@ reports = sa.Table(
     sa.Column("respond_ts", sa.Float),
     sa.Column("record", sa.Text, nullable=False),  # the public fields, JSON
     sa.Column("decision", sa.Text, nullable=False),  # the routing state, JSON
+    # schema 2: the duplicate-search grid cell of the point, and where a duplicate went
+    sa.Column("cx", sa.Integer),
+    sa.Column("cy", sa.Integer),
+    sa.Column("merged_into", _ID),
     sa.Index("reports_requested", "requested_ts"),
     sa.Index("reports_unit_status", "unit_id", "status"),
     sa.Index("reports_kelurahan", "kelurahan_kode"),
+    sa.Index("reports_cell", "service_code", "status", "cx", "cy"),
 )
 report_input = sa.Table(  # what was submitted, identity and raw text included: never returned
     "report_input",
@@ -98,8 +106,43 @@ tokens = sa.Table(
     sa.Column("created_ts", sa.Float, nullable=False),
 )
 
-# version → what it does to a store at the version before it
-MIGRATIONS: dict[int, Any] = {1: lambda conn: metadata.create_all(conn)}
+CELL_DEG = 0.003  # duplicate-search grid, degrees (about 330 m at Jakarta's latitude)
+MAX_DUPLICATES = 10  # possible duplicates listed per arriving report
+
+
+def _cell(lon: Any, lat: Any) -> tuple[int | None, int | None]:
+    if not (isinstance(lon, float | int) and isinstance(lat, float | int)):
+        return None, None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None, None
+    return math.floor(lon / CELL_DEG), math.floor(lat / CELL_DEG)
+
+
+def _to_v2(conn: Connection) -> None:
+    """Schema 2: grid cells for the duplicate search (filled in for the reports there are)
+    and ``merged_into``."""
+    for col in ("cx INTEGER", "cy INTEGER", "merged_into BIGINT"):
+        conn.exec_driver_sql(f"ALTER TABLE reports ADD COLUMN {col}")
+    conn.exec_driver_sql("CREATE INDEX reports_cell ON reports (service_code, status, cx, cy)")
+    rows = conn.execute(sa.select(reports.c.id, reports.c.lon, reports.c.lat)).all()
+    cells = [
+        {"k": rid, "cx": cx, "cy": cy}
+        for rid, lon, lat in rows
+        for cx, cy in [_cell(lon, lat)]
+        if cx is not None
+    ]
+    if cells:
+        conn.execute(
+            reports.update()
+            .where(reports.c.id == sa.bindparam("k"))
+            .values(cx=sa.bindparam("cx"), cy=sa.bindparam("cy")),
+            cells,
+        )
+
+
+# version → what it does to a store at the version before it; a new store is created at
+# the newest version at once (``metadata`` is always the newest schema)
+MIGRATIONS: dict[int, Any] = {1: lambda conn: metadata.create_all(conn), 2: _to_v2}
 
 
 def default_url() -> str:
@@ -179,6 +222,16 @@ class ReportStore:
             found = conn.execute(sa.select(sa.func.max(schema_table.c.version))).scalar() or 0
             if found > SCHEMA_VERSION:
                 raise SchemaVersionError(self.display_url(), found, SCHEMA_VERSION)
+            if found == 0:  # a new store: the newest schema at once
+                metadata.create_all(conn)
+                conn.execute(
+                    schema_table.insert(),
+                    [
+                        {"version": v, "applied_at": _now_ts(None)}
+                        for v in range(1, SCHEMA_VERSION + 1)
+                    ],
+                )
+                return
             for version in range(found + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](conn)
                 conn.execute(
@@ -247,16 +300,23 @@ class ReportStore:
         ts = _now_ts(now_dt)
         requested = self._requested(report.created_at, ts)
         extra = {"address": address, "media_url": media_url}
-        record = self._record(None, decision, "open", requested, ts, extra)
-        columns = self._columns(decision, record, ts)
-        columns["requested_ts"] = requested
         received = [("received", None, _public_input(report, extra), "citizen")]
-        routed = [
-            ("located", None, _located(decision.location), "system"),
-            ("routed", None, _routed(decision), "system"),
-        ]
         private = _dumps(_input(report))
-        with self._write() as conn:  # three statements: the report, its input, its events
+        with self._write() as conn:  # a search, then the report, its input, its events
+            near = self._possible_duplicates(conn, decision, requested)
+            if near:
+                decision = replace(
+                    decision,
+                    possible_duplicates=near,
+                    flags=decision.flags | {"possible_duplicate"},
+                )
+            record = self._record(None, decision, "open", requested, ts, extra)
+            columns = self._columns(decision, record, ts)
+            columns["requested_ts"] = requested
+            routed = [
+                ("located", None, _located(decision.location), "system"),
+                ("routed", None, _routed(decision), "system"),
+            ]
             inserted = conn.execute(_INSERT_REPORT, columns).inserted_primary_key
             assert inserted is not None
             rid = int(inserted[0])
@@ -414,6 +474,81 @@ class ReportStore:
             raise RequestError(400, "closing needs a resolution")
         return self._change(rid, unit_id, now, "closed", None, resolution=resolution)
 
+    def possible_duplicates(
+        self, category: str, lon: float, lat: float, at: datetime | None = None
+    ) -> list[tuple[str, float]]:
+        """Open reports of ``category`` within its duplicates radius of (``lon``, ``lat``)
+        (degrees) and window of ``at``: (id, metres), nearest first, at most
+        ``MAX_DUPLICATES``."""
+        cat = self.router.rules.categories.get(category)
+        if cat is None:
+            raise RequestError(400, f"unknown service_code {category!r}")
+        ts = _now_ts(at) if at is not None else None
+        with self.engine.connect() as conn:
+            return self._near(conn, cat, lon, lat, ts)
+
+    def _possible_duplicates(
+        self, conn: Connection, d: RoutingDecision, requested_ts: float
+    ) -> tuple[tuple[str, float], ...]:
+        cat = self.router.rules.categories.get(d.category or "")
+        lon, lat = d.location.lon, d.location.lat
+        if cat is None or lon is None or lat is None:
+            return ()
+        return tuple(self._near(conn, cat, lon, lat, requested_ts))
+
+    def _near(
+        self, conn: Connection, cat: Any, lon: float, lat: float, ts: float | None
+    ) -> list[tuple[str, float]]:
+        cx, cy = _cell(lon, lat)
+        if cx is None or cy is None or abs(lat) > 89:
+            return []
+        reach = math.degrees(cat.duplicate_radius_m / EARTH_RADIUS_M)
+        k_lat = math.ceil(reach / CELL_DEG)
+        k_lon = math.ceil(reach / math.cos(math.radians(abs(lat) + 0.01)) / CELL_DEG)
+        c = reports.c
+        q = sa.select(c.id, c.lon, c.lat).where(
+            c.service_code == cat.code,
+            c.status == "open",
+            c.cx.between(cx - k_lon, cx + k_lon),
+            c.cy.between(cy - k_lat, cy + k_lat),
+        )
+        if cat.duplicate_window_h is not None and ts is not None:
+            w = cat.duplicate_window_h * 3600.0
+            q = q.where(c.requested_ts.between(ts - w, ts + w))
+        rows = conn.execute(q).all()
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        idx, dist = nearest(
+            lon, lat, None,
+            np.array([r[1] for r in rows], dtype=float),
+            np.array([r[2] for r in rows], dtype=float),
+            None, cat.duplicate_radius_m, None,
+        )  # fmt: skip
+        return [(str(ids[i]), round(float(m), 1)) for i, m in zip(idx, dist, strict=True)][
+            :MAX_DUPLICATES
+        ]
+
+    def merge(
+        self, rid: str | int, unit_id: str, into: str | int, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Close report ``rid`` (held by ``unit_id``) as a duplicate of ``into``, which stays
+        open; both histories get a ``merged`` event naming the other."""
+        key, target = _key(rid), _key(into)
+        if key == target:
+            raise RequestError(400, "a report cannot be merged into itself")
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(reports.c.status).where(reports.c.id == target)).scalar()
+        if found is None:
+            raise RequestError(404, f"no service request {into}")
+        if found != "open":
+            raise RequestError(409, f"service request {into} is closed")
+        record = self._change(
+            key, unit_id, now, "merged", None, resolution=f"Digabung ke laporan {target}.",
+            merged_into=target,
+        )  # fmt: skip
+        return record
+
     def escalate_due(self, now: datetime | None = None) -> list[str]:
         """Escalate every open report past its response deadline, once per deadline: a report
         escalated gets a new deadline, so running this again changes nothing until that one
@@ -448,6 +583,7 @@ class ReportStore:
         kind: str,
         step: Any,
         resolution: str | None = None,
+        merged_into: int | None = None,
     ) -> dict[str, Any]:
         key = _key(rid)
         moment = now or self.router.now()
@@ -475,13 +611,17 @@ class ReportStore:
             after = before
             if step is not None:
                 after = step(before, moment)
-            if kind == "closed":
+            if kind in ("closed", "merged"):
                 status = "closed"
                 resolution = mask_text(resolution)
                 extra["resolution"] = resolution
+            if merged_into is not None:
+                extra["merged_into"] = str(merged_into)
             record = self._record(key, after, status, old["_requested_ts"], ts, extra)
             values = self._columns(after, record, ts)
             values["status"] = status
+            if merged_into is not None:
+                values["merged_into"] = merged_into
             if after.report is not None and after.report is not report:  # re-routed: new input
                 conn.execute(
                     report_input.update()
@@ -493,6 +633,8 @@ class ReportStore:
             pair: tuple[dict[str, Any], dict[str, Any]]
             if kind == "closed":
                 pair = ({"status": "open"}, {"status": "closed", "resolution": resolution})
+            elif kind == "merged":
+                pair = ({"status": "open"}, {"status": "closed", "merged_into": str(merged_into)})
             elif kind == "pin_moved":
                 pair = (
                     {**_located(before.location), **_routed(before)},
@@ -506,6 +648,8 @@ class ReportStore:
             else:
                 pair = (_routed(before), _routed(after))
             self._events(conn, key, ts, actor, [(kind, *pair)])
+            if merged_into is not None:  # the report kept hears of the one merged into it
+                self._events(conn, merged_into, ts, actor, [("merged", None, {"from": str(key)})])
         return record
 
     def _reroute(self, d: RoutingDecision, moment: datetime, **changes: Any) -> RoutingDecision:
@@ -557,6 +701,8 @@ class ReportStore:
             "lat": loc.lat,
             "updated_ts": ts,
             "respond_ts": d.respond_by.timestamp() if d.respond_by is not None else None,
+            "cx": _cell(loc.lon, loc.lat)[0],
+            "cy": _cell(loc.lon, loc.lat)[1],
             "record": _dumps(record),
             "decision": _dumps(decision_state(d)),
         }
@@ -627,8 +773,13 @@ class ReportStore:
             "private": dispatch["private"],
             "_requested_ts": requested_ts,
         }
+        rec["possible_duplicates"] = [
+            {"service_request_id": i, "distance_m": m} for i, m in d.possible_duplicates
+        ]
         if "resolution" in extra:
             rec["resolution"] = extra["resolution"]
+        if "merged_into" in extra:
+            rec["merged_into"] = extra["merged_into"]
         return rec
 
 
