@@ -1,0 +1,104 @@
+"""Duplicate search at arrival with ``--open`` open reports in the store (SQLite, and
+PostgreSQL with ``--pg``): milliseconds per search (the grid-cell query plus the exact
+great-circle filter) and per whole ``ReportStore.submit`` (routing, search, write).
+
+    python benchmarks/bench_duplicates.py [--open 1000000] [--searches 2000] [--pg URL]
+
+The open reports are bulk-inserted (category, point, time; a stub record), spread over
+Jakarta's kelurahan like `bench_cluster.py`'s points, in the rule set's categories.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cluster import points
+
+
+def fill(store, n: int, rng: np.random.Generator) -> None:
+    from lapor_router.service.store import CELL_DEG, reports
+
+    codes = list(store.router.rules.categories)
+    share = rng.gamma(0.8, size=len(codes))
+    lon, lat = points(n)
+    cat = rng.choice(np.array(codes, dtype=object), n, p=share / share.sum())
+    now = time.time()
+    ts = now - rng.random(n) * 30 * 86400
+    batch = 50_000
+    with store.engine.begin() as conn:
+        for a in range(0, n, batch):
+            rows = [
+                {"status": "open", "service_code": cat[i], "lon": float(lon[i]),
+                 "lat": float(lat[i]), "requested_ts": float(ts[i]), "updated_ts": now,
+                 "record": "{}", "decision": "{}", "cx": math.floor(lon[i] / CELL_DEG),
+                 "cy": math.floor(lat[i] / CELL_DEG)}
+                for i in range(a, min(a + batch, n))
+            ]  # fmt: skip
+            conn.execute(reports.insert(), rows)
+
+
+def measure(name: str, url: str, args: argparse.Namespace) -> None:
+    from lapor_router import Report, Router
+    from lapor_router.service import ReportStore
+
+    store = ReportStore(Router.default(), url)
+    rng = np.random.default_rng(3)
+    t = time.perf_counter()
+    fill(store, args.open, rng)
+    filled = time.perf_counter() - t
+    codes = list(store.router.rules.categories)
+    lon, lat = points(args.searches, seed=99)
+    cats = rng.choice(np.array(codes, dtype=object), args.searches)
+    found, each = [], []
+    for i in range(args.searches):
+        t = time.perf_counter()
+        near = store.possible_duplicates(cats[i], float(lon[i]), float(lat[i]))
+        each.append(time.perf_counter() - t)
+        found.append(len(near))
+    subs = []
+    for i in range(min(args.searches, 500)):
+        rep = Report(float(lon[i]), float(lat[i]), category=cats[i], text="x")
+        t = time.perf_counter()
+        store.submit(rep)
+        subs.append(time.perf_counter() - t)
+    each.sort()
+    subs.sort()
+    p99 = each[int(0.99 * len(each))] * 1000
+    print(f"{name:10s} {args.open:,} open reports (filled in {filled:.0f} s): search "
+          f"p50 {statistics.median(each) * 1000:.3f} ms, p99 {p99:.3f} ms, "
+          f"{statistics.mean(found):.1f} found on average; whole submit p50 "
+          f"{statistics.median(subs) * 1000:.2f} ms")  # fmt: skip
+    store.dispose()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--open", type=int, default=1_000_000)
+    ap.add_argument("--searches", type=int, default=2000)
+    ap.add_argument("--pg", default=None, help="PostgreSQL URL (its tables are dropped first)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="lapor-bench-dup-"))
+    measure("SQLite", f"sqlite:///{work / 'reports.sqlite3'}", args)
+    if args.pg:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "DROP TABLE IF EXISTS events, report_input, reports, tokens, lapor_schema CASCADE"
+            )
+        engine.dispose()
+        measure("PostgreSQL", args.pg, args)
+
+
+if __name__ == "__main__":
+    main()
