@@ -194,3 +194,20 @@ def test_a_schema_1_store_is_migrated_to_2(router, db_url):
     near = again.possible_duplicates("tree", *spot)
     assert [i for i, _ in near] == [rec["service_request_id"]]
     again.dispose()
+
+
+def test_the_thread_pool_mode_answers_the_same(router, db_url):
+    from starlette.testclient import TestClient
+
+    from lapor_router.service import create_app
+
+    store = ReportStore(router, db_url)
+    with TestClient(create_app(store, threads=True)) as c:
+        r = c.post("/requests.json", data={"lat": str(GAMBIR[1]), "long": str(GAMBIR[0]),
+                                            "service_code": "garbage"})  # fmt: skip
+        assert r.status_code == 201
+        rid = r.json()[0]["service_request_id"]
+        got = c.get(f"/requests/{rid}.json").json()[0]
+        assert got["service_code"] == "garbage" and got["unit_id"] is not None
+        assert c.get("/requests/abc.json").status_code == 404
+    store.dispose()
