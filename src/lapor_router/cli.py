@@ -577,6 +577,43 @@ def tokens_add(
         raise _fail(exc) from exc
 
 
+@app.command("stats")
+def stats_cmd(
+    db: _DB = None,
+    by: Annotated[str, typer.Option(help="unit, kelurahan, kota or category.")] = "unit",
+    from_: Annotated[str | None, typer.Option("--from", help="ISO date-time (WIB).")] = None,
+    to: Annotated[str | None, typer.Option(help="ISO date-time (WIB).")] = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Responsiveness of the reports in the store: responded and resolved in time, office
+    hours to respond and resolve, transfers, open and overdue."""
+    from datetime import datetime as _dt
+
+    import pandas as pd
+
+    store = _store(db)
+    tz = store.router.calendar.tz
+    try:
+        start, end = ((_dt.fromisoformat(v) if v else None) for v in (from_, to))
+    except ValueError as exc:
+        raise _fail(LaporRouterError(f"--from/--to: {exc}")) from exc
+    start, end = ((m if m is None or m.tzinfo else m.replace(tzinfo=tz)) for m in (start, end))
+    try:
+        rows = store.stats(by, start, end)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    if csv_out is not None:
+        pd.DataFrame(rows).to_csv(csv_out, index=False)
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    table = Table(*(rows[0].keys() if rows else [by]))
+    for r in rows:
+        table.add_row(*("" if v is None else str(v) for v in r.values()))
+    out.print(table)
+
+
 @app.command("escalate-due")
 def escalate_due_cmd(db: _DB = None) -> None:
     """Escalate every open report past its response deadline (idempotent; for cron)."""

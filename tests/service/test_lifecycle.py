@@ -3,6 +3,8 @@ escalations, pin moves, category changes and closing, each an event; who may do 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lapor_router import Report, Router
@@ -201,3 +203,17 @@ def test_merge_links_both_histories(client, server):
     d, rec_d = new_report(client)
     r = act(client, d, "merge", server.token(rec_d["unit_id"]), into=c)
     assert r.status_code == 409  # not into a closed report
+
+
+def test_stats_endpoint_and_command(client, server):
+    _, rec = new_report(client, service_code="pollution")
+    r = client.get("/v1/stats", params={"by": "category"})
+    assert r.status_code == 200, r.text
+    row = next(x for x in r.json() if x["category"] == "pollution")
+    assert row["received"] >= 1 and row["open"] >= 1
+    assert client.get("/v1/stats", params={"by": "planet"}).status_code == 400
+    assert client.get("/v1/stats", params={"from": "kemarin"}).status_code == 400
+    out = server.cli("stats", "--by", "kota", "--json")
+    assert out.returncode == 0, out.stderr
+    kota = {x["kota"]: x["received"] for x in json.loads(out.stdout)}
+    assert kota[rec["kota"]] >= 1

@@ -211,3 +211,58 @@ def test_the_thread_pool_mode_answers_the_same(router, db_url):
         assert got["service_code"] == "garbage" and got["unit_id"] is not None
         assert c.get("/requests/abc.json").status_code == 404
     store.dispose()
+
+
+def test_stats_equal_a_hand_computation(router, db_url):
+    """Three reports around Christmas 2026 (24 Dec is joint leave, 25 Dec Christmas, 26–27 a
+    weekend; office 08:00–16:00 WIB), their deadlines and office hours worked out by hand."""
+    from datetime import date
+
+    tz = router.calendar.tz
+    assert not router.calendar.is_working_day(date(2026, 12, 24))
+    assert not router.calendar.is_working_day(date(2026, 12, 25))
+    store = ReportStore(router, db_url)
+    with store.engine.begin() as conn:  # this module's store: only these three reports
+        for t in ("events", "report_input", "reports"):
+            conn.exec_driver_sql(f"DELETE FROM {t}")
+
+    def at(day: int, hour: int) -> datetime:
+        return datetime(2026, 12, day, hour, 0, tzinfo=tz)
+
+    spot = (106.8272, -6.1754)
+    # garbage, Wed 23 Dec 15:00: respond 1 working day (→ Mon 28 15:00) capped by resolve 2
+    # calendar days (→ Fri 25 15:00); closed Mon 28 10:00: 1 h on the 23rd + 2 h on the 28th
+    g = store.submit(Report(*spot, category="garbage", created_at=at(23, 15)), now=at(23, 15))
+    assert g["respond_by"] == "2026-12-25T15:00:00+07:00"
+    store.close(g["service_request_id"], g["unit_id"], "diangkut", now=at(28, 10))
+    # road damage, Mon 21 Dec 09:00: respond by Tue 22 09:00, resolve by Sun 27 09:00;
+    # transferred Mon 11:00 (2 h), closed by the new unit Tue 10:00 (7 h + 2 h)
+    r = store.submit(Report(*spot, category="road_damage", created_at=at(21, 9)), now=at(21, 9))
+    moved = store.transfer(r["service_request_id"], r["unit_id"], "bukan kami", now=at(21, 11))
+    store.close(r["service_request_id"], moved["unit_id"], "ditambal", now=at(22, 10))
+    # tree, Tue 22 Dec 08:00, still open on the 30th: overdue
+    store.submit(Report(*spot, category="tree", created_at=at(22, 8)), now=at(22, 8))
+    got = {row["category"]: row for row in store.stats("category", now=at(30, 12))}
+    assert got["garbage"] == {
+        "category": "garbage", "received": 1, "responded": 1, "responded_in_time": 0,
+        "resolved": 1, "resolved_in_time": 0, "respond_hours_median": 3.0,
+        "respond_hours_p90": 3.0, "resolve_hours_median": 3.0, "resolve_hours_p90": 3.0,
+        "transfers_per_report": 0.0, "open": 0, "overdue": 0,
+    }  # fmt: skip
+    assert got["road_damage"] == {
+        "category": "road_damage", "received": 1, "responded": 1, "responded_in_time": 1,
+        "resolved": 1, "resolved_in_time": 1, "respond_hours_median": 2.0,
+        "respond_hours_p90": 2.0, "resolve_hours_median": 9.0, "resolve_hours_p90": 9.0,
+        "transfers_per_report": 1.0, "open": 0, "overdue": 0,
+    }  # fmt: skip
+    assert got["tree"]["received"] == 1 and got["tree"]["responded"] == 0
+    assert got["tree"]["respond_hours_median"] is None
+    assert (got["tree"]["open"], got["tree"]["overdue"]) == (1, 1)
+    # a window that holds only the tree report; units: the report counts where it is now
+    only = store.stats("category", start=at(22, 0), end=at(22, 23), now=at(30, 12))
+    assert [row["category"] for row in only] == ["tree"]
+    units = {row["unit"]: row["received"] for row in store.stats("unit", now=at(30, 12))}
+    assert sum(units.values()) == 3 and units[moved["unit_id"]] == 1  # where it is now
+    with pytest.raises(RequestError):
+        store.stats("planet")
+    store.dispose()

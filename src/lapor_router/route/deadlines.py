@@ -85,6 +85,22 @@ class WorkCalendar:
             day += timedelta(days=1)
         return datetime.combine(day, s.office_open, self.tz)
 
+    def working_hours(self, start: datetime, end: datetime) -> float:
+        """Office hours (on working days, between office open and close) from ``start`` to
+        ``end``; 0 when ``end`` is not after ``start``."""
+        a, b = self.localize(start), self.localize(end)
+        if b <= a:
+            return 0.0
+        s, total, day = self.settings, 0.0, a.date()
+        while day <= b.date():
+            if self.is_working_day(day):
+                lo = max(a, datetime.combine(day, s.office_open, self.tz))
+                hi = min(b, datetime.combine(day, s.office_close, self.tz))
+                if hi > lo:
+                    total += (hi - lo).total_seconds() / 3600.0
+            day += timedelta(days=1)
+        return total
+
     def add(self, moment: datetime, deadline: Deadline) -> datetime:
         """The moment ``deadline`` after ``moment`` (timezone-aware, in the rule set's zone)."""
         local = self.localize(moment)

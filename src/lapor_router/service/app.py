@@ -224,6 +224,21 @@ def create_app(
         rows = await call(store.history, rid)
         return _reply(rows, fmt, root="events", item="event")
 
+    async def stats(request: Request, fmt: str) -> Response:
+        tz = router.calendar.tz
+
+        def when(key: str) -> datetime | None:
+            raw = _q(request, key)
+            if raw is None:
+                return None
+            moment = open311.parse_time(raw, key)
+            return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+        rows = await call(
+            store.stats, _q(request, "by") or "unit", when("from"), when("to"), clock()
+        )
+        return _reply(rows, fmt, root="stats", item="group")
+
     def action(
         name: str, do: Callable[[str, str, Mapping[str, Sequence[str]]], dict[str, Any]]
     ) -> Callable[[Request, str], Awaitable[Response]]:
@@ -273,6 +288,7 @@ def create_app(
             methods=["GET", "POST"],
         ),
         Route("/v1/requests/{rid}/events", handler(history), methods=["GET"]),
+        Route("/v1/stats", handler(stats), methods=["GET"]),
         *(
             Route(f"/v1/requests/{{rid}}/{name}", handler(action(name, call)), methods=["POST"])
             for name, call in actions.items()

@@ -549,6 +549,106 @@ class ReportStore:
         )  # fmt: skip
         return record
 
+    def stats(
+        self,
+        by: str = "unit",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Responsiveness per ``by`` (unit, kelurahan, kota or category; a report counts for
+        the unit holding it now) of the reports made from ``start`` to ``end``: received;
+        responded (the first action of a unit: transfer, escalation, pin move, category
+        change, merge or close) and how many of those by the first ``respond_by``; resolved
+        (closed or merged) and how many by the first ``due_at``; median and p90 office hours
+        to respond and to resolve; transfers per report; open and overdue at ``now``."""
+        keys = {"unit": "unit_id", "kelurahan": "kelurahan_kode", "kota": "kota",
+                "category": "service_code"}  # fmt: skip
+        if by not in keys:
+            raise RequestError(400, f"by is one of {', '.join(keys)}")
+        cal = self.router.calendar
+        moment = (now or self.router.now()).timestamp()
+        q = sa.select(reports.c.id, reports.c.status, reports.c.respond_ts, reports.c.record,
+                      reports.c.requested_ts)  # fmt: skip
+        if start is not None:
+            q = q.where(reports.c.requested_ts >= start.timestamp())
+        if end is not None:
+            q = q.where(reports.c.requested_ts <= end.timestamp())
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+            ids = [r[0] for r in rows]
+            evs = (
+                conn.execute(
+                    sa.select(events.c.report_id, events.c.at, events.c.kind, events.c.actor,
+                              events.c.after)
+                    .where(events.c.report_id.in_(ids))
+                    .order_by(events.c.report_id, events.c.id)
+                ).all()
+                if ids
+                else []
+            )  # fmt: skip
+        first_unit: dict[int, float] = {}
+        resolved: dict[int, float] = {}
+        routed: dict[int, dict[str, Any]] = {}
+        transfers: dict[int, int] = {}
+        for rid, at, kind, actor, after in evs:
+            values = json.loads(after) if after else {}
+            if kind == "routed":
+                routed.setdefault(rid, values)
+            # a "merged" event with "from" is news of another report, not this unit acting
+            if actor.startswith("unit:") and "from" not in values:
+                first_unit.setdefault(rid, at)
+            if kind == "transferred":
+                transfers[rid] = transfers.get(rid, 0) + 1
+            if kind == "closed" or (kind == "merged" and "merged_into" in values):
+                resolved.setdefault(rid, at)
+        groups: dict[Any, list[tuple[Any, ...]]] = {}
+        for rid, status, respond_ts, record, requested_ts in rows:
+            rec = json.loads(record)
+            groups.setdefault(rec.get(keys[by]), []).append((rid, status, respond_ts, requested_ts))
+        out = []
+        for key in sorted(groups, key=lambda k: (k is None, str(k))):
+            items = groups[key]
+            resp, res, resp_in, res_in = [], [], 0, 0
+            for rid, _status, _r, requested_ts in items:
+                made = datetime.fromtimestamp(requested_ts, cal.tz)
+                first = routed.get(rid, {})
+                if rid in first_unit:
+                    resp.append(
+                        cal.working_hours(made, datetime.fromtimestamp(first_unit[rid], cal.tz))
+                    )
+                    by_ = first.get("respond_by")
+                    resp_in += bool(
+                        by_ and first_unit[rid] <= datetime.fromisoformat(by_).timestamp()
+                    )
+                if rid in resolved:
+                    res.append(
+                        cal.working_hours(made, datetime.fromtimestamp(resolved[rid], cal.tz))
+                    )
+                    due = first.get("due_at")
+                    res_in += bool(due and resolved[rid] <= datetime.fromisoformat(due).timestamp())
+            open_ = [i for i in items if i[1] == "open"]
+            out.append(
+                {
+                    by: key,
+                    "received": len(items),
+                    "responded": len(resp),
+                    "responded_in_time": resp_in,
+                    "resolved": len(res),
+                    "resolved_in_time": res_in,
+                    "respond_hours_median": _pct(resp, 50),
+                    "respond_hours_p90": _pct(resp, 90),
+                    "resolve_hours_median": _pct(res, 50),
+                    "resolve_hours_p90": _pct(res, 90),
+                    "transfers_per_report": round(
+                        sum(transfers.get(i[0], 0) for i in items) / len(items), 3
+                    ),
+                    "open": len(open_),
+                    "overdue": sum(1 for i in open_ if i[2] is not None and i[2] < moment),
+                }
+            )
+        return out
+
     def escalate_due(self, now: datetime | None = None) -> list[str]:
         """Escalate every open report past its response deadline, once per deadline: a report
         escalated gets a new deadline, so running this again changes nothing until that one
@@ -787,6 +887,11 @@ _INSERT_REPORT = reports.insert()
 _INSERT_INPUT = report_input.insert()
 _INSERT_EVENT = events.insert()
 _GET_RECORD = sa.select(reports.c.record).where(reports.c.id == sa.bindparam("id"))
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    """The ``q``-th percentile (linear), rounded to 0.01; None for no values."""
+    return round(float(np.percentile(values, q)), 2) if values else None
 
 
 def _with_id(rid: int, record: str) -> dict[str, Any]:
