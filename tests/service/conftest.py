@@ -47,6 +47,24 @@ def _reset_pg(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A database of this test session's own on the server LAPOR_TEST_PG_URL names, so that
+    two runs against one server do not drop each other's tables; dropped at the end."""
+    assert PG_URL is not None
+    name = f"lapor_test_{os.getpid()}"
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    yield str(sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
 @pytest.fixture(scope="module", params=DBS)
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A fresh, empty store URL of each kind (one per test module)."""
@@ -56,8 +74,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         if REQUIRE_PG:
             pytest.fail("LAPOR_REQUIRE_PG=1 but LAPOR_TEST_PG_URL is not set (.ci/postgres.sh)")
         pytest.skip('no PostgreSQL: set LAPOR_TEST_PG_URL (eval "$(bash .ci/postgres.sh)")')
-    _reset_pg(PG_URL)
-    return PG_URL
+    url = request.getfixturevalue("pg_database")
+    _reset_pg(url)
+    return url
 
 
 @pytest.fixture(scope="module")
