@@ -89,14 +89,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lapor-bench-dup-"))
     measure("SQLite", f"sqlite:///{work / 'reports.sqlite3'}", args)
     if args.pg:
-        import sqlalchemy as sa
+        from lapor_router.service.store import drop_tables
 
-        engine = sa.create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "DROP TABLE IF EXISTS events, report_input, reports, tokens, lapor_schema CASCADE"
-            )
-        engine.dispose()
+        drop_tables(args.pg)
         measure("PostgreSQL", args.pg, args)
 
 

@@ -155,14 +155,9 @@ def main() -> None:
     install(SHARED, ["jakarta"])
     dbs = {"SQLite": f"sqlite:///{work / 'reports.sqlite3'}"}
     if args.pg:
-        import sqlalchemy as sa
+        from lapor_router.service.store import drop_tables
 
-        engine = sa.create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "DROP TABLE IF EXISTS events, report_input, reports, tokens, lapor_schema CASCADE"
-            )
-        engine.dispose()
+        drop_tables(args.pg)
         dbs["PostgreSQL"] = args.pg
     else:
         print("no PostgreSQL (--pg or LAPOR_TEST_PG_URL): SQLite only")

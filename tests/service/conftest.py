@@ -11,6 +11,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from lapor_router.service.store import drop_tables
+
 from service.serverproc import Server
 
 BOUNDARIES = Path(__file__).resolve().parents[3] / "shared" / "data" / "kelurahan_boundaries"
@@ -35,16 +37,6 @@ def data_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             os.environ["LAPOR_ROUTER_DATA"] = old
     return home
-
-
-def _reset_pg(url: str) -> None:
-    """An empty PostgreSQL database: every table of an earlier test dropped."""
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "DROP TABLE IF EXISTS events, report_input, reports, tokens, lapor_schema CASCADE"
-        )
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +67,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             pytest.fail("LAPOR_REQUIRE_PG=1 but LAPOR_TEST_PG_URL is not set (.ci/postgres.sh)")
         pytest.skip('no PostgreSQL: set LAPOR_TEST_PG_URL (eval "$(bash .ci/postgres.sh)")')
     url = request.getfixturevalue("pg_database")
-    _reset_pg(url)
+    drop_tables(url)  # an empty database: every table of an earlier module dropped
     return url
 
 

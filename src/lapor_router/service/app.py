@@ -163,8 +163,7 @@ def create_app(
     async def list_services(request: Request, fmt: str) -> Response:
         return _reply(open311.services(rules), fmt, root="services", item="service")
 
-    async def service_definition(request: Request, fmt: str) -> Response:
-        code, _ = _fmt(request)
+    async def service_definition(request: Request, fmt: str, code: str) -> Response:
         body = open311.definition(rules, code)
         return _reply(body, fmt, root="service_definition", item="service")
 
@@ -214,8 +213,7 @@ def create_app(
         )
         return _reply([public(r) for r in rows], fmt, root="service_requests", item="request")
 
-    async def get_request(request: Request, fmt: str) -> Response:
-        rid, _ = _fmt(request)
+    async def get_request(request: Request, fmt: str, rid: str) -> Response:
         record = await call(store.get, rid)
         return _reply([public(record)], fmt, root="service_requests", item="request")
 
@@ -252,17 +250,17 @@ def create_app(
         return run
 
     def field(form: Mapping[str, Sequence[str]], key: str) -> str:
-        value = open311._text(form, key)
+        value = open311.text_field(form, key)
         if value is None:
             raise RequestError(400, f"{key} is required")
         return value
 
     def moved(rid: str, unit: str, form: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-        lat = open311._number(form, "lat", -90.0, 90.0)
-        lon = open311._number(form, "long", -180.0, 180.0)
+        lat = open311.number_field(form, "lat", -90.0, 90.0)
+        lon = open311.number_field(form, "long", -180.0, 180.0)
         if lat is None or lon is None:
             raise RequestError(400, "lat and long are required")
-        acc = open311._number(form, "accuracy_m", 0.0, 1e6)
+        acc = open311.number_field(form, "accuracy_m", 0.0, 1e6)
         return store.move_pin(rid, unit, lon, lat, acc, now=clock())
 
     actions = {
@@ -320,40 +318,40 @@ def _warm_up(store: ReportStore) -> None:
     store.router.route(Report(point.x, point.y, text="jalan berlubang di kelurahan"))
 
 
-def _services_or_definition(
-    listing: Callable[[Request, str], Awaitable[Response]],
-    one: Callable[[Request, str], Awaitable[Response]],
-) -> Callable[[Request, str], Awaitable[Response]]:
+_Handler = Callable[[Request, str], Awaitable[Response]]
+_OneHandler = Callable[[Request, str, str], Awaitable[Response]]
+
+
+def _one(rest: str) -> str | None:
+    """The ``{key}`` of a path tail ``/{key}``, or None for any other tail."""
+    return rest[1:] if rest.startswith("/") and "/" not in rest[1:] else None
+
+
+def _services_or_definition(listing: _Handler, one: _OneHandler) -> _Handler:
     """``/services[.fmt]`` lists; ``/services/{code}[.fmt]`` defines one."""
 
     async def dispatch(request: Request, fmt: str) -> Response:
         rest, _ = _fmt(request)
         if rest == "":
             return await listing(request, fmt)
-        if rest.startswith("/") and "/" not in rest[1:]:
-            request.path_params["rest"] = rest[1:] + ("." + fmt if fmt else "")
-            return await one(request, fmt)
+        if (code := _one(rest)) is not None:
+            return await one(request, fmt, code)
         raise RequestError(404, "not found")
 
     return dispatch
 
 
-def _requests(
-    post: Callable[[Request, str], Awaitable[Response]],
-    listing: Callable[[Request, str], Awaitable[Response]],
-    one: Callable[[Request, str], Awaitable[Response]],
-) -> Callable[[Request, str], Awaitable[Response]]:
+def _requests(post: _Handler, listing: _Handler, one: _OneHandler) -> _Handler:
     """``POST /requests[.fmt]``, ``GET /requests[.fmt]``, ``GET /requests/{id}[.fmt]``."""
 
     async def dispatch(request: Request, fmt: str) -> Response:
         rest, _ = _fmt(request)
         if rest == "":
             return await (post if request.method == "POST" else listing)(request, fmt)
-        if rest.startswith("/") and "/" not in rest[1:] and request.method == "GET":
-            request.path_params["rest"] = rest[1:] + "." + fmt
-            return await one(request, fmt)
         if request.method == "POST":
             raise RequestError(405, "POST goes to /requests")
+        if (rid := _one(rest)) is not None:
+            return await one(request, fmt, rid)
         raise RequestError(404, "not found")
 
     return dispatch

@@ -70,7 +70,9 @@ def _one(form: Mapping[str, Sequence[str]], key: str) -> str | None:
     return values[0]
 
 
-def _number(form: Mapping[str, Sequence[str]], key: str, lo: float, hi: float) -> float | None:
+def number_field(form: Mapping[str, Sequence[str]], key: str, lo: float, hi: float) -> float | None:
+    """Form field ``key`` as a number in [``lo``, ``hi``] (a decimal comma taken), None if
+    absent or blank; 400 otherwise."""
     raw = _one(form, key)
     if raw is None or not raw.strip():
         return None
@@ -83,7 +85,8 @@ def _number(form: Mapping[str, Sequence[str]], key: str, lo: float, hi: float) -
     return value
 
 
-def _text(form: Mapping[str, Sequence[str]], key: str) -> str | None:
+def text_field(form: Mapping[str, Sequence[str]], key: str) -> str | None:
+    """Form field ``key`` as text (None if absent or blank; 400 if over ``MAX_TEXT``)."""
     raw = _one(form, key)
     if raw is None:
         return None
@@ -97,37 +100,37 @@ def parse_request(
 ) -> tuple[Report, dict[str, Any]]:
     """A POST /requests body (form fields, each a list of values) as a Report and the
     fields the store keeps beside it (``address``, ``media_url``)."""
-    code = _text(form, "service_code")
+    code = text_field(form, "service_code")
     if code is not None and code not in rg.categories:
         raise RequestError(400, f"unknown service_code {code[:64]!r}; see GET /services")
-    lat = _number(form, "lat", -90.0, 90.0)
-    lon = _number(form, "long", -180.0, 180.0)
+    lat = number_field(form, "lat", -90.0, 90.0)
+    lon = number_field(form, "long", -180.0, 180.0)
     if (lat is None) != (lon is None):
         raise RequestError(400, "lat and long go together: give both or neither")
-    address = _text(form, "address_string")
-    kelurahan = _text(form, "kelurahan")
+    address = text_field(form, "address_string")
+    kelurahan = text_field(form, "kelurahan")
     if lat is None and address is None and kelurahan is None:
         raise RequestError(400, "a location is required: lat and long, or an address_string")
-    description = _text(form, "description") or ""
+    description = text_field(form, "description") or ""
     if code is None and not description:
         raise RequestError(400, "give a service_code or a description to infer it from")
-    accuracy = _number(form, "accuracy_m", 0.0, 1e6)
+    accuracy = number_field(form, "accuracy_m", 0.0, 1e6)
     private_raw = (_one(form, "private") or "").strip().lower()
     if private_raw not in _TRUE | _FALSE:
         raise RequestError(400, f"private must be true or false, not {private_raw[:20]!r}")
-    created = _text(form, "requested_datetime")
+    created = text_field(form, "requested_datetime")
     if created is not None:
         created = parse_time(created, "requested_datetime").isoformat()
     attributes: dict[str, str] = {}
     for key in form:
         m = _ATTRIBUTE.match(key)
         if m:
-            value = _text(form, key)
+            value = text_field(form, key)
             if value is not None:
                 attributes[m.group(1)] = value
     if len(attributes) > 32:
         raise RequestError(400, "at most 32 attributes")
-    reporter = {k: v for k in CONTACT if (v := _text(form, k)) is not None}
+    reporter = {k: v for k in CONTACT if (v := text_field(form, k)) is not None}
     if reporter.get("first_name") or reporter.get("last_name"):
         full = " ".join(x for x in (reporter.get("first_name"), reporter.get("last_name")) if x)
         reporter["name"] = full
@@ -145,7 +148,7 @@ def parse_request(
         attributes=attributes,
         address=where,
     )
-    return report, {"media_url": _text(form, "media_url")}
+    return report, {"media_url": text_field(form, "media_url")}
 
 
 def parse_time(raw: str, key: str) -> datetime:

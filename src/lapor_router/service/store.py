@@ -181,6 +181,14 @@ def _engine(url: str) -> Engine:
     raise StoreError(f"{url}: a store URL is sqlite:///PATH or postgresql://...")
 
 
+def drop_tables(url: str) -> None:
+    """Drop every table of the store at ``url`` (tests and benchmarks start from empty)."""
+    engine = _engine(url)
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+    engine.dispose()
+
+
 def _now_ts(now: datetime | None) -> float:
     return (now or datetime.now().astimezone()).timestamp()
 
@@ -792,6 +800,7 @@ class ReportStore:
 
     def _columns(self, d: RoutingDecision, record: Mapping[str, Any], ts: float) -> dict[str, Any]:
         loc = d.location
+        cx, cy = _cell(loc.lon, loc.lat)
         return {
             "status": record["status"],
             "service_code": d.category,
@@ -801,8 +810,8 @@ class ReportStore:
             "lat": loc.lat,
             "updated_ts": ts,
             "respond_ts": d.respond_by.timestamp() if d.respond_by is not None else None,
-            "cx": _cell(loc.lon, loc.lat)[0],
-            "cy": _cell(loc.lon, loc.lat)[1],
+            "cx": cx,
+            "cy": cy,
             "record": _dumps(record),
             "decision": _dumps(decision_state(d)),
         }
