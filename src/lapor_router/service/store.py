@@ -576,25 +576,25 @@ class ReportStore:
             raise RequestError(400, f"by is one of {', '.join(keys)}")
         cal = self.router.calendar
         moment = (now or self.router.now()).timestamp()
-        q = sa.select(reports.c.id, reports.c.status, reports.c.respond_ts, reports.c.record,
-                      reports.c.requested_ts)  # fmt: skip
+        window = []
         if start is not None:
-            q = q.where(reports.c.requested_ts >= start.timestamp())
+            window.append(reports.c.requested_ts >= start.timestamp())
         if end is not None:
-            q = q.where(reports.c.requested_ts <= end.timestamp())
+            window.append(reports.c.requested_ts <= end.timestamp())
+        q = sa.select(reports.c.id, reports.c.status, reports.c.respond_ts, reports.c.record,
+                      reports.c.requested_ts).where(*window)  # fmt: skip
+        # the events of the same reports by a join (an IN list of ids would pass SQLite's
+        # limit on bound variables for a large store)
+        qe = (
+            sa.select(events.c.report_id, events.c.at, events.c.kind, events.c.actor,
+                      events.c.after)
+            .select_from(events.join(reports, events.c.report_id == reports.c.id))
+            .where(*window)
+            .order_by(events.c.report_id, events.c.id)
+        )  # fmt: skip
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
-            ids = [r[0] for r in rows]
-            evs = (
-                conn.execute(
-                    sa.select(events.c.report_id, events.c.at, events.c.kind, events.c.actor,
-                              events.c.after)
-                    .where(events.c.report_id.in_(ids))
-                    .order_by(events.c.report_id, events.c.id)
-                ).all()
-                if ids
-                else []
-            )  # fmt: skip
+            evs = conn.execute(qe).all()
         first_unit: dict[int, float] = {}
         resolved: dict[int, float] = {}
         routed: dict[int, dict[str, Any]] = {}
