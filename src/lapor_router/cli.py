@@ -577,34 +577,69 @@ def tokens_add(
         raise _fail(exc) from exc
 
 
-@app.command("stats")
-def stats_cmd(
-    db: _DB = None,
-    by: Annotated[str, typer.Option(help="unit, kelurahan, kota or category.")] = "unit",
-    from_: Annotated[str | None, typer.Option("--from", help="ISO date-time (WIB).")] = None,
-    to: Annotated[str | None, typer.Option(help="ISO date-time (WIB).")] = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Responsiveness of the reports in the store: responded and resolved in time, office
-    hours to respond and resolve, transfers, open and overdue."""
+def _period(tz: Any, from_: str | None, to: str | None) -> tuple[Any, Any]:
+    """--from/--to as aware datetimes (naive = WIB)."""
     from datetime import datetime as _dt
 
-    import pandas as pd
-
-    store = _store(db)
-    tz = store.router.calendar.tz
     try:
         start, end = ((_dt.fromisoformat(v) if v else None) for v in (from_, to))
     except ValueError as exc:
         raise _fail(LaporRouterError(f"--from/--to: {exc}")) from exc
     start, end = ((m if m is None or m.tzinfo else m.replace(tzinfo=tz)) for m in (start, end))
-    try:
-        rows = store.stats(by, start, end)
-    except LaporRouterError as exc:
-        raise _fail(exc) from exc
+    return start, end
+
+
+_FROM = Annotated[str | None, typer.Option("--from", help="Reports made from (ISO, WIB).")]
+_TO = Annotated[str | None, typer.Option("--to", help="Reports made until (ISO, WIB).")]
+
+
+@app.command("stats")
+def stats_cmd(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A store export (`lapor-router export`) or a routed file."),
+    ] = None,
+    db: _DB = None,
+    by: Annotated[str, typer.Option(help="unit, kelurahan, kota or category.")] = "unit",
+    from_: _FROM = None,
+    to: _TO = None,
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the table as CSV.")] = None,
+    png: Annotated[Path | None, typer.Option("--png", help="Write a bar chart (PNG).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Responsiveness of the reports in the store (--db) or in FILE: responded and resolved
+    in time, office hours to respond and resolve, transfers, reopened, open and overdue.
+    A routed file has no lifecycle columns: its reports count as open and the figures of
+    response and resolution are left empty."""
+    from .dispatch import stats_frame
+
+    if file is not None and db is not None:
+        raise _fail(LaporRouterError("give a FILE or --db, not both"))
+    if file is not None:
+        from .batch import stats_file
+
+        router = Router.default()
+        start, end = _period(router.calendar.tz, from_, to)
+        try:
+            rows, rejected = stats_file(file, router.calendar, by, start, end, router.now())
+        except LaporRouterError as exc:
+            raise _fail(exc) from exc
+        if rejected:
+            err.print(f"{rejected} record(s) of {file} could not be read (not counted)")
+    else:
+        store = _store(db)
+        router = store.router
+        start, end = _period(router.calendar.tz, from_, to)
+        try:
+            rows = store.stats(by, start, end)
+        except LaporRouterError as exc:
+            raise _fail(exc) from exc
     if csv_out is not None:
-        pd.DataFrame(rows).to_csv(csv_out, index=False)
+        stats_frame(rows, by).to_csv(csv_out, index=False)
+    if png is not None:
+        from .maps import stats_png
+
+        stats_png(rows, by, png, _labels(router, by))
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -612,6 +647,41 @@ def stats_cmd(
     for r in rows:
         table.add_row(*("" if v is None else str(v) for v in r.values()))
     out.print(table)
+
+
+def _labels(router: Router, by: str) -> dict[Any, str]:
+    """Display names of the group keys: unit and category names, kelurahan names."""
+    rules = router.rules
+    if by == "unit":
+        return {u: rules.units[u].name for u in rules.units}
+    if by == "category":
+        return {c: cat.name for c, cat in rules.categories.items()}
+    if by == "kelurahan":
+        b = router.boundaries
+        return dict(zip(b.codes.tolist(), b.names.tolist(), strict=True))
+    return {}
+
+
+@app.command("export")
+def export_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help=".csv, .jsonl or .parquet")],
+    db: _DB = None,
+    from_: _FROM = None,
+    to: _TO = None,
+) -> None:
+    """Write the store's life table: one row per report with where it is, who holds it, its
+    deadlines, first response, close, transfers and reopenings (no reporter, no text);
+    `lapor-router stats FILE` computes the same figures from it as from the store."""
+    from .files import write_table
+
+    store = _store(db)
+    start, end = _period(store.router.calendar.tz, from_, to)
+    try:
+        table = store.life_table(start, end)
+        write_table(table, output)
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    out.print(f"wrote {len(table)} report(s) to {output}", highlight=False)
 
 
 @app.command("escalate-due")

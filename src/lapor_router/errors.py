@@ -92,6 +92,11 @@ class ModelError(LaporRouterError):
         super().__init__(f"{self.source}: {problem}")
 
 
+class StatsError(LaporRouterError, ValueError):
+    """Responsiveness figures cannot be computed: an unknown grouping, or a table without
+    the columns they need."""
+
+
 class StoreError(LaporRouterError):
     """The report store cannot be used (unreachable database, unknown URL scheme)."""
 

@@ -1,8 +1,11 @@
-"""Pictures of a re-routed report file: where reports are, and where they were misplaced.
+"""Pictures of a re-routed report file: where reports are, and where they were misplaced;
+and a chart of responsiveness figures.
 
 An HTML map (folium) with a choropleth of reports per kelurahan and a line from each
 claimed kelurahan to the kelurahan the reports really lie in, coloured by how many; and a
 static PNG (matplotlib) of the same. For a lurah who wants to see, not read.
+:func:`stats_png` draws the figures of :func:`lapor_router.dispatch.responsiveness`, one
+bar pair per group, for a meeting.
 """
 
 from __future__ import annotations
@@ -166,6 +169,58 @@ def png_map(
     fig.tight_layout()
     fig.savefig(dest)
     plt.close(fig)
+
+
+def stats_png(
+    rows: list[dict[str, Any]],
+    by: str,
+    dest: str | Path,
+    labels: dict[Any, str] | None = None,
+    limit: int = 30,
+) -> int:
+    """Write a PNG bar chart of ``rows`` (:func:`lapor_router.dispatch.responsiveness`):
+    per group, the share of its reports responded to in time and resolved in time (per
+    cent of received), with received, open and overdue counts beside; the ``limit`` groups
+    with the most reports (the title says how many of how many). ``labels``: a display
+    name per group key. Returns the number of groups drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = sorted(rows, key=lambda r: (-int(r["received"]), str(r[by])))[:limit]
+    names = [(labels or {}).get(r[by], str(r[by]) if r[by] is not None else "(tanpa)")
+             for r in shown]  # fmt: skip
+
+    def share(r: dict[str, Any], key: str) -> float:
+        value = r.get(key)
+        return 100.0 * value / r["received"] if value is not None and r["received"] else 0.0
+
+    y = np.arange(len(shown))
+    fig, ax = plt.subplots(figsize=(11, 1.6 + 0.38 * max(len(shown), 1)), dpi=110)
+    ax.barh(y - 0.2, [share(r, "responded_in_time") for r in shown], 0.38,
+            color="#2171b5", label="ditanggapi tepat waktu")  # fmt: skip
+    ax.barh(y + 0.2, [share(r, "resolved_in_time") for r in shown], 0.38,
+            color="#41ab5d", label="selesai tepat waktu")  # fmt: skip
+    for i, r in enumerate(shown):
+        ax.text(101, i, f"{r['received']} laporan · {r['open']} terbuka · "
+                f"{r['overdue']} terlambat", va="center", fontsize=8)  # fmt: skip
+    # long names are cut in the middle: "Suku Dinas Bina Marga … Jakarta Selatan"
+    ax.set_yticks(y, [n if len(n) <= 48 else f"{n[:22]}…{n[-25:]}" for n in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 150)
+    ax.set_xticks(range(0, 101, 20))
+    ax.set_xlabel("% dari laporan diterima")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.06 - 1.5 / (8 + 2.6 * len(shown))),
+              ncol=2, fontsize=8, frameon=False)  # fmt: skip
+    ax.set_title(
+        f"Responsivitas per {by}: {len(shown)} dari {len(rows)} kelompok "
+        f"({sum(int(r['received']) for r in rows)} laporan)"
+    )
+    fig.tight_layout()
+    fig.savefig(dest)
+    plt.close(fig)
+    return len(shown)
 
 
 def _flow_rows(flows: pd.DataFrame, limit: int) -> list[tuple[Any, Any, int, str, str]]:

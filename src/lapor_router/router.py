@@ -27,6 +27,7 @@ from .route import (
     WorkCalendar,
     decide,
     escalate,
+    reopen,
     transfer,
 )
 
@@ -198,3 +199,9 @@ class Router(Locator):
     def escalate(self, decision: RoutingDecision, now: datetime | None = None) -> RoutingDecision:
         """Move an overdue report one step up its escalation chain."""
         return escalate(self.rules, self.calendar, decision, now or self.now())
+
+    def reopen(
+        self, decision: RoutingDecision, reason: str, now: datetime | None = None
+    ) -> RoutingDecision:
+        """A closed report back with its unit, with fresh deadlines from ``now``."""
+        return reopen(self.rules, self.calendar, decision, reason, now or self.now())

@@ -217,3 +217,32 @@ def test_stats_endpoint_and_command(client, server):
     assert out.returncode == 0, out.stderr
     kota = {x["kota"]: x["received"] for x in json.loads(out.stdout)}
     assert kota[rec["kota"]] >= 1
+
+
+def test_reopen_after_close_and_merge(client, server):
+    rid, rec = new_report(client)
+    token = server.token(rec["unit_id"])
+    assert act(client, rid, "reopen", token, reason="belum").status_code == 409  # still open
+    assert act(client, rid, "close", token, resolution="ditambal").status_code == 200
+    assert act(client, rid, "reopen", token).status_code == 400  # a reason is required
+    other = server.token("dinas_bina_marga")
+    assert other != rec["unit_id"]
+    assert act(client, rid, "reopen", other, reason="x").status_code == 403
+    r = act(client, rid, "reopen", token, reason="Lubang masih ada, hubungi 081233334444")
+    assert r.status_code == 200, r.text
+    back = r.json()[0]
+    assert back["status"] == "open" and "reopened" in back["flags"]
+    assert back["unit_id"] == rec["unit_id"] and "resolution" not in back
+    # fresh deadlines from the reopening (exact values: test_store's hand computation)
+    assert back["respond_by"] >= rec["respond_by"] and "Dibuka kembali" in back["status_notes"]
+    events = client.get(f"/v1/requests/{rid}/events").json()
+    assert events[-1]["kind"] == "reopened"
+    assert events[-1]["before"]["status"] == "closed" and events[-1]["after"]["status"] == "open"
+    assert "081233334444" not in json.dumps(events) + json.dumps(back)
+    # a merged report reopened is no longer merged
+    a, rec_a = new_report(client)
+    b, _ = new_report(client)
+    ta = server.token(rec_a["unit_id"])
+    assert act(client, a, "merge", ta, into=b).status_code == 200
+    again = act(client, a, "reopen", ta, reason="bukan masalah yang sama")
+    assert again.status_code == 200 and "merged_into" not in again.json()[0]

@@ -9,9 +9,11 @@ import time
 from datetime import datetime, timedelta
 
 import httpx
+import pandas as pd
 import pytest
 
 from lapor_router import Report, Router
+from lapor_router.dispatch import STATS_BY, responsiveness
 from lapor_router.errors import RequestError, SchemaVersionError, StoreError
 from lapor_router.service import SCHEMA_VERSION, ReportStore
 
@@ -213,7 +215,7 @@ def test_the_thread_pool_mode_answers_the_same(router, db_url):
     store.dispose()
 
 
-def test_stats_equal_a_hand_computation(router, db_url):
+def test_stats_equal_a_hand_computation(router, db_url, tmp_path):
     """Three reports around Christmas 2026 (24 Dec is joint leave, 25 Dec Christmas, 26–27 a
     weekend; office 08:00–16:00 WIB), their deadlines and office hours worked out by hand."""
     from datetime import date
@@ -242,18 +244,31 @@ def test_stats_equal_a_hand_computation(router, db_url):
     store.close(r["service_request_id"], moved["unit_id"], "ditambal", now=at(22, 10))
     # tree, Tue 22 Dec 08:00, still open on the 30th: overdue
     store.submit(Report(*spot, category="tree", created_at=at(22, 8)), now=at(22, 8))
+    # street light, Mon 21 Dec 08:00 (respond by Tue 22 08:00, resolve by Thu 24 08:00),
+    # closed Mon 14:00 (6 h), reopened Tue 22 09:00: fresh deadlines, respond by Wed 23 09:00;
+    # open on the 30th, so overdue and not resolved
+    s_ = store.submit(Report(*spot, category="street_light", created_at=at(21, 8)), now=at(21, 8))
+    store.close(s_["service_request_id"], s_["unit_id"], "diganti", now=at(21, 14))
+    again = store.reopen(s_["service_request_id"], s_["unit_id"], "masih mati", now=at(22, 9))
+    assert again["status"] == "open" and again["respond_by"] == "2026-12-23T09:00:00+07:00"
     got = {row["category"]: row for row in store.stats("category", now=at(30, 12))}
     assert got["garbage"] == {
         "category": "garbage", "received": 1, "responded": 1, "responded_in_time": 0,
         "resolved": 1, "resolved_in_time": 0, "respond_hours_median": 3.0,
         "respond_hours_p90": 3.0, "resolve_hours_median": 3.0, "resolve_hours_p90": 3.0,
-        "transfers_per_report": 0.0, "open": 0, "overdue": 0,
+        "transfers_per_report": 0.0, "reopened": 0, "open": 0, "overdue": 0, "unreadable": 0,
     }  # fmt: skip
     assert got["road_damage"] == {
         "category": "road_damage", "received": 1, "responded": 1, "responded_in_time": 1,
         "resolved": 1, "resolved_in_time": 1, "respond_hours_median": 2.0,
         "respond_hours_p90": 2.0, "resolve_hours_median": 9.0, "resolve_hours_p90": 9.0,
-        "transfers_per_report": 1.0, "open": 0, "overdue": 0,
+        "transfers_per_report": 1.0, "reopened": 0, "open": 0, "overdue": 0, "unreadable": 0,
+    }  # fmt: skip
+    assert got["street_light"] == {
+        "category": "street_light", "received": 1, "responded": 1, "responded_in_time": 1,
+        "resolved": 0, "resolved_in_time": 0, "respond_hours_median": 6.0,
+        "respond_hours_p90": 6.0, "resolve_hours_median": None, "resolve_hours_p90": None,
+        "transfers_per_report": 0.0, "reopened": 1, "open": 1, "overdue": 1, "unreadable": 0,
     }  # fmt: skip
     assert got["tree"]["received"] == 1 and got["tree"]["responded"] == 0
     assert got["tree"]["respond_hours_median"] is None
@@ -262,7 +277,15 @@ def test_stats_equal_a_hand_computation(router, db_url):
     only = store.stats("category", start=at(22, 0), end=at(22, 23), now=at(30, 12))
     assert [row["category"] for row in only] == ["tree"]
     units = {row["unit"]: row["received"] for row in store.stats("unit", now=at(30, 12))}
-    assert sum(units.values()) == 3 and units[moved["unit_id"]] == 1  # where it is now
+    assert sum(units.values()) == 4 and units[moved["unit_id"]] == 1  # where it is now
     with pytest.raises(RequestError):
         store.stats("planet")
+    # the same figures from the store's life table written to a file and read back as text
+    path = tmp_path / "life.csv"
+    store.life_table().to_csv(path, index=False)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for by in STATS_BY:
+        assert responsiveness(table, router.calendar, by, now=at(30, 12)) == store.stats(
+            by, now=at(30, 12)
+        )
     store.dispose()

@@ -1,6 +1,7 @@
 """Sixth stage: re-route whole report files, chunk by chunk (:mod:`.run`), in this process
 (:mod:`.engine`) or on a dask.distributed cluster (:mod:`.dask`, imported when used); link
-the possible duplicates of a file (:mod:`.cluster`).
+the possible duplicates of a file (:mod:`.cluster`); responsiveness figures of a file
+(:mod:`.stats`).
 
 The names of the former ``lapor_router.batch`` module stay importable from here.
 """
@@ -14,6 +15,7 @@ from ..normalize import Columns
 from .cluster import cluster_file
 from .engine import route_chunk
 from .run import route_file
+from .stats import stats_file
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -26,4 +28,5 @@ __all__ = [
     "route_chunk",
     "route_file",
     "route_frame",
+    "stats_file",
 ]

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..dispatch.duplicates import cluster_reports
 from ..errors import BatchError
-from ..files import READERS, csv_delimiter, text_encoding
+from ..files import TABLE_FORMATS, read_whole, write_table
 from ..files.formats import file_format
 from ..normalize import Columns
 from ..route import RuleGraph
@@ -37,21 +37,10 @@ def cluster_file(
     JSON Lines or Parquet by extension) and return a summary. ``window=False``: distance
     only."""
     src, dest = Path(input), Path(output)
-    if not src.is_file():
-        raise BatchError(f"{src}: no such input file")
-    in_fmt, out_fmt = file_format(src), file_format(dest)
-    if out_fmt not in ("csv", "jsonl", "parquet"):
+    if file_format(dest) not in TABLE_FORMATS:
         raise BatchError(f"{dest}: clusters are written as .csv, .jsonl or .parquet")
-    options: dict[str, str] = {} if in_fmt == "parquet" else {"encoding": text_encoding(encoding)}
-    if in_fmt == "csv":
-        options["delimiter"] = csv_delimiter(src, delimiter)
     columns = columns or Columns()
-    frames, rejected, geometry = [], 0, None
-    for chunk in READERS[in_fmt](src, 200_000, 0, 0, columns, **options):
-        frames.append(chunk.frame)
-        rejected += len(chunk.rejects)
-        geometry = geometry or chunk.geometry
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"__row_id": []})
+    frame, rejected, geometry = read_whole(src, columns, encoding, delimiter)
     names = [str(c) for c in frame.columns if c not in ("__row_id", geometry)]
     cols = columns.resolve(names)
     if cols.category is None:
@@ -70,14 +59,7 @@ def cluster_file(
         out = out.drop(columns=[geometry])
     out["cluster_id"] = ids["cluster_id"].to_numpy()
     out["cluster_size"] = ids["cluster_size"].to_numpy()
-    tmp = dest.with_name(dest.name + ".tmp")
-    if out_fmt == "csv":
-        out.to_csv(tmp, index=False)
-    elif out_fmt == "jsonl":
-        out.to_json(tmp, orient="records", lines=True, force_ascii=False)
-    else:
-        out.astype({c: str for c in out.columns if out[c].dtype == object}).to_parquet(tmp)
-    tmp.replace(dest)
+    write_table(out, dest)
     sizes = out["cluster_size"].to_numpy()
     clustered = out["cluster_id"].to_numpy() >= 0
     return {

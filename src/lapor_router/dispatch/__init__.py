@@ -12,6 +12,7 @@ from typing import Any
 from ..privacy import MASK, mask_text, public_reporter
 from ..route import RoutingDecision
 from .frames import OUTPUT_COLUMNS, Routes, input_names, route_frame, route_frame_located
+from .stats import FIGURES, LIFE_COLUMNS, STATS_BY, responsiveness, stats_frame
 
 
 def dispatch_record(decision: RoutingDecision) -> dict[str, Any]:
@@ -21,13 +22,18 @@ def dispatch_record(decision: RoutingDecision) -> dict[str, Any]:
 
 
 __all__ = [
+    "FIGURES",
+    "LIFE_COLUMNS",
     "MASK",
     "OUTPUT_COLUMNS",
+    "STATS_BY",
     "Routes",
     "dispatch_record",
     "input_names",
     "mask_text",
     "public_reporter",
+    "responsiveness",
     "route_frame",
     "route_frame_located",
+    "stats_frame",
 ]

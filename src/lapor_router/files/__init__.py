@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from .checkpoint import Tally, fingerprint, output_lock, save, writable_folder
 from .formats import FORMATS, file_format
-from .readers import READERS, Chunk, csv_delimiter, text_encoding
-from .writers import REJECT_COLUMNS, empty_output, merge_parts, write_part, write_rejects
+from .readers import READERS, Chunk, csv_delimiter, read_whole, text_encoding
+from .writers import (
+    REJECT_COLUMNS,
+    TABLE_FORMATS,
+    empty_output,
+    merge_parts,
+    write_part,
+    write_rejects,
+    write_table,
+)
 
 __all__ = [
     "FORMATS",
     "READERS",
     "REJECT_COLUMNS",
+    "TABLE_FORMATS",
     "Chunk",
     "Tally",
     "csv_delimiter",
@@ -28,9 +37,11 @@ __all__ = [
     "fingerprint",
     "merge_parts",
     "output_lock",
+    "read_whole",
     "save",
     "text_encoding",
     "writable_folder",
     "write_part",
     "write_rejects",
+    "write_table",
 ]

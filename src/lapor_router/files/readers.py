@@ -25,6 +25,7 @@ import shapely
 from ..errors import BatchError
 from ..normalize import Columns, private_flag
 from ..privacy import mask_text, mask_unattributed
+from .formats import file_format
 from .salvage import (
     DELIMITERS,
     content_end,
@@ -390,3 +391,28 @@ READERS: dict[str, Callable[..., Iterator[Chunk]]] = {
     "geojson": read_geojson_chunks,
     "parquet": read_parquet_chunks,
 }
+
+
+def read_whole(
+    path: str | Path,
+    columns: Columns | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> tuple[pd.DataFrame, int, str | None]:
+    """All of a report file as one frame (with ``__row_id``), the number of records that
+    could not be read (rejects, counted), and the geometry column's name if any. For the
+    commands that need the whole file at once (clusters, stats)."""
+    src = Path(path)
+    if not src.is_file():
+        raise BatchError(f"{src}: no such input file")
+    fmt = file_format(src)
+    options: dict[str, str] = {} if fmt == "parquet" else {"encoding": text_encoding(encoding)}
+    if fmt == "csv":
+        options["delimiter"] = csv_delimiter(src, delimiter)
+    frames, rejected, geometry = [], 0, None
+    for chunk in READERS[fmt](src, 200_000, 0, 0, columns or Columns(), **options):
+        frames.append(chunk.frame)
+        rejected += len(chunk.rejects)
+        geometry = geometry or chunk.geometry
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"__row_id": []})
+    return frame, rejected, geometry

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from ..dispatch import OUTPUT_COLUMNS, input_names
+from ..errors import BatchError
 from ..normalize import Columns
 from .formats import file_format
 
@@ -278,3 +279,24 @@ def empty_output(
             {**{c: pa.array([], pa.string()) for c in names}, "geometry": pa.array([], pa.binary())}
         )
         pq.write_table(table.replace_schema_metadata({b"geo": _geo_metadata()}), dest)
+
+
+#: the formats :func:`write_table` writes
+TABLE_FORMATS = ("csv", "jsonl", "parquet")
+
+
+def write_table(frame: pd.DataFrame, dest: str | Path) -> None:
+    """Write ``frame`` whole to ``dest`` as CSV, JSON Lines or Parquet (by extension),
+    through a temporary file renamed at the end (a reader never sees half a file)."""
+    path = Path(dest)
+    fmt = file_format(path)
+    if fmt not in TABLE_FORMATS:
+        raise BatchError(f"{path}: a table is written as .csv, .jsonl or .parquet")
+    tmp = path.with_name(path.name + ".tmp")
+    if fmt == "csv":
+        frame.to_csv(tmp, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(tmp, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.astype({c: str for c in frame.columns if frame[c].dtype == object}).to_parquet(tmp)
+    tmp.replace(path)

@@ -6,7 +6,7 @@
 - :mod:`.deadlines`: working days, office hours and holidays (WIB);
 - :mod:`.decision`: :class:`Report`, :class:`RoutingDecision`, :class:`HandlerStep`;
 - :mod:`.decide`: one decision; :mod:`.many`: the same for many reports, as columns;
-- :mod:`.lifecycle`: transfers and escalations; :mod:`.model`: a classifier trained on an
+- :mod:`.lifecycle`: transfers, escalations and reopening; :mod:`.model`: a classifier trained on an
   agency's labelled reports (imported when a model is used).
 
 Imports :mod:`lapor_router.locate`, :mod:`lapor_router.normalize` and the foundation
@@ -20,7 +20,7 @@ from .deadlines import WorkCalendar, add_many, deadlines, deadlines_many
 from .decide import decide
 from .decision import HandlerStep, Report, RoutingDecision
 from .graph import RuleGraph
-from .lifecycle import escalate, transfer
+from .lifecycle import escalate, reopen, transfer
 from .lint import LintMessage, LintReport, lint
 from .many import decide_many
 from .rules import Category, Deadline, RuleSpec, Settings, default_rules_path, parse_rules
@@ -49,5 +49,6 @@ __all__ = [
     "escalate",
     "lint",
     "parse_rules",
+    "reopen",
     "transfer",
 ]

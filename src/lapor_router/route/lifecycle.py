@@ -1,4 +1,5 @@
-"""A decision's life after routing: transfers ("not our authority") and escalations."""
+"""A decision's life after routing: transfers ("not our authority"), escalations and
+reopening."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import RoutingError
-from .deadlines import WorkCalendar
+from .deadlines import WorkCalendar, deadlines
 from .decide import deadlines_of, step
 from .decision import RoutingDecision, mask_for_unit
 from .graph import RuleGraph
@@ -110,6 +111,30 @@ def escalate(
         respond_by=deadline,
         due_at=deadline,
         escalations=decision.escalations + 1,
+    )
+
+
+def reopen(
+    rg: RuleGraph, cal: WorkCalendar, decision: RoutingDecision, reason: str, now: datetime
+) -> RoutingDecision:
+    """A closed report back with the unit that held it (the reporter says the problem is
+    not solved): it gets the category's response and resolution deadlines afresh from
+    ``now``, and the flag ``reopened``."""
+    if not reason or not str(reason).strip():
+        raise RoutingError("reopening needs a reason")
+    reason = mask_for_unit(decision, reason)
+    respond, resolve = deadlines_of(rg, rg.categories.get(decision.category or ""))
+    respond_by, due_at = deadlines(cal, cal.localize(now), respond, resolve)
+    note = (
+        f"Dibuka kembali ({reason}); tanggapan paling lambat {respond_by:%Y-%m-%d %H:%M} WIB, "
+        f"selesai paling lambat {due_at:%Y-%m-%d %H:%M} WIB."
+    )
+    return replace(
+        decision,
+        respond_by=respond_by,
+        due_at=due_at,
+        explanation=(*decision.explanation, note),
+        flags=decision.flags | {"reopened"},
     )
 
 

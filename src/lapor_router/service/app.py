@@ -272,6 +272,7 @@ def create_app(
         ),
         "close": lambda rid, unit, f: store.close(rid, unit, field(f, "resolution"), clock()),
         "merge": lambda rid, unit, f: store.merge(rid, unit, field(f, "into"), clock()),
+        "reopen": lambda rid, unit, f: store.reopen(rid, unit, field(f, "reason"), clock()),
     }
 
     routes = [

@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from .._data import data_dir
+from ..dispatch import LIFE_COLUMNS, STATS_BY, responsiveness
 from ..dispatch.duplicates import EARTH_RADIUS_M, nearest
-from ..errors import RequestError, SchemaVersionError, StoreError
+from ..errors import RequestError, SchemaVersionError, StatsError, StoreError
 from ..privacy import mask_text
 from ..route import Report, RoutingDecision
 from ..router import Router
@@ -474,6 +476,17 @@ class ReportStore:
             lambda d, m: self._reroute(d, m, category=category),
         )
 
+    def reopen(
+        self, rid: str | int, unit_id: str, reason: str, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Open a closed (or merged) report again, with the unit that held it, because the
+        problem is not solved; it gets fresh deadlines from ``now`` (409 if it is open)."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise RequestError(400, "reopening needs a reason")
+        return self._change(
+            rid, unit_id, now, "reopened", lambda d, m: self.router.reopen(d, reason, m)
+        )
+
     def close(
         self, rid: str | int, unit_id: str, resolution: str, now: datetime | None = None
     ) -> dict[str, Any]:
@@ -557,32 +570,24 @@ class ReportStore:
         )  # fmt: skip
         return record
 
-    def stats(
-        self,
-        by: str = "unit",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        now: datetime | None = None,
-    ) -> list[dict[str, Any]]:
-        """Responsiveness per ``by`` (unit, kelurahan, kota or category; a report counts for
-        the unit holding it now) of the reports made from ``start`` to ``end``: received;
-        responded (the first action of a unit: transfer, escalation, pin move, category
-        change, merge or close) and how many of those by the first ``respond_by``; resolved
-        (closed or merged) and how many by the first ``due_at``; median and p90 office hours
-        to respond and to resolve; transfers per report; open and overdue at ``now``."""
-        keys = {"unit": "unit_id", "kelurahan": "kelurahan_kode", "kota": "kota",
-                "category": "service_code"}  # fmt: skip
-        if by not in keys:
-            raise RequestError(400, f"by is one of {', '.join(keys)}")
-        cal = self.router.calendar
-        moment = (now or self.router.now()).timestamp()
-        window = []
+    def life_table(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> pd.DataFrame:
+        """One row per report made from ``start`` to ``end``, with the columns of
+        :data:`lapor_router.dispatch.LIFE_COLUMNS` (what :meth:`stats` and
+        ``lapor-router stats FILE`` compute from; ``lapor-router export`` writes it): where it
+        is, who holds it, its first deadlines, a unit's first action (transfer, escalation,
+        pin move, category change, merge, close or reopen), the close that holds now,
+        transfers and reopenings. No reporter field and no text."""
+        cal, window = self.router.calendar, []
         if start is not None:
-            window.append(reports.c.requested_ts >= start.timestamp())
+            window.append(reports.c.requested_ts >= cal.localize(start).timestamp())
         if end is not None:
-            window.append(reports.c.requested_ts <= end.timestamp())
-        q = sa.select(reports.c.id, reports.c.status, reports.c.respond_ts, reports.c.record,
-                      reports.c.requested_ts).where(*window)  # fmt: skip
+            window.append(reports.c.requested_ts <= cal.localize(end).timestamp())
+        q = sa.select(
+            reports.c.id, reports.c.status, reports.c.respond_ts, reports.c.record,
+            reports.c.requested_ts,
+        ).where(*window).order_by(reports.c.id)  # fmt: skip
         # the events of the same reports by a join (an IN list of ids would pass SQLite's
         # limit on bound variables for a large store)
         qe = (
@@ -599,6 +604,7 @@ class ReportStore:
         resolved: dict[int, float] = {}
         routed: dict[int, dict[str, Any]] = {}
         transfers: dict[int, int] = {}
+        reopened: dict[int, int] = {}
         for rid, at, kind, actor, after in evs:
             values = json.loads(after) if after else {}
             if kind == "routed":
@@ -609,53 +615,46 @@ class ReportStore:
             if kind == "transferred":
                 transfers[rid] = transfers.get(rid, 0) + 1
             if kind == "closed" or (kind == "merged" and "merged_into" in values):
-                resolved.setdefault(rid, at)
-        groups: dict[Any, list[tuple[Any, ...]]] = {}
+                resolved[rid] = at  # the last close: the one that holds if still closed
+            if kind == "reopened":
+                reopened[rid] = reopened.get(rid, 0) + 1
+                resolved.pop(rid, None)
+        iso = self._iso
+        out = []
         for rid, status, respond_ts, record, requested_ts in rows:
             rec = json.loads(record)
-            groups.setdefault(rec.get(keys[by]), []).append((rid, status, respond_ts, requested_ts))
-        out = []
-        for key in sorted(groups, key=lambda k: (k is None, str(k))):
-            items = groups[key]
-            resp, res, resp_in, res_in = [], [], 0, 0
-            for rid, _status, _r, requested_ts in items:
-                made = datetime.fromtimestamp(requested_ts, cal.tz)
-                first = routed.get(rid, {})
-                if rid in first_unit:
-                    resp.append(
-                        cal.working_hours(made, datetime.fromtimestamp(first_unit[rid], cal.tz))
-                    )
-                    by_ = first.get("respond_by")
-                    resp_in += bool(
-                        by_ and first_unit[rid] <= datetime.fromisoformat(by_).timestamp()
-                    )
-                if rid in resolved:
-                    res.append(
-                        cal.working_hours(made, datetime.fromtimestamp(resolved[rid], cal.tz))
-                    )
-                    due = first.get("due_at")
-                    res_in += bool(due and resolved[rid] <= datetime.fromisoformat(due).timestamp())
-            open_ = [i for i in items if i[1] == "open"]
+            first = routed.get(rid, {})
             out.append(
-                {
-                    by: key,
-                    "received": len(items),
-                    "responded": len(resp),
-                    "responded_in_time": resp_in,
-                    "resolved": len(res),
-                    "resolved_in_time": res_in,
-                    "respond_hours_median": _pct(resp, 50),
-                    "respond_hours_p90": _pct(resp, 90),
-                    "resolve_hours_median": _pct(res, 50),
-                    "resolve_hours_p90": _pct(res, 90),
-                    "transfers_per_report": round(
-                        sum(transfers.get(i[0], 0) for i in items) / len(items), 3
-                    ),
-                    "open": len(open_),
-                    "overdue": sum(1 for i in open_ if i[2] is not None and i[2] < moment),
-                }
+                (
+                    str(rid), rec.get("unit_id"), rec.get("kelurahan_kode"), rec.get("kota"),
+                    rec.get("service_code"), iso(requested_ts), first.get("respond_by"),
+                    first.get("due_at"), iso(respond_ts) if respond_ts is not None else None,
+                    status, iso(first_unit[rid]) if rid in first_unit else None,
+                    iso(resolved[rid]) if rid in resolved and status != "open" else None,
+                    transfers.get(rid, 0), reopened.get(rid, 0),
+                )
+            )  # fmt: skip
+        return pd.DataFrame(out, columns=list(LIFE_COLUMNS))
+
+    def stats(
+        self,
+        by: str = "unit",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Responsiveness per ``by`` (unit, kelurahan, kota or category; a report counts for
+        the unit holding it now) of the reports made from ``start`` to ``end``, at ``now``:
+        :func:`lapor_router.dispatch.responsiveness` of :meth:`life_table`."""
+        try:
+            if by not in STATS_BY:
+                raise StatsError(f"by is one of {', '.join(STATS_BY)}")
+            table = self.life_table(start, end)
+            return responsiveness(
+                table, self.router.calendar, by, start, end, now or self.router.now()
             )
-        return out
+        except StatsError as exc:
+            raise RequestError(400, str(exc)) from exc
 
     def escalate_due(self, now: datetime | None = None) -> list[str]:
         """Escalate every open report past its response deadline, once per deadline: a report
@@ -707,7 +706,9 @@ class ReportStore:
             row = conn.execute(q).mappings().first()
             if row is None:
                 raise RequestError(404, f"no service request {rid}")
-            if row["status"] != "open":
+            if kind == "reopened" and row["status"] == "open":
+                raise RequestError(409, f"service request {rid} is open")
+            if kind != "reopened" and row["status"] != "open":
                 raise RequestError(409, f"service request {rid} is closed")
             if unit_id is not None and row["unit_id"] != unit_id:
                 raise RequestError(403, f"service request {rid} is not held by {unit_id}")
@@ -730,6 +731,9 @@ class ReportStore:
             values["status"] = status
             if merged_into is not None:
                 values["merged_into"] = merged_into
+            if kind == "reopened":
+                values["merged_into"] = None
+                extra.pop("merged_into", None)
             if after.report is not None and after.report is not report:  # re-routed: new input
                 conn.execute(
                     report_input.update()
@@ -743,6 +747,12 @@ class ReportStore:
                 pair = ({"status": "open"}, {"status": "closed", "resolution": resolution})
             elif kind == "merged":
                 pair = ({"status": "open"}, {"status": "closed", "merged_into": str(merged_into)})
+            elif kind == "reopened":
+                pair = (
+                    {"status": "closed", "resolution": old.get("resolution"),
+                     "merged_into": old.get("merged_into"), **_routed(before)},
+                    {"status": "open", **_routed(after)},
+                )  # fmt: skip
             elif kind == "pin_moved":
                 pair = (
                     {**_located(before.location), **_routed(before)},
@@ -896,11 +906,6 @@ _INSERT_REPORT = reports.insert()
 _INSERT_INPUT = report_input.insert()
 _INSERT_EVENT = events.insert()
 _GET_RECORD = sa.select(reports.c.record).where(reports.c.id == sa.bindparam("id"))
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    """The ``q``-th percentile (linear), rounded to 0.01; None for no values."""
-    return round(float(np.percentile(values, q)), 2) if values else None
 
 
 def _with_id(rid: int, record: str) -> dict[str, Any]:
