@@ -550,13 +550,19 @@ def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8311,
     rules: Annotated[Path | None, typer.Option(help="Rule directory or file.")] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(help="Tile URL template ({z}/{x}/{y}) under the officers' page map."),
+    ] = None,
+    attribution: Annotated[str, typer.Option(help="The tiles' attribution.")] = "",
 ) -> None:
-    """Serve Open311 GeoReport v2 and the /v1/ lifecycle actions over a report store."""
+    """Serve Open311 GeoReport v2, the /v1/ lifecycle actions and the officers' page (/)
+    over a report store."""
     from .service import serve
 
     store = _store(db, rules)
     err.print(f"serving {store.display_url()} on http://{host}:{port}", highlight=False)
-    serve(store, host, port)
+    serve(store, host, port, tiles, attribution)
 
 
 tokens_app = typer.Typer(no_args_is_help=True, help="Unit tokens for the service.")
@@ -639,7 +645,7 @@ def stats_cmd(
     if png is not None:
         from .maps import stats_png
 
-        stats_png(rows, by, png, _labels(router, by))
+        stats_png(rows, by, png, router.group_names(by))
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -647,19 +653,6 @@ def stats_cmd(
     for r in rows:
         table.add_row(*("" if v is None else str(v) for v in r.values()))
     out.print(table)
-
-
-def _labels(router: Router, by: str) -> dict[Any, str]:
-    """Display names of the group keys: unit and category names, kelurahan names."""
-    rules = router.rules
-    if by == "unit":
-        return {u: rules.units[u].name for u in rules.units}
-    if by == "category":
-        return {c: cat.name for c, cat in rules.categories.items()}
-    if by == "kelurahan":
-        b = router.boundaries
-        return dict(zip(b.codes.tolist(), b.names.tolist(), strict=True))
-    return {}
 
 
 @app.command("export")

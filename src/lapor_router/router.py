@@ -205,3 +205,17 @@ class Router(Locator):
     ) -> RoutingDecision:
         """A closed report back with its unit, with fresh deadlines from ``now``."""
         return reopen(self.rules, self.calendar, decision, reason, now or self.now())
+
+    def group_names(self, by: str) -> dict[Any, str]:
+        """Display names of the keys a stats grouping ``by`` uses: unit and category names
+        from the rule set, kelurahan names from the boundary set; none for kota (its key is
+        its name)."""
+        rules = self.rules
+        if by == "unit":
+            return {u: rules.units[u].name for u in rules.units}
+        if by == "category":
+            return {c: cat.name for c, cat in rules.categories.items()}
+        if by == "kelurahan":
+            b = self.boundaries
+            return dict(zip(b.codes.tolist(), b.names.tolist(), strict=True))
+        return {}

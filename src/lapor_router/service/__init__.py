@@ -13,9 +13,16 @@ from .store import SCHEMA_VERSION, ReportStore, default_url
 __all__ = ["MAX_BODY", "SCHEMA_VERSION", "ReportStore", "create_app", "default_url", "serve"]
 
 
-def serve(store: ReportStore, host: str = "127.0.0.1", port: int = 8311) -> None:
+def serve(
+    store: ReportStore,
+    host: str = "127.0.0.1",
+    port: int = 8311,
+    tiles: str | None = None,
+    attribution: str = "",
+) -> None:
     """Serve ``store`` with uvicorn until interrupted (one process; access log off, so no
-    query string reaches a log)."""
+    query string reaches a log). ``tiles``/``attribution``: see :func:`create_app`."""
     import uvicorn
 
-    uvicorn.run(create_app(store), host=host, port=port, log_level="warning", access_log=False)
+    app = create_app(store, tiles=tiles, attribution=attribution)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

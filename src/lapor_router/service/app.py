@@ -19,11 +19,12 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from ..errors import LaporRouterError, RequestError
-from . import open311
+from . import open311, page
 from .store import STATUSES, ReportStore, public
 
 log = logging.getLogger("lapor_router.service")
@@ -128,13 +129,20 @@ def create_app(
     max_body: int = MAX_BODY,
     now: Callable[[], datetime] | None = None,
     threads: bool = False,
+    tiles: str | None = None,
+    attribution: str = "",
 ) -> Starlette:
     """The service over ``store`` (whose router routes). ``now`` stands in for the clock
     (tests). ``threads``: store calls in Starlette's thread pool instead of on the event
-    loop (for a remote database)."""
+    loop (for a remote database). ``tiles``: a tile URL template (``{z}/{x}/{y}``) under the
+    officers' page map, with its ``attribution``; without one the page draws the kelurahan
+    boundaries alone."""
     router = store.router
     rules = router.rules
     clock = now or router.now
+    features = page.BoundaryFeatures(router.boundaries)
+    page_settings = json.dumps(page.settings(router.boundaries, tiles, attribution))
+    policy = page.content_policy(tiles)
     _warm_up(store)
     # A store call takes about a millisecond of CPU: made on the event loop it skips the
     # thread hop and the GIL hand-offs that tripled the tail latency under load (SQLite and
@@ -209,6 +217,7 @@ def create_app(
             end=when(end, "end_date"),
             kelurahan=open311.split(_q(request, "kelurahan")),
             bbox=open311.bbox(_q(request, "bbox")),
+            unit_id=_q(request, "unit_id"),  # extension: the unit holding the report now
             limit=int(limit_raw),
         )
         return _reply([public(r) for r in rows], fmt, root="service_requests", item="request")
@@ -232,10 +241,33 @@ def create_app(
             moment = open311.parse_time(raw, key)
             return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
-        rows = await call(
-            store.stats, _q(request, "by") or "unit", when("from"), when("to"), clock()
-        )
+        by = _q(request, "by") or "unit"
+        rows = await call(store.stats, by, when("from"), when("to"), clock())
+        names = router.group_names(by)
+        for row in rows:  # extension of the figures: the group's display name
+            row["name"] = names.get(row[by], row[by])
         return _reply(rows, fmt, root="stats", item="group")
+
+    async def overdue(request: Request, fmt: str) -> Response:
+        limit_raw = _q(request, "limit") or "1000"
+        if not (limit_raw.isascii() and limit_raw.isdigit()) or not 0 < int(limit_raw) <= 1000:
+            raise RequestError(400, "limit is a whole number from 1 to 1000")
+        rows = await call(store.overdue, _q(request, "unit_id"), clock(), int(limit_raw))
+        return _reply([public(r) for r in rows], fmt, root="service_requests", item="request")
+
+    async def boundaries(request: Request, fmt: str) -> Response:
+        body = features.collection(open311.bbox(_q(request, "bbox")))
+        return Response(body, media_type="application/geo+json")
+
+    async def page_config(request: Request, fmt: str) -> Response:
+        return Response(page_settings, media_type=_JSON)
+
+    async def index(request: Request) -> Response:
+        return FileResponse(
+            page.STATIC_DIR / "index.html",
+            media_type="text/html; charset=utf-8",
+            headers={"content-security-policy": policy, "cache-control": "no-cache"},
+        )
 
     def action(
         name: str, do: Callable[[str, str, Mapping[str, Sequence[str]]], dict[str, Any]]
@@ -288,6 +320,11 @@ def create_app(
         ),
         Route("/v1/requests/{rid}/events", handler(history), methods=["GET"]),
         Route("/v1/stats", handler(stats), methods=["GET"]),
+        Route("/v1/overdue", handler(overdue), methods=["GET"]),
+        Route("/v1/boundaries.geojson", handler(boundaries), methods=["GET"]),
+        Route("/v1/page", handler(page_config), methods=["GET"]),
+        Route("/", index, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static"),
         *(
             Route(f"/v1/requests/{{rid}}/{name}", handler(action(name, call)), methods=["POST"])
             for name, call in actions.items()

@@ -680,6 +680,31 @@ class ReportStore:
             done.append(str(rid))
         return done
 
+    def overdue(
+        self, unit_id: str | None = None, now: datetime | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Open reports (of ``unit_id``, or of every unit) past their response deadline as it
+        stands now (after escalations: the "overdue" of :meth:`stats`), the latest first;
+        each public record gains ``overdue_hours``, office hours since the deadline."""
+        moment = now or self.router.now()
+        q = sa.select(reports.c.id, reports.c.record, reports.c.respond_ts).where(
+            reports.c.status == "open", reports.c.respond_ts < moment.timestamp()
+        )
+        if unit_id is not None:
+            q = q.where(reports.c.unit_id == unit_id)
+        q = q.order_by(reports.c.respond_ts, reports.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        cal = self.router.calendar
+        tz = cal.tz
+        out = []
+        for rid, record, respond_ts in rows:
+            rec = _with_id(rid, record)
+            since = datetime.fromtimestamp(respond_ts, tz)
+            rec["overdue_hours"] = round(cal.working_hours(since, moment), 2)
+            out.append(rec)
+        return out
+
     # ---- internals -------------------------------------------------------------------------
 
     def _change(
