@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import httpx
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from lapor_router import Report, Router
 from lapor_router.dispatch import STATS_BY, responsiveness
@@ -178,21 +179,26 @@ def test_kill_9_under_load_loses_no_acknowledged_report(db_url, data_home, tmp_p
         again.stop()
 
 
-def test_a_schema_1_store_is_migrated_to_2(router, db_url):
-    """A store written before the duplicate search (no grid cells) gets them on opening."""
+def test_a_schema_1_store_is_migrated_to_3(router, db_url):
+    """A store written before the duplicate search (no grid cells, no merged_into) gets
+    schema 2's columns and then schema 3's cell key and index, filled for its reports."""
     store = ReportStore(router, db_url)
     spot = (106.8512, -6.2147)  # a point no other test of this module uses
     rec = store.submit(Report(*spot, category="tree", text="pohon tumbang"))
     with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP INDEX reports_cell")
-        for col in ("cx", "cy", "merged_into"):
+        conn.exec_driver_sql("DROP INDEX reports_near")
+        for col in ("cell", "merged_into"):
             conn.exec_driver_sql(f"ALTER TABLE reports DROP COLUMN {col}")
         conn.exec_driver_sql("DELETE FROM lapor_schema WHERE version > 1")
     store.dispose()
     again = ReportStore(router, db_url)
-    assert again.schema_version() == SCHEMA_VERSION == 2
-    cells = raw(again, f"SELECT cx, cy FROM reports WHERE id = {rec['service_request_id']}")
-    assert cells[0][0] is not None and cells[0][1] is not None
+    assert again.schema_version() == SCHEMA_VERSION == 3
+    cells = raw(again, f"SELECT cell FROM reports WHERE id = {rec['service_request_id']}")
+    assert cells[0][0] is not None
+    columns = {c["name"] for c in sa.inspect(again.engine).get_columns("reports")}
+    assert "cell" in columns and "merged_into" in columns and not columns & {"cx", "cy"}
+    indexes = {i["name"] for i in sa.inspect(again.engine).get_indexes("reports")}
+    assert "reports_near" in indexes and "reports_cell" not in indexes
     near = again.possible_duplicates("tree", *spot)
     assert [i for i, _ in near] == [rec["service_request_id"]]
     again.dispose()

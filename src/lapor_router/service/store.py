@@ -35,7 +35,7 @@ from ..route import Report, RoutingDecision
 from ..router import Router
 from .state import decision_from_state, decision_state
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("open", "closed")
 EVENT_KINDS = (
     "received",
@@ -72,14 +72,15 @@ reports = sa.Table(
     sa.Column("respond_ts", sa.Float),
     sa.Column("record", sa.Text, nullable=False),  # the public fields, JSON
     sa.Column("decision", sa.Text, nullable=False),  # the routing state, JSON
-    # schema 2: the duplicate-search grid cell of the point, and where a duplicate went
-    sa.Column("cx", sa.Integer),
-    sa.Column("cy", sa.Integer),
+    # schema 2: where a duplicate went; schema 3: the point's duplicate-search grid cell
     sa.Column("merged_into", _ID),
+    sa.Column("cell", sa.BigInteger),
     sa.Index("reports_requested", "requested_ts"),
     sa.Index("reports_unit_status", "unit_id", "status"),
     sa.Index("reports_kelurahan", "kelurahan_kode"),
-    sa.Index("reports_cell", "service_code", "status", "cx", "cy"),
+    # the duplicate search reads this index alone: equal code and status, a few cells, the
+    # time window, and the points themselves (no table row is fetched)
+    sa.Index("reports_near", "service_code", "status", "cell", "requested_ts", "lon", "lat"),
 )
 report_input = sa.Table(  # what was submitted, identity and raw text included: never returned
     "report_input",
@@ -112,39 +113,64 @@ CELL_DEG = 0.003  # duplicate-search grid, degrees (about 330 m at Jakarta's lat
 MAX_DUPLICATES = 10  # possible duplicates listed per arriving report
 
 
-def _cell(lon: Any, lat: Any) -> tuple[int | None, int | None]:
+_CELL_ROW = 1 << 20  # cell key = column * _CELL_ROW + row (rows span ±30,000 cells)
+
+
+def _grid(lon: Any, lat: Any) -> tuple[int, int] | None:
+    """The grid column and row of a point (degrees), or None for no usable point."""
     if not (isinstance(lon, float | int) and isinstance(lat, float | int)):
-        return None, None
-    if not (math.isfinite(lon) and math.isfinite(lat)):
-        return None, None
+        return None
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 90:
+        return None
     return math.floor(lon / CELL_DEG), math.floor(lat / CELL_DEG)
 
 
+def _cell(lon: Any, lat: Any) -> int | None:
+    """The grid cell key of a point: one integer, so that a search asks for a few cells by
+    equality instead of scanning a range of columns."""
+    grid = _grid(lon, lat)
+    return None if grid is None else grid[0] * _CELL_ROW + grid[1]
+
+
 def _to_v2(conn: Connection) -> None:
-    """Schema 2: grid cells for the duplicate search (filled in for the reports there are)
-    and ``merged_into``."""
+    """Schema 2: ``merged_into``, and grid columns for the duplicate search (replaced by
+    one cell key in schema 3, which fills it)."""
     for col in ("cx INTEGER", "cy INTEGER", "merged_into BIGINT"):
         conn.exec_driver_sql(f"ALTER TABLE reports ADD COLUMN {col}")
     conn.exec_driver_sql("CREATE INDEX reports_cell ON reports (service_code, status, cx, cy)")
+
+
+def _to_v3(conn: Connection) -> None:
+    """Schema 3: one cell key per report and a covering index for the duplicate search.
+    Schema 2's index asked for a range of grid columns and read every report in them, in
+    and out of the time window; the search now asks for its few cells and the window in
+    the index alone."""
+    conn.exec_driver_sql("DROP INDEX reports_cell")
+    for col in ("cx", "cy"):
+        conn.exec_driver_sql(f"ALTER TABLE reports DROP COLUMN {col}")
+    conn.exec_driver_sql("ALTER TABLE reports ADD COLUMN cell BIGINT")
     rows = conn.execute(sa.select(reports.c.id, reports.c.lon, reports.c.lat)).all()
-    cells = [
-        {"k": rid, "cx": cx, "cy": cy}
-        for rid, lon, lat in rows
-        for cx, cy in [_cell(lon, lat)]
-        if cx is not None
-    ]
+    cells = [{"k": rid, "cell": cell} for rid, lon, lat in rows
+             if (cell := _cell(lon, lat)) is not None]  # fmt: skip
     if cells:
         conn.execute(
             reports.update()
             .where(reports.c.id == sa.bindparam("k"))
-            .values(cx=sa.bindparam("cx"), cy=sa.bindparam("cy")),
+            .values(cell=sa.bindparam("cell")),
             cells,
         )
+    conn.exec_driver_sql(
+        "CREATE INDEX reports_near ON reports (service_code, status, cell, requested_ts, lon, lat)"
+    )
 
 
 # version → what it does to a store at the version before it; a new store is created at
 # the newest version at once (``metadata`` is always the newest schema)
-MIGRATIONS: dict[int, Any] = {1: lambda conn: metadata.create_all(conn), 2: _to_v2}
+MIGRATIONS: dict[int, Any] = {
+    1: lambda conn: metadata.create_all(conn),
+    2: _to_v2,
+    3: _to_v3,
+}
 
 
 def default_url() -> str:
@@ -520,23 +546,20 @@ class ReportStore:
     def _near(
         self, conn: Connection, cat: Any, lon: float, lat: float, ts: float | None
     ) -> list[tuple[str, float]]:
-        cx, cy = _cell(lon, lat)
-        if cx is None or cy is None or abs(lat) > 89:
+        grid = _grid(lon, lat)
+        if grid is None or abs(lat) > 89:
             return []
+        cx, cy = grid
         reach = math.degrees(cat.duplicate_radius_m / EARTH_RADIUS_M)
         k_lat = math.ceil(reach / CELL_DEG)
         k_lon = math.ceil(reach / math.cos(math.radians(abs(lat) + 0.01)) / CELL_DEG)
-        c = reports.c
-        q = sa.select(c.id, c.lon, c.lat).where(
-            c.service_code == cat.code,
-            c.status == "open",
-            c.cx.between(cx - k_lon, cx + k_lon),
-            c.cy.between(cy - k_lat, cy + k_lat),
-        )
+        cells = [(cx + i) * _CELL_ROW + cy + j
+                 for i in range(-k_lon, k_lon + 1) for j in range(-k_lat, k_lat + 1)]  # fmt: skip
+        t0, t1 = -_NO_WINDOW, _NO_WINDOW
         if cat.duplicate_window_h is not None and ts is not None:
             w = cat.duplicate_window_h * 3600.0
-            q = q.where(c.requested_ts.between(ts - w, ts + w))
-        rows = conn.execute(q).all()
+            t0, t1 = ts - w, ts + w
+        rows = conn.execute(_NEAR, {"code": cat.code, "cells": cells, "t0": t0, "t1": t1}).all()
         if not rows:
             return []
         ids = [r[0] for r in rows]
@@ -835,7 +858,6 @@ class ReportStore:
 
     def _columns(self, d: RoutingDecision, record: Mapping[str, Any], ts: float) -> dict[str, Any]:
         loc = d.location
-        cx, cy = _cell(loc.lon, loc.lat)
         return {
             "status": record["status"],
             "service_code": d.category,
@@ -845,8 +867,7 @@ class ReportStore:
             "lat": loc.lat,
             "updated_ts": ts,
             "respond_ts": d.respond_by.timestamp() if d.respond_by is not None else None,
-            "cx": cx,
-            "cy": cy,
+            "cell": _cell(loc.lon, loc.lat),
             "record": _dumps(record),
             "decision": _dumps(decision_state(d)),
         }
@@ -928,6 +949,13 @@ class ReportStore:
 
 
 _INSERT_REPORT = reports.insert()
+_NO_WINDOW = 1e18  # seconds: a time window that holds every report
+_NEAR = sa.select(reports.c.id, reports.c.lon, reports.c.lat).where(
+    reports.c.service_code == sa.bindparam("code"),
+    reports.c.status == "open",
+    reports.c.cell.in_(sa.bindparam("cells", expanding=True)),
+    reports.c.requested_ts.between(sa.bindparam("t0"), sa.bindparam("t1")),
+)
 _INSERT_INPUT = report_input.insert()
 _INSERT_EVENT = events.insert()
 _GET_RECORD = sa.select(reports.c.record).where(reports.c.id == sa.bindparam("id"))
