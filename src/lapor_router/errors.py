@@ -18,6 +18,11 @@ class BoundaryError(LaporRouterError):
         super().__init__(f"{self.source}: {problem}")
 
 
+class AssetLayerError(BoundaryError):
+    """An asset layer (roads, rivers, rail...) cannot be used: unreadable, a missing column,
+    a wrong or invalid geometry, an unknown CRS, duplicate ids. Nothing from it was loaded."""
+
+
 class DataError(LaporRouterError):
     """Boundary data provisioning failed (missing, unknown or corrupted files)."""
 

@@ -8,15 +8,16 @@ file and batch stages take a Router.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 
 from .dispatch import route_frame
-from .locate import BoundarySet, Locator
+from .locate import AssetLayer, AssetMatch, BoundarySet, Locator, match_all
 from .normalize import Columns
 from .route import (
     CategoryClassifier,
@@ -31,6 +32,8 @@ from .route import (
     transfer,
 )
 
+ASSET_STATUSES = ("inside", "overlap", "gap")  # located by the point: assets may apply
+
 
 class Router(Locator):
     """Locates reports in a boundary set and routes them through a rule graph.
@@ -39,7 +42,9 @@ class Router(Locator):
     rules (compiled lazily for this router's kelurahan on the first routing call).
     ``classifier``: a category model file (``lapor-router category train``) used above
     its confidence threshold (``classifier_threshold`` overrides the file's), the keyword
-    classifier below it; None: the keyword classifier alone.
+    classifier below it; None: the keyword classifier alone. ``assets``: asset layers
+    (roads, rivers, rail) whose features near a point the rules may match on
+    (:meth:`default` loads the installed ones).
 
     >>> router = Router.default()
     >>> d = router.route(Report(106.8272, -6.1754, text="Jalan berlubang di depan halte"))
@@ -56,6 +61,7 @@ class Router(Locator):
         accelerate: bool = True,
         classifier: str | Path | None = None,
         classifier_threshold: float | None = None,
+        assets: Sequence[AssetLayer] = (),
     ) -> None:
         super().__init__(
             boundaries, context=context, gap_tolerance_m=gap_tolerance_m, accelerate=accelerate
@@ -66,8 +72,39 @@ class Router(Locator):
         self._classifier: CategoryClassifier | None = None
         self._model_source = (Path(classifier), classifier_threshold) if classifier else None
         self._rules_lock = threading.Lock()
+        self.assets: tuple[AssetLayer, ...] = tuple(assets)
         if self._model_source is not None:
             _ = self.classifier  # a damaged model file fails here, naming the file
+
+    @classmethod
+    def default(
+        cls,
+        *,
+        context: bool | None = None,
+        gap_tolerance_m: float = 100.0,
+        assets: Sequence[AssetLayer] | None = None,
+        **kwargs: Any,
+    ) -> Self:
+        """The installed Jakarta set (see :meth:`Locator.default`) with the installed asset
+        layers (``lapor-router data install-layer``), each verified against its sha256;
+        ``assets=()`` for none."""
+        from .locate import load_installed_layers
+
+        layers = load_installed_layers() if assets is None else tuple(assets)
+        return super().default(
+            context=context, gap_tolerance_m=gap_tolerance_m, assets=layers, **kwargs
+        )
+
+    @property
+    def asset_layers(self) -> tuple[str, ...]:
+        """``name@version`` of each asset layer, as decisions name them."""
+        return tuple(layer.label for layer in self.assets)
+
+    def asset_matches(self, lon: Any, lat: Any) -> list[tuple[AssetMatch, ...]]:
+        """Per point (degrees): the nearest feature of each layer within the layer's
+        distance, nearest first (ties: layer order, then id)."""
+        found = match_all(self.assets, lon, lat)
+        return [tuple(self.assets[li].feature(f, d) for li, f, d in m) for m in found]
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -188,9 +225,13 @@ class Router(Locator):
             place = self.text_places([report.address])[0]
         if loc.status == "invalid" and place.kode is not None:  # route by the named kelurahan
             loc = self.named_location(loc, place.kode)
+        near: tuple[AssetMatch, ...] = ()
+        if self.assets and loc.status in ASSET_STATUSES:
+            near = self.asset_matches([loc.lon], [loc.lat])[0]
         return decide(
-            self.rules, self.calendar, self.classifier, loc, report, now or self.now(), place
-        )
+            self.rules, self.calendar, self.classifier, loc, report, now or self.now(), place,
+            near, self.asset_layers,
+        )  # fmt: skip
 
     def transfer(self, decision: RoutingDecision, reason: str) -> RoutingDecision:
         """Pass a report the current unit says is not its authority to the next unit."""

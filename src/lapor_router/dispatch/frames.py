@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from ..errors import BatchError, PrivacyWarning
-from ..locate import NO_PLACE, TextPlace
+from ..locate import NO_PLACE, AssetMatch, TextPlace
 from ..normalize import Columns, is_present, private_flag
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
@@ -72,11 +72,19 @@ class Routes(Protocol):
     def locate_many(
         self, lons: Any, lats: Any, accuracy_m: Any = None, claimed: Any = None
     ) -> pd.DataFrame: ...
+    @property
+    def asset_layers(self) -> tuple[str, ...]: ...
+    def asset_matches(self, lon: Any, lat: Any) -> list[tuple[AssetMatch, ...]]: ...
+
+
+#: Columns a routed table gains when the router holds asset layers: the nearest feature.
+ASSET_COLUMNS = ("asset", "asset_id", "asset_owner", "asset_distance_m", "asset_layer")
+_ASSET_STATUSES = ("inside", "overlap", "gap")  # located by the point: assets may apply
 
 
 def input_names(names: Sequence[str]) -> dict[str, str]:
     """Input columns renamed where they collide with an output column (``x`` → ``x_input``)."""
-    taken = set(OUTPUT_COLUMNS)
+    taken = {*OUTPUT_COLUMNS, *ASSET_COLUMNS, "asset_layers"}
     out = {}
     for n in names:
         new = n
@@ -155,6 +163,12 @@ def route_frame_located(
     router.name_rows(
         located, np.asarray(named, dtype=np.int64), [places[i].kode or "" for i in named]
     )
+    near: list[tuple[AssetMatch, ...]] | None = None
+    if router.asset_layers:
+        usable = located["status"].isin(_ASSET_STATUSES).to_numpy()
+        x = np.where(usable, pd.to_numeric(located["lon"], errors="coerce"), np.nan)
+        y = np.where(usable, pd.to_numeric(located["lat"], errors="coerce"), np.nan)
+        near = router.asset_matches(x, y)
     decided = decide_many(
         router.rules,
         router.calendar,
@@ -165,6 +179,7 @@ def route_frame_located(
         col(cols.created_at),
         now,
         places=places,
+        assets=near,
     )
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
@@ -200,6 +215,18 @@ def route_frame_located(
         out[c] = decided[c]
     out["boundary_set"] = located["boundary_set"].astype(object)
     out["rule_set"] = router.rules.fingerprint
+    if near is not None:
+        first = [m[0] if m else None for m in near]
+        found: dict[str, list[Any]] = {c: [] for c in ASSET_COLUMNS}
+        for a in first:
+            found["asset"].append(a.asset if a else None)
+            found["asset_id"].append(a.asset_id if a else None)
+            found["asset_owner"].append(a.owner if a else None)
+            found["asset_distance_m"].append(round(a.distance_m, 2) if a else None)
+            found["asset_layer"].append(a.layer if a else None)
+        for key, column in found.items():
+            out[key] = pd.Series(column, index=frame.index, dtype=object)
+        out["asset_layers"] = ";".join(router.asset_layers)
     return out, located
 
 

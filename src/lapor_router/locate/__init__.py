@@ -4,13 +4,25 @@
 - :mod:`.quadtree`, :mod:`.kernels`, :mod:`.codes`: the coverage quadtree and the compiled
   kernels that answer most points without a predicate;
 - :mod:`.index`: the spatial index of a set (quadtree, ring bands, STRtree, gap search);
-- :mod:`.locator`: :class:`Locator` and :class:`Location`, statuses, corrections, claims.
+- :mod:`.locator`: :class:`Locator` and :class:`Location`, statuses, corrections, claims;
+- :mod:`.assets`, :mod:`.asset_kernels`: asset layers (roads, rivers, rail) and the
+  compiled nearest-feature search in metres.
 
 Imports only :mod:`lapor_router.normalize` and the foundation modules.
 """
 
 from __future__ import annotations
 
+from .assets import (
+    AssetLayer,
+    AssetMatch,
+    install_layer,
+    installed_schemas,
+    load_asset_layer,
+    load_installed_layers,
+    load_spec,
+    match_all,
+)
 from .boundaries import (
     BoundaryReport,
     BoundarySet,
@@ -27,6 +39,8 @@ __all__ = [
     "COLUMNS",
     "NO_PLACE",
     "STATUSES",
+    "AssetLayer",
+    "AssetMatch",
     "BoundaryReport",
     "BoundarySet",
     "Location",
@@ -34,9 +48,15 @@ __all__ = [
     "PlaceMatcher",
     "TextPlace",
     "check_boundaries",
+    "install_layer",
+    "installed_schemas",
+    "load_asset_layer",
     "load_boundaries",
     "load_installed",
+    "load_installed_layers",
+    "load_spec",
     "locations",
+    "match_all",
     "normalize_code",
     "row_to_location",
 ]

@@ -49,21 +49,25 @@ def normalize_code(code: object) -> str | None:
     return text
 
 
-def _read_frame(source: PathOrFrame, layer: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
+def _read_frame(
+    source: PathOrFrame, layer: str | None = None, error: type[BoundaryError] = BoundaryError
+) -> tuple[gpd.GeoDataFrame, str]:
+    """A geometry file (GeoParquet, or anything pyogrio reads) as a GeoDataFrame and its
+    name; every failure is one ``error`` naming the file."""
     if isinstance(source, gpd.GeoDataFrame):
         return source, "<GeoDataFrame>"
     path = Path(source)
     if not path.is_file():
-        raise BoundaryError(path, "file not found")
+        raise error(path, "file not found")
     try:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             frame = gpd.read_parquet(path)
         else:
             frame = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # any reader failure becomes one typed error naming the file
-        raise BoundaryError(path, f"cannot be read as a boundary file ({exc})") from exc
+        raise error(path, f"cannot be read as a geometry file ({exc})") from exc
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
-        raise BoundaryError(path, "has no geometry column")
+        raise error(path, "has no geometry column")
     return frame, str(path)
 
 
@@ -109,21 +113,24 @@ def _codes_and_names(
     return codes, names
 
 
-def _to_wgs84(frame: gpd.GeoDataFrame, crs: Any, src: str) -> gpd.GeoDataFrame:
+def _to_wgs84(
+    frame: gpd.GeoDataFrame, crs: Any, src: str, error: type[BoundaryError] = BoundaryError
+) -> gpd.GeoDataFrame:
+    """``frame`` in EPSG:4326; ``crs`` for a file that declares none (never guessed)."""
     if frame.crs is None:
         if crs is None:
-            raise BoundaryError(src, "unknown CRS: the file declares none; pass crs=")
+            raise error(src, "unknown CRS: the file declares none; pass crs=")
         try:
             frame = frame.set_crs(crs)
         except Exception as exc:
-            raise BoundaryError(src, f"invalid crs={crs!r} ({exc})") from exc
+            raise error(src, f"invalid crs={crs!r} ({exc})") from exc
     elif crs is not None and pyproj.CRS.from_user_input(crs) != frame.crs:
-        raise BoundaryError(src, f"file declares {frame.crs.to_string()} but crs={crs!r} was given")
+        raise error(src, f"file declares {frame.crs.to_string()} but crs={crs!r} was given")
     if not frame.crs.equals(pyproj.CRS.from_epsg(4326)):
         try:
             frame = frame.to_crs(4326)
         except Exception as exc:
-            raise BoundaryError(src, f"cannot reproject from {frame.crs} ({exc})") from exc
+            raise error(src, f"cannot reproject from {frame.crs} ({exc})") from exc
     return frame
 
 

@@ -9,12 +9,12 @@ every flag.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..locate import Location, TextPlace
+from ..locate import AssetMatch, Location, TextPlace
 from ..normalize import is_missing, name_key
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines
@@ -61,6 +61,18 @@ class Selection:
     rule: Rule | None
     ranked: tuple[tuple[Rule, str], ...]
     flags: frozenset[str]
+    asset: AssetMatch | None = None  # the feature whose attributes the rule matched
+
+
+def rule_context(attributes: Mapping[str, str], asset: AssetMatch | None) -> dict[str, str]:
+    """What a rule's ``when`` is matched against: the report's attributes, overridden by
+    the asset's (``asset``, ``asset_owner``, its classes; a register beats a citizen's
+    word), without the feature's id (no rule names one feature)."""
+    if asset is None:
+        return dict(attributes)
+    found = asset.attributes
+    found.pop("asset_id", None)
+    return {**attributes, **found}
 
 
 def select_unit(
@@ -69,9 +81,13 @@ def select_unit(
     status: str,
     kelurahan: str | None,
     attributes: Mapping[str, str],
+    assets: Sequence[AssetMatch] = (),
 ) -> Selection:
     """Who is responsible: no Jakarta unit outside Jakarta; the coordinating unit for invalid
-    coordinates, an unknown category or no matching rule; else the best matching rule."""
+    coordinates, an unknown category or no matching rule; else the best matching rule.
+    With ``assets`` (features near the point, nearest first) the rules are matched with
+    each feature's attributes and with the report's alone: the highest priority wins, then
+    the nearer feature, the report's own attributes last."""
     coordinator = rg.settings.coordinator
     if status == "outside":
         return Selection(None, None, (), frozenset({"outside_jakarta"}))
@@ -79,10 +95,19 @@ def select_unit(
         return Selection(coordinator, None, (), frozenset({"invalid_location", "needs_triage"}))
     if category is None:
         return Selection(coordinator, None, (), frozenset({"needs_triage"}))
-    ranked = rg.matching_rules(category, kelurahan, attributes)
-    if not ranked:
+    best: tuple[list[tuple[Rule, str]], AssetMatch | None] | None = None
+    for asset in (*assets, None):
+        ranked = rg.matching_rules(category, kelurahan, rule_context(attributes, asset))
+        if ranked and (best is None or ranked[0][0].priority > best[0][0][0].priority):
+            best = (ranked, asset)
+    if best is None:
         return Selection(coordinator, None, (), frozenset({"no_rule", "needs_triage"}))
-    return Selection(ranked[0][1], ranked[0][0], tuple(ranked), frozenset())
+    ranked, asset = best
+    rule = ranked[0][0]
+    # the feature counts when the rule asked for what it has, not when any rule would do
+    used = asset if asset is not None and set(rule.when) & set(asset.attributes) else None
+    flags = frozenset({"asset_rule"}) if used is not None else frozenset()
+    return Selection(ranked[0][1], rule, tuple(ranked), flags, used)
 
 
 def place_mismatch(place: TextPlace, location: Location) -> bool:
@@ -122,6 +147,16 @@ def step(rg: RuleGraph, unit_id: str, role: str) -> HandlerStep:
     return HandlerStep(u.id, u.name, u.level, role)
 
 
+def asset_words(a: AssetMatch) -> str:
+    """One line on the nearest feature, for the officer."""
+    classes = ", ".join(f"{k} {v}" for k, v in a.classes.items())
+    owner = f", pemilik {a.owner}" if a.owner else ""
+    return (
+        f"Aset: {a.asset} {a.asset_id}" + (f" ({classes})" if classes else "")
+        + f"{owner}, {a.distance_m:.1f} m dari titik (lapisan {a.layer})."
+    )  # fmt: skip
+
+
 def _location_words(loc: Location) -> str:
     where = f"Kelurahan {loc.nama}, Kecamatan {loc.kecamatan}, {loc.kota}"
     detail = {
@@ -146,9 +181,13 @@ def decide(
     report: Report,
     now: datetime,
     place: TextPlace | None = None,
+    assets: Sequence[AssetMatch] = (),
+    asset_layers: Sequence[str] = (),
 ) -> RoutingDecision:
     """The routing decision for a report already located at ``location``; ``place`` is
-    the place its text names (a ``named`` location was placed by it)."""
+    the place its text names (a ``named`` location was placed by it); ``assets``: the
+    features of the router's layers (``asset_layers``, ``name@version``) near the point,
+    nearest first."""
     flags: set[str] = set(location.flags)
     explanation: list[str] = []
     if place is not None and place_mismatch(place, location):
@@ -189,7 +228,7 @@ def decide(
     number = category.emergency_number if (emergency and category) else None
     attrs = report_attributes(rg, report.attributes, report.text)
     sel = select_unit(
-        rg, category.code if category else None, location.status, location.kode, attrs
+        rg, category.code if category else None, location.status, location.kode, attrs, assets
     )
     flags |= sel.flags
     chain: list[HandlerStep] = []
@@ -219,6 +258,8 @@ def decide(
                 f"Tidak ada aturan untuk {category.code} di "
                 f"{location.kode}: diteruskan ke unit koordinator."
             )
+        if assets:
+            explanation.append(asset_words(assets[0]))
         if sel.rule is not None:
             explanation.append(f"Aturan {sel.rule.id}: {sel.rule.explain}")
             for via in sel.rule.via:
@@ -284,6 +325,9 @@ def decide(
         classifier=guess.classifier,
         named=place.place if place is not None else None,
         named_kode=place.kode if place is not None else None,
+        assets=tuple(assets),
+        asset_layers=tuple(asset_layers),
+        asset=sel.asset,
     )
     log.info(
         "routed report=%s category=%s unit=%s status=%s flags=%s",

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..locate import Location
+from ..locate import AssetMatch, Location
 from ..normalize.places import NamedPlace
 from ..privacy import identity_words, mask_text, public_reporter
 
@@ -86,6 +86,10 @@ class RoutingDecision:
     named_kode: str | None = None  # the kelurahan the text names, matched to the set
     # open reports of the category within its duplicates radius and window: (id, metres)
     possible_duplicates: tuple[tuple[str, float], ...] = ()
+    # features of the asset layers near the point, nearest first, and the layers consulted
+    assets: tuple[AssetMatch, ...] = ()
+    asset_layers: tuple[str, ...] = ()  # name@version of every layer the router holds
+    asset: AssetMatch | None = None  # the feature the deciding rule matched, if any
 
     def dispatch_record(self) -> dict[str, Any]:
         """The record the responsible unit receives: JSON-ready, reporter protected (see
@@ -161,6 +165,9 @@ def _record(decision: RoutingDecision) -> dict[str, Any]:
         "rule_set": decision.rule_set,
         "boundary_set": loc.boundary_set,
         "possible_duplicates": [list(p) for p in decision.possible_duplicates],
+        "assets": [asdict(a) for a in decision.assets],
+        "asset_layers": list(decision.asset_layers),
+        "asset_rule": asdict(decision.asset) if decision.asset is not None else None,
         "private": private,
     }
     if not private:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..locate import TextPlace
+from ..locate import AssetMatch, TextPlace
 from ..normalize import as_array, is_missing
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
@@ -20,6 +20,7 @@ from .decide import (
     place_mismatch,
     report_attributes,
     requirements,
+    rule_context,
     select_unit,
 )
 from .graph import RuleGraph
@@ -140,9 +141,11 @@ def decide_many(
     now: datetime,
     attributes: list[Mapping[str, Any] | None] | None = None,
     places: Sequence[TextPlace] | None = None,
+    assets: Sequence[tuple[AssetMatch, ...]] | None = None,
 ) -> pd.DataFrame:
     """The columns of :func:`decide` for many located reports at once (same answers);
-    ``places`` are the places the texts name (:meth:`Locator.text_places`).
+    ``places`` are the places the texts name (:meth:`Locator.text_places`); ``assets``
+    the features near each point, nearest first (:meth:`Router.asset_matches`).
 
     Work is done once per distinct value: per (category, text) for classification, per
     created-at value for parsing, per (category, place, attributes) for the rule lookup, and
@@ -184,12 +187,18 @@ def decide_many(
     # rule selection: once per distinct (category, status, kelurahan, attributes)
     status = located["status"].astype(str).to_numpy()
     kode = located["kode"].astype(object).where(located["kode"].notna(), None).to_numpy()
-    skey = _key(cat, status, kode, ainv)
+    near = list(assets) if assets is not None else [()] * n
+    # the asset contexts rules see (ids aside), once per distinct sequence of them
+    asset_key = pd.Series(
+        [repr([sorted(rule_context({}, a).items()) for a in m]) if m else "" for m in near],
+        dtype=object,
+    )
+    skey = _key(cat, status, kode, ainv, asset_key)
     sinv, sfirst = _factorize(skey)
     unit_u, rule_u, flags_u, missing_u = [], [], [], []
     for i in sfirst:
         category = rg.categories.get(cat[i] or "")
-        sel = select_unit(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]])
+        sel = select_unit(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]], near[i])
         flags = set(sel.flags)
         missing: list[str] = []
         if sel.unit_id is not None:

@@ -7,13 +7,13 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from ..locate import Location
+from ..locate import AssetMatch, Location
 from ..normalize.places import NamedPlace
 from ..route import HandlerStep, Report, RoutingDecision
 
 _TIMES = ("respond_by", "due_at")
 _SETS = ("flags",)
-_SKIP = ("report", "location", "handler_chain", "named")
+_SKIP = ("report", "location", "handler_chain", "named", "assets", "asset")
 
 
 def decision_state(decision: RoutingDecision) -> dict[str, Any]:
@@ -38,7 +38,17 @@ def decision_state(decision: RoutingDecision) -> dict[str, Any]:
     out["location"] = loc
     out["handler_chain"] = [_shallow(s) for s in decision.handler_chain]
     out["named"] = _shallow(decision.named) if decision.named is not None else None
+    out["assets"] = [_asset(a) for a in decision.assets]
+    out["asset"] = _asset(decision.asset) if decision.asset is not None else None
     return out
+
+
+def _asset(a: AssetMatch) -> dict[str, Any]:
+    return {**_shallow(a), "classes": dict(a.classes)}
+
+
+def _asset_from(values: dict[str, Any]) -> AssetMatch:
+    return AssetMatch(**{**values, "classes": dict(values["classes"])})
 
 
 def _shallow(obj: Any) -> dict[str, Any]:
@@ -66,6 +76,9 @@ def decision_from_state(state: dict[str, Any], report: Report) -> RoutingDecisio
     values["category_candidates"] = tuple(
         (str(c), float(s)) for c, s in values["category_candidates"]
     )
+    values["assets"] = tuple(_asset_from(a) for a in values.get("assets", ()))
+    values["asset"] = _asset_from(values["asset"]) if values.get("asset") else None
+    values["asset_layers"] = tuple(values.get("asset_layers", ()))
     return RoutingDecision(
         **values,
         location=Location(**loc),
