@@ -52,6 +52,42 @@ def data_install(
     out.print(f"data directory: {_data.data_dir()}", highlight=False)
 
 
+@data_app.command("install-layer")
+def data_install_layer(
+    specs: Annotated[list[Path], typer.Argument(help="Layer spec file(s) (TOML, [layer]).")],
+) -> None:
+    """Check asset layers (roads, rivers, rail) and copy them into the data directory with
+    their sha256; the router loads installed layers and verifies them on every start."""
+    from .locate import install_layer
+
+    for spec in specs:
+        try:
+            layer = install_layer(spec)
+        except LaporRouterError as exc:
+            raise _fail(exc) from exc
+        out.print(
+            f"installed  {layer.label}  {layer.asset}, {len(layer)} features, "
+            f"{layer.max_distance_m:g} m, sha256 {layer.sha256[:12]}…",
+            highlight=False,
+        )
+
+
+@data_app.command("layers")
+def data_layers() -> None:
+    """List the installed asset layers and their schemas."""
+    from .locate import installed_schemas
+
+    try:
+        schemas = installed_schemas()
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    if not schemas:
+        out.print("no asset layers installed", highlight=False)
+    for s in schemas:
+        out.print(f"{s['layer']}  asset={s['asset']}  owners={s.get('owners')}  "
+                  f"classes={s.get('classes')}", highlight=False)  # fmt: skip
+
+
 @data_app.command("path")
 def data_path() -> None:
     """Print the data directory ($LAPOR_ROUTER_DATA or the per-user data dir)."""
@@ -288,7 +324,13 @@ def rules_lint(
         rg = RuleGraph.default(boundaries) if path is None else RuleGraph.load(path, boundaries)
     except LaporRouterError as exc:
         raise _fail(exc) from exc
-    report = lint(rg)
+    from .locate import installed_schemas
+
+    try:
+        layers = installed_schemas()
+    except LaporRouterError as exc:
+        raise _fail(exc) from exc
+    report = lint(rg, layers)
     if as_json:
         print(
             json.dumps(

@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
+import numpy as np
 import pandas as pd
+import shapely
 
 from .dispatch import route_frame
 from .locate import AssetLayer, AssetMatch, BoundarySet, Locator, match_all
@@ -73,6 +75,7 @@ class Router(Locator):
         self._model_source = (Path(classifier), classifier_threshold) if classifier else None
         self._rules_lock = threading.Lock()
         self.assets: tuple[AssetLayer, ...] = tuple(assets)
+        self._land_cache: tuple[Any, float, float] | None = None
         if self._model_source is not None:
             _ = self.classifier  # a damaged model file fails here, naming the file
 
@@ -106,10 +109,43 @@ class Router(Locator):
         found = match_all(self.assets, lon, lat)
         return [tuple(self.assets[li].feature(f, d) for li, f, d in m) for m in found]
 
+    def at_sea(self, lon: Any, lat: Any, outside: Any) -> np.ndarray:
+        """Per point (degrees): True where ``outside`` (in no polygon of the set nor of the
+        context set) and within the rule set's ``[waters]`` distance of the set's
+        kelurahan. False everywhere without a context set: a point beyond the loaded land
+        is not known to be at sea."""
+        x = np.asarray(lon, dtype=np.float64).ravel()
+        y = np.asarray(lat, dtype=np.float64).ravel()
+        out = np.zeros(len(x), dtype=bool)
+        waters = self.rules.spec.waters
+        rows = np.flatnonzero(np.asarray(outside, dtype=bool) & np.isfinite(x) & np.isfinite(y))
+        if waters is None or self._context_source is None or not len(rows):
+            return out
+        land, kx, ky = self._land()
+        pts = shapely.points(x[rows] * kx, y[rows] * ky)
+        out[rows] = shapely.dwithin(land, pts, waters.max_km * 1000.0)
+        return out
+
+    def _land(self) -> tuple[Any, float, float]:
+        """The set's kelurahan as one geometry in plane metres (degrees scaled at the set's
+        middle latitude: within 1 % over Jakarta), prepared; and the scales."""
+        if self._land_cache is None:
+            from .locate.asset_kernels import metres_per_degree
+
+            b = self.boundaries.bounds
+            kx, ky = metres_per_degree((b[1] + b[3]) / 2.0)
+            land = shapely.transform(
+                shapely.union_all(self.boundaries.geoms), lambda c: c * [kx, ky]
+            )
+            shapely.prepare(land)
+            self._land_cache = (land, kx, ky)
+        return self._land_cache
+
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_rules_lock", None)
         state["_calendar"] = None  # rebuilt from the rule settings on first use
+        state["_land_cache"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -228,9 +264,12 @@ class Router(Locator):
         near: tuple[AssetMatch, ...] = ()
         if self.assets and loc.status in ASSET_STATUSES:
             near = self.asset_matches([loc.lon], [loc.lat])[0]
+        sea = loc.status == "outside" and not loc.external_kode and loc.lon is not None
+        if sea:
+            sea = bool(self.at_sea([loc.lon], [loc.lat], [True])[0])
         return decide(
             self.rules, self.calendar, self.classifier, loc, report, now or self.now(), place,
-            near, self.asset_layers,
+            near, self.asset_layers, sea,
         )  # fmt: skip
 
     def transfer(self, decision: RoutingDecision, reason: str) -> RoutingDecision:

@@ -53,6 +53,9 @@ OUTPUT_COLUMNS = (
     # provenance: which boundary set and rule set (version@sha256) answered
     "boundary_set",
     "rule_set",
+    # outside the area: who takes the report instead, and the channel
+    "receiver",
+    "receiver_channel",
 )
 _TEXT_COLUMNS = OUTPUT_COLUMNS[16:24]
 
@@ -75,6 +78,7 @@ class Routes(Protocol):
     @property
     def asset_layers(self) -> tuple[str, ...]: ...
     def asset_matches(self, lon: Any, lat: Any) -> list[tuple[AssetMatch, ...]]: ...
+    def at_sea(self, lon: Any, lat: Any, outside: Any) -> np.ndarray: ...
 
 
 #: Columns a routed table gains when the router holds asset layers: the nearest feature.
@@ -180,6 +184,12 @@ def route_frame_located(
         now,
         places=places,
         assets=near,
+        at_sea=router.at_sea(
+            pd.to_numeric(located["lon"], errors="coerce"),
+            pd.to_numeric(located["lat"], errors="coerce"),
+            (located["status"].astype(str) == "outside").to_numpy()
+            & located["external_kode"].isna().to_numpy(),
+        ),
     )
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
@@ -215,6 +225,8 @@ def route_frame_located(
         out[c] = decided[c]
     out["boundary_set"] = located["boundary_set"].astype(object)
     out["rule_set"] = router.rules.fingerprint
+    out["receiver"] = decided["receiver"]
+    out["receiver_channel"] = decided["receiver_channel"]
     if near is not None:
         first = [m[0] if m else None for m in near]
         found: dict[str, list[Any]] = {c: [] for c in ASSET_COLUMNS}

@@ -147,6 +147,46 @@ def step(rg: RuleGraph, unit_id: str, role: str) -> HandlerStep:
     return HandlerStep(u.id, u.name, u.level, role)
 
 
+def outside_receiver(
+    rg: RuleGraph, kode: str | None, nama: str | None, kota: str | None, at_sea: bool
+) -> tuple[tuple[str, str] | None, str, frozenset[str]]:
+    """For a point outside the rule set's area, in the context area ``kode`` (``nama``,
+    ``kota``; None for none): (receiver name, channel) from the rule data, the explanation
+    line, and the ``at_sea`` flag when it lies off the coast."""
+    spec = rg.spec
+    if at_sea and spec.waters is not None:
+        w = spec.waters
+        return (
+            (w.receiver.name, w.receiver.channel),
+            f"Lokasi di {w.name}, bukan di daratan kelurahan mana pun: laporan untuk "
+            f"{w.receiver.name} melalui {w.receiver.channel}.",
+            frozenset({"at_sea"}),
+        )
+    if not kode:
+        return (
+            None,
+            "Lokasi di luar DKI Jakarta (luar batas wilayah yang dimuat): tidak ada unit "
+            "Jakarta yang berwenang; sampaikan laporan ke pemerintah daerah setempat.",
+            frozenset(),
+        )
+    where = f"{nama}, {kota}"
+    found = spec.receiver(kode)
+    if found is None:
+        return (
+            None,
+            f"Lokasi di luar DKI Jakarta ({where}): tidak ada unit Jakarta yang berwenang; "
+            "sampaikan laporan ke pemerintah daerah setempat.",
+            frozenset(),
+        )
+    name = found.name.replace("{kota}", kota or "daerah setempat")
+    return (
+        (name, found.channel),
+        f"Lokasi di luar DKI Jakarta ({where}): tidak ada unit Jakarta yang berwenang; "
+        f"laporan untuk {name} melalui {found.channel}.",
+        frozenset(),
+    )
+
+
 def asset_words(a: AssetMatch) -> str:
     """One line on the nearest feature, for the officer."""
     classes = ", ".join(f"{k} {v}" for k, v in a.classes.items())
@@ -183,11 +223,12 @@ def decide(
     place: TextPlace | None = None,
     assets: Sequence[AssetMatch] = (),
     asset_layers: Sequence[str] = (),
+    at_sea: bool = False,
 ) -> RoutingDecision:
     """The routing decision for a report already located at ``location``; ``place`` is
     the place its text names (a ``named`` location was placed by it); ``assets``: the
     features of the router's layers (``asset_layers``, ``name@version``) near the point,
-    nearest first."""
+    nearest first; ``at_sea``: an outside point in no land polygon, off the coast."""
     flags: set[str] = set(location.flags)
     explanation: list[str] = []
     if place is not None and place_mismatch(place, location):
@@ -233,16 +274,13 @@ def decide(
     flags |= sel.flags
     chain: list[HandlerStep] = []
     candidates: list[str] = []
+    receiver: tuple[str, str] | None = None
     if location.status == "outside":
-        where = (
-            f"{location.external_nama}, {location.external_kota}"
-            if location.external_kode
-            else "luar batas wilayah yang dimuat"
+        receiver, words, sea = outside_receiver(
+            rg, location.external_kode, location.external_nama, location.external_kota, at_sea
         )
-        explanation.append(
-            f"Lokasi di luar DKI Jakarta ({where}): tidak ada unit Jakarta yang "
-            "berwenang; sampaikan laporan ke pemerintah daerah setempat."
-        )
+        flags |= sea
+        explanation.append(words)
     elif location.status == "invalid":
         explanation.append(
             f"Koordinat tidak valid ({location.invalid_reason}): laporan "
@@ -328,6 +366,8 @@ def decide(
         assets=tuple(assets),
         asset_layers=tuple(asset_layers),
         asset=sel.asset,
+        receiver=receiver[0] if receiver else None,
+        receiver_channel=receiver[1] if receiver else None,
     )
     log.info(
         "routed report=%s category=%s unit=%s status=%s flags=%s",

@@ -90,6 +90,9 @@ class RoutingDecision:
     assets: tuple[AssetMatch, ...] = ()
     asset_layers: tuple[str, ...] = ()  # name@version of every layer the router holds
     asset: AssetMatch | None = None  # the feature the deciding rule matched, if any
+    # outside the rule set's area: who takes it instead, and through which channel
+    receiver: str | None = None
+    receiver_channel: str | None = None
 
     def dispatch_record(self) -> dict[str, Any]:
         """The record the responsible unit receives: JSON-ready, reporter protected (see
@@ -168,6 +171,8 @@ def _record(decision: RoutingDecision) -> dict[str, Any]:
         "assets": [asdict(a) for a in decision.assets],
         "asset_layers": list(decision.asset_layers),
         "asset_rule": asdict(decision.asset) if decision.asset is not None else None,
+        "receiver": decision.receiver,
+        "receiver_channel": decision.receiver_channel,
         "private": private,
     }
     if not private:

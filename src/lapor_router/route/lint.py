@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import networkx as nx
 
 from .graph import RuleGraph
+from .rules import ASSET_KEYS
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,15 @@ class LintReport:
         return not any(m.severity == "error" for m in self.messages)
 
 
-def lint(rg: RuleGraph) -> LintReport:
+def lint(rg: RuleGraph, layers: Sequence[Mapping[str, Any]] | None = None) -> LintReport:
     """Prove the rule graph routes every category in every kelurahan to exactly one existing
     unit, that escalation chains are acyclic and end at a top unit, and that no unit or
-    category is unreachable. Returns messages naming file and rule, and a coverage summary."""
+    category is unreachable. With ``layers`` (the installed asset layers' schemas: asset,
+    classes, owners), check each asset rule against them too. Returns messages naming file
+    and rule, and a coverage summary."""
     msgs: list[LintMessage] = []
+    if layers is not None:
+        msgs += lint_assets(rg, layers)
     spec = rg.spec
     units_file = (
         str(Path(spec.source) / "units.toml") if Path(spec.source).is_dir() else (spec.source)
@@ -152,3 +157,49 @@ def lint(rg: RuleGraph) -> LintReport:
         "by_level": dict(sorted(by_level.items())),
     }
     return LintReport(tuple(msgs), coverage)
+
+
+def lint_assets(rg: RuleGraph, layers: Sequence[Mapping[str, Any]]) -> list[LintMessage]:
+    """Asset rules against the installed layers' schemas: an error for a class column, class
+    value or owner that no installed layer of the rule's asset has; a warning for an asset
+    no installed layer provides (the rule cannot match until one is installed) and for an
+    owner that is not a unit of the rule set."""
+    msgs = []
+    for r in rg.spec.rules:
+        asset = r.when.get("asset")
+        if asset is None:
+            continue
+        where = f"rule {r.id}"
+        mine = [s for s in layers if s.get("asset") == asset]
+        if not mine:
+            msgs.append(LintMessage("warning", r.source, where,
+                                    f"no installed asset layer has asset {asset!r}: the rule "
+                                    "never matches until one is installed"))  # fmt: skip
+            continue
+        for key, value in r.when.items():
+            if key == "asset" or key in rg.spec.attributes:
+                continue
+            if key == "asset_owner":
+                have = {o for s in mine for o in s.get("owners", ())}
+                what = "owner"
+            elif key in ASSET_KEYS:
+                continue
+            else:
+                cols = [s.get("classes", {}) for s in mine]
+                if not any(key in c for c in cols):
+                    msgs.append(LintMessage("error", r.source, where,
+                                            f"no installed {asset!r} layer has a class column "
+                                            f"{key!r}"))  # fmt: skip
+                    continue
+                have = {v for c in cols for v in c.get(key, ())}
+                what = f"{key} value"
+            if value not in have:
+                msgs.append(LintMessage("error", r.source, where,
+                                        f"no installed {asset!r} layer has {what} {value!r} "
+                                        f"(they have {sorted(have)})"))  # fmt: skip
+    for s in layers:
+        for owner in s.get("owners", ()):
+            if owner not in rg.spec.units:
+                why = f"owner {owner!r} is not a unit of the rule set"
+                msgs.append(LintMessage("warning", str(s.get("layer")), "owners", why))
+    return msgs

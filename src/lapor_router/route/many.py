@@ -16,6 +16,7 @@ from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
 from .decide import (
     deadlines_of,
+    outside_receiver,
     parse_created,
     place_mismatch,
     report_attributes,
@@ -142,10 +143,12 @@ def decide_many(
     attributes: list[Mapping[str, Any] | None] | None = None,
     places: Sequence[TextPlace] | None = None,
     assets: Sequence[tuple[AssetMatch, ...]] | None = None,
+    at_sea: Any = None,
 ) -> pd.DataFrame:
     """The columns of :func:`decide` for many located reports at once (same answers);
     ``places`` are the places the texts name (:meth:`Locator.text_places`); ``assets``
-    the features near each point, nearest first (:meth:`Router.asset_matches`).
+    the features near each point, nearest first (:meth:`Router.asset_matches`);
+    ``at_sea``: booleans, outside points off the coast (:meth:`Router.at_sea`).
 
     Work is done once per distinct value: per (category, text) for classification, per
     created-at value for parsing, per (category, place, attributes) for the rule lookup, and
@@ -247,6 +250,26 @@ def decide_many(
             f = f | {"text_place_mismatch"}
         per_combo[k] = f
     all_flags = per_combo[back.ravel()] if n else np.empty(0, dtype=object)
+    # outside the area: who takes the report, once per distinct (area, at sea)
+    receiver = np.full(n, None, dtype=object)
+    channel = np.full(n, None, dtype=object)
+    sea = np.zeros(n, dtype=bool) if at_sea is None else np.asarray(at_sea, dtype=bool)
+    outside = np.flatnonzero(status == "outside")
+    if len(outside):
+        seen: dict[Any, tuple[tuple[str, str] | None, frozenset[str]]] = {}
+        ext = [located[c].to_numpy(dtype=object)
+               for c in ("external_kode", "external_nama", "external_kota")]  # fmt: skip
+        for i in outside.tolist():
+            kode_, nama_, kota_ = (None if is_missing(c[i]) else str(c[i]) for c in ext)
+            key = (kode_, nama_, kota_, bool(sea[i]))
+            if key not in seen:
+                got, _, extra = outside_receiver(rg, *key)
+                seen[key] = (got, extra)
+            got, extra = seen[key]
+            if got is not None:
+                receiver[i], channel[i] = got
+            if extra:
+                all_flags[i] = all_flags[i] | extra
     units = rg.units
     number = np.array(
         [
@@ -277,6 +300,8 @@ def decide_many(
         "due_at": due_at,
         "missing_information": _objects(missing_u)[sinv],
         "flags": all_flags,
+        "receiver": receiver,
+        "receiver_channel": channel,
     }
     return pd.DataFrame(
         {

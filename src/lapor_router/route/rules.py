@@ -12,7 +12,7 @@ import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from functools import cache
 from importlib import resources
@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import RuleError
 
 LEVELS = ("KEL", "KEC", "KOTA", "PROV", "EXT")
+ASSET_KEYS = ("asset", "asset_owner")  # what an asset layer's feature adds to a report
 PER = {"kelurahan": 13, "kecamatan": 8, "kota": 5}  # template level → code prefix length
 DAY_KINDS = ("working", "calendar")
 RULE_FILES = ("categories.toml", "units.toml", "rules.toml")
@@ -145,6 +146,26 @@ class Area:
 
 
 @dataclass(frozen=True)
+class Receiver:
+    """Who takes a report outside the rule set's area: a government (or office) and the
+    channel to send it through (``SP4N-LAPOR!``...)."""
+
+    name: str
+    channel: str
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Waters:
+    """The sea off the rule set's coast: points within ``max_km`` of its kelurahan and in
+    no polygon of the context set are at sea, for ``receiver``."""
+
+    name: str
+    max_km: float
+    receiver: Receiver
+
+
+@dataclass(frozen=True)
 class RuleSpec:
     """Everything parsed from the rule files, before it is compiled for a set of areas."""
 
@@ -159,6 +180,20 @@ class RuleSpec:
     digest: str = ""  # sha256 of the rule files' bytes, in file order
     causal_words: tuple[str, ...] = ()  # "karena", "akibat"...: what follows is a cause
     cause_weight: float = 0.5  # how much a keyword after a causal word counts
+    # outside the area: receivers by Kemendagri code prefix (kota/kabupaten, province), a
+    # default, and the sea
+    outside: Mapping[str, Receiver] = field(default_factory=dict)
+    outside_default: Receiver | None = None
+    waters: Waters | None = None
+
+    def receiver(self, kode: str | None) -> Receiver | None:
+        """The receiver for a point in the area with Kemendagri code ``kode`` outside the
+        rule set: the longest matching prefix, else the default."""
+        if kode:
+            for n in sorted({len(k) for k in self.outside}, reverse=True):
+                if kode[:n] in self.outside:
+                    return self.outside[kode[:n]]
+        return self.outside_default
 
     @property
     def fingerprint(self) -> str:
@@ -516,7 +551,9 @@ def parse_rules(path: str | Path) -> RuleSpec:
         scope = {k: r.strings(k) for k in ("kota", "kecamatan", "kelurahan") if k in raw}
         when = r.get("when", dict, {})
         for k, v in when.items():
-            if k not in attributes:
+            # an asset rule may also name the class columns of its asset's layers, which
+            # `rules lint` checks against the installed layers
+            if k not in attributes and k not in ASSET_KEYS and "asset" not in when:
                 raise r.fail("when", f"unknown attribute {k!r}")
             if not isinstance(v, str):
                 raise r.fail("when", f"value of {k!r} must be a string")
@@ -546,7 +583,43 @@ def parse_rules(path: str | Path) -> RuleSpec:
         _digest(root),
         causal_words,
         cause_weight,
+        *_outside(data, file_of),
     )
+
+
+def _receiver(r: _Reader) -> Receiver:
+    return Receiver(r.get("name", str), r.get("channel", str), r.get("contact", str, None))
+
+
+def _outside(
+    data: Mapping[str, Any], file_of: Any
+) -> tuple[dict[str, Receiver], Receiver | None, Waters | None]:
+    """``[outside.default]``, ``[outside.areas."32.75"]`` and ``[waters]``."""
+    raw = data.get("outside", {})
+    top = _Reader(file_of("outside"), "outside", raw, {"default", "areas"})
+    default = None
+    if "default" in raw:
+        default = _receiver(_Reader(top.file, "outside.default", raw["default"],
+                                    {"name", "channel", "contact"}))  # fmt: skip
+    areas: dict[str, Receiver] = {}
+    for code, value in top.get("areas", dict, {}).items():
+        if not re.fullmatch(r"\d{2}(\.\d{2}){0,3}(\d{2})?", str(code)):
+            raise top.fail(f"areas.{code}", 'must be a Kemendagri code such as "32.75"')
+        areas[str(code)] = _receiver(
+            _Reader(top.file, f"outside.areas.{code}", value, {"name", "channel", "contact"})
+        )
+    waters = None
+    if "waters" in data:
+        w = _Reader(file_of("waters"), "waters", data["waters"],
+                    {"name", "max_km", "receiver", "channel", "contact"})  # fmt: skip
+        max_km = float(w.get("max_km", (int, float)))
+        if not 0 < max_km <= 400:
+            raise w.fail("max_km", "must be more than 0 and at most 400 km")
+        waters = Waters(
+            w.get("name", str), max_km,
+            Receiver(w.get("receiver", str), w.get("channel", str), w.get("contact", str, None)),
+        )  # fmt: skip
+    return areas, default, waters
 
 
 def _digest(root: Path) -> str:
