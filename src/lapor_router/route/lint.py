@@ -177,7 +177,9 @@ def lint_assets(rg: RuleGraph, layers: Sequence[Mapping[str, Any]]) -> list[Lint
                                     "never matches until one is installed"))  # fmt: skip
             continue
         for key, value in r.when.items():
-            if key == "asset" or key in rg.spec.attributes:
+            cols = [s.get("classes", {}) for s in mine]
+            # a report attribute the layers do not carry (road_class is both)
+            if key == "asset" or (key in rg.spec.attributes and not any(key in c for c in cols)):
                 continue
             if key == "asset_owner":
                 have = {o for s in mine for o in s.get("owners", ())}
@@ -185,7 +187,6 @@ def lint_assets(rg: RuleGraph, layers: Sequence[Mapping[str, Any]]) -> list[Lint
             elif key in ASSET_KEYS:
                 continue
             else:
-                cols = [s.get("classes", {}) for s in mine]
                 if not any(key in c for c in cols):
                     msgs.append(LintMessage("error", r.source, where,
                                             f"no installed {asset!r} layer has a class column "
