@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(VENV)/.installed
 	$(BIN)/lapor-router data install $(BOUNDARIES)
+	$(BIN)/lapor-router data install-layer data/asset_layers/*.toml
 	mkdir -p out
 	$(BIN)/lapor-router route examples/reports_sample.csv -o out/reports_routed.csv \
 		--reporter-cols reporter_name,reporter_phone

@@ -125,8 +125,14 @@ def test_batch_and_route_agree_row_by_row(owned):
     rows = []
     for i in range(400):
         x, y = anchors[i % len(anchors)]
-        rows.append({"lon": x + rng.normal(0, 1.5e-4), "lat": y + rng.normal(0, 1.5e-4),
-                     "text": texts[i % len(texts)], "created_at": "2026-12-01T09:00:00+07:00"})
+        rows.append(
+            {
+                "lon": x + rng.normal(0, 1.5e-4),
+                "lat": y + rng.normal(0, 1.5e-4),
+                "text": texts[i % len(texts)],
+                "created_at": "2026-12-01T09:00:00+07:00",
+            }
+        )
     frame = pd.DataFrame(rows)
     out = owned.route_frame(frame, now=NOW)
     assert out["asset_id"].notna().sum() > 100 and out["receiver"].notna().sum() > 40
