@@ -128,6 +128,9 @@ def test_output_columns_and_rows_follow_the_input(router, messy_csv, tmp_path, r
         # provenance of every row
         "boundary_set",
         "rule_set",
+        # added by the asset issue: who takes a report outside Jakarta
+        "receiver",
+        "receiver_channel",
     ]
     assert list(routed.columns) == expected
     assert list(routed["report_id"]) == list(reports["report_id"])
@@ -361,7 +364,11 @@ def test_resume_after_sigkill_equals_a_clean_run(router, tmp_path, reports):
         "from conftest import BOUNDARIES\n"
         "from lapor_router import Router, load_boundaries\n"
         "from lapor_router.batch import route_file, Columns\n"
-        "r = Router(load_boundaries(BOUNDARIES / 'jakarta_kel.parquet'))\n"
+        # the router of the `router` fixture: the same boundary and context sets
+        "b = load_boundaries(BOUNDARIES / 'jakarta_kel.parquet',"
+        " kecamatan=BOUNDARIES / 'jakarta_kec.parquet', kota=BOUNDARIES / 'jakarta_kab.parquet',"
+        " province=BOUNDARIES / 'jakarta_prov.parquet')\n"
+        "r = Router(b, context=BOUNDARIES / 'jawabarat_banten_dki_kel.parquet')\n"
         "now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo('Asia/Jakarta'))\n"
         "route_file(sys.argv[1], sys.argv[2], columns=Columns(reporter=('reporter_name',"
         "'reporter_phone')), chunk_rows=100, router=r, now=now, progress=False,"

@@ -238,7 +238,7 @@ def test_cli_rules_lint(ruledir, tmp_path, monkeypatch):
     monkeypatch.setenv("LAPOR_ROUTER_DATA", str(tmp_path / "empty"))
     ok = runner.invoke(app, ["rules", "lint"])
     assert ok.exit_code == 0, ok.output
-    assert "10947/10947" in ok.output.replace(",", "")  # 41 categories × 267 kelurahan
+    assert "11214/11214" in ok.output.replace(",", "")  # 42 categories × 267 kelurahan
     edit(ruledir / "units.toml", 'escalates_to = "kecamatan"', 'escalates_to = "ppsu"')
     bad = runner.invoke(app, ["rules", "lint", str(ruledir), "--json"])
     assert bad.exit_code == 1

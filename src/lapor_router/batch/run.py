@@ -171,6 +171,7 @@ def _run(
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.fingerprint,
         "classifier": router.classifier.name,
+        "asset_layers": list(router.asset_layers),
     }
     state: dict[str, Any] | None = None
     progress_file = work / "progress.json"
@@ -292,6 +293,7 @@ def _run(
         "boundary_set": router.boundaries.id,
         "rule_set": router.rules.version,
         "rule_set_fingerprint": router.rules.fingerprint,
+        "asset_layers": list(router.asset_layers),
         "run_started_at": state["now"],
         "chunks": len(done),
         **total.as_dict(),
@@ -327,6 +329,7 @@ _NAMED = (
     "boundary_set",
     "rule_set",
     "classifier",
+    "asset_layers",
     "output_format",
     "chunk_rows",
     "encoding",
