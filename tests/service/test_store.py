@@ -295,3 +295,25 @@ def test_stats_equal_a_hand_computation(router, db_url, tmp_path):
             by, now=at(30, 12)
         )
     store.dispose()
+
+
+def test_records_name_the_asset_and_the_receiver(router, db_url):
+    """A store whose router holds the example layers: the record names the feature the
+    rule matched (layer with version), and a report in Bekasi names its receiver; the
+    decision survives the store (a transfer continues from it)."""
+    from pathlib import Path
+
+    from lapor_router.locate import load_spec
+
+    specs = sorted((Path(__file__).resolve().parents[2] / "data" / "asset_layers").glob("*.toml"))
+    owned = Router.default(assets=[load_spec(p) for p in specs])
+    store = ReportStore(owned, db_url)
+    rec = store.submit(Report(106.7180, -6.15505, category="road_damage", text="lubang"))
+    assert rec["unit_id"] == "bpjn"
+    assert rec["asset"]["asset_id"] == "EX-JLN-001"
+    assert rec["asset"]["layer"] == "example_roads@example-2026.12"
+    moved = store.transfer(rec["service_request_id"], "bpjn", "bukan kewenangan kami")
+    assert moved["asset"] == rec["asset"] and moved["unit_id"] != "bpjn"
+    out = store.submit(Report(107.0, -6.24, category="garbage", text="sampah"))
+    assert out["unit_id"] is None and out["receiver"] == "Pemerintah Kota Bekasi"
+    store.dispose()

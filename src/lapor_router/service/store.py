@@ -935,6 +935,20 @@ class ReportStore:
             "category_source": d.category_source,
             "rule_set": d.rule_set,
             "boundary_set": loc.boundary_set,
+            # the asset the deciding rule matched (layer name@version, id, owner, metres)
+            "asset": (
+                {
+                    "layer": d.asset.layer,
+                    "asset": d.asset.asset,
+                    "asset_id": d.asset.asset_id,
+                    "owner": d.asset.owner,
+                    "distance_m": round(d.asset.distance_m, 2),
+                }
+                if d.asset is not None
+                else None
+            ),
+            "receiver": d.receiver,
+            "receiver_channel": d.receiver_channel,
             "private": dispatch["private"],
             "_requested_ts": requested_ts,
         }
