@@ -57,6 +57,19 @@ def _segment_distance(
 
 
 @_jit
+def _cells_of(
+    ax: float, ay: float, bx: float, by: float, gx: float, gy: float, step_x: float,
+    step_y: float, pad_x: float, pad_y: float, nx: int, ny: int,
+) -> tuple[int, int, int, int]:  # fmt: skip
+    """The first and last grid column and row that a segment's box, padded, meets."""
+    i0 = max(0, int((min(ax, bx) - pad_x - gx) / step_x))
+    i1 = min(nx - 1, int((max(ax, bx) + pad_x - gx) / step_x))
+    j0 = max(0, int((min(ay, by) - pad_y - gy) / step_y))
+    j1 = min(ny - 1, int((max(ay, by) + pad_y - gy) / step_y))
+    return i0, i1, j0, j1
+
+
+@_jit
 def count_cells(
     x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray,
     gx: float, gy: float, step_x: float, step_y: float, pad_x: float, pad_y: float,
@@ -66,10 +79,9 @@ def count_cells(
     distance (degrees), meets."""
     counts = np.zeros(nx * ny + 1, dtype=np.int64)
     for s in range(len(x0)):
-        i0 = max(0, int((min(x0[s], x1[s]) - pad_x - gx) / step_x))
-        i1 = min(nx - 1, int((max(x0[s], x1[s]) + pad_x - gx) / step_x))
-        j0 = max(0, int((min(y0[s], y1[s]) - pad_y - gy) / step_y))
-        j1 = min(ny - 1, int((max(y0[s], y1[s]) + pad_y - gy) / step_y))
+        i0, i1, j0, j1 = _cells_of(
+            x0[s], y0[s], x1[s], y1[s], gx, gy, step_x, step_y, pad_x, pad_y, nx, ny
+        )
         for j in range(j0, j1 + 1):
             for i in range(i0, i1 + 1):
                 counts[j * nx + i + 1] += 1
@@ -87,10 +99,9 @@ def fill_cells(
     items = np.empty(start[-1], dtype=np.int64)
     at = start[:-1].copy()
     for s in range(len(x0)):
-        i0 = max(0, int((min(x0[s], x1[s]) - pad_x - gx) / step_x))
-        i1 = min(nx - 1, int((max(x0[s], x1[s]) + pad_x - gx) / step_x))
-        j0 = max(0, int((min(y0[s], y1[s]) - pad_y - gy) / step_y))
-        j1 = min(ny - 1, int((max(y0[s], y1[s]) + pad_y - gy) / step_y))
+        i0, i1, j0, j1 = _cells_of(
+            x0[s], y0[s], x1[s], y1[s], gx, gy, step_x, step_y, pad_x, pad_y, nx, ny
+        )
         for j in range(j0, j1 + 1):
             for i in range(i0, i1 + 1):
                 c = j * nx + i
