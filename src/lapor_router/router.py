@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from .dispatch import route_frame
-from .locate import AssetLayer, AssetMatch, BoundarySet, Locator, match_all
+from .locate import AssetHits, AssetLayer, AssetMatch, BoundarySet, Locator, match_layers
 from .normalize import Columns
 from .route import (
     CategoryClassifier,
@@ -103,11 +103,10 @@ class Router(Locator):
         """``name@version`` of each asset layer, as decisions name them."""
         return tuple(layer.label for layer in self.assets)
 
-    def asset_matches(self, lon: Any, lat: Any) -> list[tuple[AssetMatch, ...]]:
+    def asset_matches(self, lon: Any, lat: Any) -> AssetHits:
         """Per point (degrees): the nearest feature of each layer within the layer's
-        distance, nearest first (ties: layer order, then id)."""
-        found = match_all(self.assets, lon, lat)
-        return [tuple(self.assets[li].feature(f, d) for li, f, d in m) for m in found]
+        distance (``.row(i)``: nearest first, ties by layer order, then id)."""
+        return match_layers(self.assets, lon, lat)
 
     def at_sea(self, lon: Any, lat: Any, outside: Any) -> np.ndarray:
         """Per point (degrees): True where ``outside`` (in no polygon of the set nor of the
@@ -263,7 +262,7 @@ class Router(Locator):
             loc = self.named_location(loc, place.kode)
         near: tuple[AssetMatch, ...] = ()
         if self.assets and loc.status in ASSET_STATUSES:
-            near = self.asset_matches([loc.lon], [loc.lat])[0]
+            near = self.asset_matches([loc.lon], [loc.lat]).row(0)
         sea = loc.status == "outside" and not loc.external_kode and loc.lon is not None
         if sea:
             sea = bool(self.at_sea([loc.lon], [loc.lat], [True])[0])

@@ -168,3 +168,43 @@ def test_rules_lint_checks_asset_rules_against_installed_layers(jakarta, layers)
     assert any("toll" in m.message for m in errors)
     owner = {**roads, "owners": [*roads["owners"], "pt_tol_baru"]}
     assert any("pt_tol_baru" in m.message for m in lint_assets(rg, [owner]))
+
+
+def test_where_two_layers_meet_the_nearer_feature_decides_alike_in_batch(jakarta):
+    """A national road crossing a railway: both layers match; equal priorities, so the
+    nearer feature's rule wins, in router.route and in a file alike."""
+    import geopandas as gpd
+    import shapely
+
+    from lapor_router.locate import load_asset_layer
+
+    x, y = 106.8000, -6.2500
+    road = gpd.GeoDataFrame({"id": ["R1"], "owner": ["bpjn"], "road_class": ["national"]},
+                            geometry=[shapely.LineString([(x - 0.01, y), (x + 0.01, y)])],
+                            crs=4326)  # fmt: skip
+    rail = gpd.GeoDataFrame({"id": ["K1"], "owner": ["kai"]},
+                            geometry=[shapely.LineString([(x, y - 0.01), (x, y + 0.01)])],
+                            crs=4326)  # fmt: skip
+    layers = [
+        load_asset_layer(road, name="roads", asset="road", max_distance_m=15,
+                         class_cols=("road_class",)),
+        load_asset_layer(rail, name="rail", asset="rail", max_distance_m=15),
+    ]  # fmt: skip
+    r = Router(jakarta, assets=layers)
+    rng = np.random.default_rng(3)
+    lon, lat = x + rng.uniform(-1.2e-4, 1.2e-4, 300), y + rng.uniform(-1.2e-4, 1.2e-4, 300)
+    frame = pd.DataFrame({"lon": lon, "lat": lat, "text": "jalan berlubang",
+                          "created_at": "2026-12-01T09:00:00+07:00"})  # fmt: skip
+    out = r.route_frame(frame, now=NOW)
+    units = set()
+    for i in range(len(frame)):
+        d = r.route(Report(lon[i], lat[i], text="jalan berlubang",
+                           created_at="2026-12-01T09:00:00+07:00"), now=NOW)  # fmt: skip
+        assert out["unit_id"].iat[i] == d.unit_id and out["asset_id"].iat[i] == (
+            d.assets[0].asset_id if d.assets else None
+        )
+        if len(d.assets) == 2:
+            want = "kai" if d.assets[0].asset == "rail" else "bpjn"
+            assert d.unit_id == want and d.asset == d.assets[0]
+        units.add(d.unit_id)
+    assert {"kai", "bpjn"} <= units

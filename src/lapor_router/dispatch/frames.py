@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from ..errors import BatchError, PrivacyWarning
-from ..locate import NO_PLACE, AssetMatch, TextPlace
+from ..locate import NO_PLACE, AssetHits, TextPlace
 from ..normalize import Columns, is_present, private_flag
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
@@ -77,7 +77,7 @@ class Routes(Protocol):
     ) -> pd.DataFrame: ...
     @property
     def asset_layers(self) -> tuple[str, ...]: ...
-    def asset_matches(self, lon: Any, lat: Any) -> list[tuple[AssetMatch, ...]]: ...
+    def asset_matches(self, lon: Any, lat: Any) -> AssetHits: ...
     def at_sea(self, lon: Any, lat: Any, outside: Any) -> np.ndarray: ...
 
 
@@ -167,7 +167,7 @@ def route_frame_located(
     router.name_rows(
         located, np.asarray(named, dtype=np.int64), [places[i].kode or "" for i in named]
     )
-    near: list[tuple[AssetMatch, ...]] | None = None
+    near: AssetHits | None = None
     if router.asset_layers:
         usable = located["status"].isin(_ASSET_STATUSES).to_numpy()
         x = np.where(usable, pd.to_numeric(located["lon"], errors="coerce"), np.nan)
@@ -228,15 +228,7 @@ def route_frame_located(
     out["receiver"] = decided["receiver"]
     out["receiver_channel"] = decided["receiver_channel"]
     if near is not None:
-        first = [m[0] if m else None for m in near]
-        found: dict[str, list[Any]] = {c: [] for c in ASSET_COLUMNS}
-        for a in first:
-            found["asset"].append(a.asset if a else None)
-            found["asset_id"].append(a.asset_id if a else None)
-            found["asset_owner"].append(a.owner if a else None)
-            found["asset_distance_m"].append(round(a.distance_m, 2) if a else None)
-            found["asset_layer"].append(a.layer if a else None)
-        for key, column in found.items():
+        for key, column in near.columns().items():
             out[key] = pd.Series(column, index=frame.index, dtype=object)
         out["asset_layers"] = ";".join(router.asset_layers)
     return out, located

@@ -14,6 +14,7 @@ Imports only :mod:`lapor_router.normalize` and the foundation modules.
 from __future__ import annotations
 
 from .assets import (
+    AssetHits,
     AssetLayer,
     AssetMatch,
     install_layer,
@@ -21,7 +22,7 @@ from .assets import (
     load_asset_layer,
     load_installed_layers,
     load_spec,
-    match_all,
+    match_layers,
 )
 from .boundaries import (
     BoundaryReport,
@@ -39,6 +40,7 @@ __all__ = [
     "COLUMNS",
     "NO_PLACE",
     "STATUSES",
+    "AssetHits",
     "AssetLayer",
     "AssetMatch",
     "BoundaryReport",
@@ -56,7 +58,7 @@ __all__ = [
     "load_installed_layers",
     "load_spec",
     "locations",
-    "match_all",
+    "match_layers",
     "normalize_code",
     "row_to_location",
 ]

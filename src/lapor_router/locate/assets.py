@@ -121,6 +121,18 @@ class AssetLayer:
             classes, float(distance_m),
         )  # fmt: skip
 
+    def context_codes(self) -> np.ndarray:
+        """A code per feature for what rules see of it (asset, owner, classes; not the id):
+        features with equal codes route alike."""
+        with self._lock:
+            if "context" not in self._index:
+                cols = [self.owners, *self.classes.values()]
+                keys = ["\x1f".join("" if c[i] is None else str(c[i]) for c in cols)
+                        for i in range(len(self.ids))]  # fmt: skip
+                codes = np.unique(np.array(keys, dtype=object), return_inverse=True)[1]
+                self._index["context"] = codes.astype(np.int64)
+            return self._index["context"]  # type: ignore[no-any-return]
+
     def match(self, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
         """Per point (degrees): the index of the nearest feature within
         ``max_distance_m`` (ties: the smaller id; -1 for none) and its distance in metres
@@ -140,9 +152,9 @@ class AssetLayer:
 
     def _built(self) -> dict[str, Any]:
         with self._lock:
-            if not self._index:
-                self._index.update(_build_index(self.geoms, self.ids, self.max_distance_m))
-            return self._index
+            if "grid" not in self._index:
+                self._index["grid"] = _build_index(self.geoms, self.ids, self.max_distance_m)
+            return self._index["grid"]  # type: ignore[no-any-return]
 
 
 def _segments(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -419,22 +431,92 @@ def load_installed_layers(base: Path | None = None) -> tuple[AssetLayer, ...]:
     return tuple(load_spec(p) for p in installed_specs(base))
 
 
-def match_all(
-    layers: Sequence[AssetLayer], lon: Any, lat: Any
-) -> list[tuple[tuple[int, int, float], ...]]:
-    """Per point: (layer index, feature index, metres) of the nearest feature of each
-    layer within its distance, nearest first (ties: layer order, then id)."""
-    x = np.asarray(lon, dtype=np.float64).ravel()
-    n = len(x)
+@dataclass(frozen=True, eq=False)
+class AssetHits:
+    """Each layer's nearest feature per point, as arrays (layers × points): ``features``
+    (-1 for none) and ``metres`` (NaN for none). Columnar, for files; :meth:`row` gives
+    one point's matches as :class:`AssetMatch` objects."""
+
+    layers: tuple[AssetLayer, ...]
+    features: np.ndarray
+    metres: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.features.shape[1])
+
+    def order(self) -> np.ndarray:
+        """Per point, the layer indices nearest first (ties: layer order); layers with no
+        match last."""
+        far = np.where(self.features >= 0, self.metres, np.inf)
+        return np.argsort(far, axis=0, kind="stable")
+
+    def hit(self) -> np.ndarray:
+        """Points with at least one match."""
+        return np.asarray((self.features >= 0).any(axis=0), dtype=bool)
+
+    def row(self, i: int) -> tuple[AssetMatch, ...]:
+        """Point ``i``'s matches, nearest first."""
+        out = []
+        for li in self.order()[:, i].tolist() if len(self.layers) else ():
+            f = int(self.features[li, i])
+            if f >= 0:
+                out.append(self.layers[li].feature(f, float(self.metres[li, i])))
+        return tuple(out)
+
+    def context_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """A code per point for the sequence (nearest first) of the rule contexts of its
+        matches (a feature's attributes without its id: what rules see), and one
+        representative point per code."""
+        n = len(self)
+        if not self.layers:
+            return np.zeros(n, dtype=np.int64), np.zeros(min(n, 1), dtype=np.int64)
+        order = self.order()
+        cols = []
+        for k in range(len(self.layers)):
+            li = order[k]
+            code = np.full(n, -1, dtype=np.int64)
+            for j, layer in enumerate(self.layers):
+                at = (li == j) & (self.features[j] >= 0)
+                code[at] = j * (1 << 32) + layer.context_codes()[self.features[j][at]]
+            cols.append(code)
+        _, first, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_index=True,
+                                      return_inverse=True)  # fmt: skip
+        return inverse.ravel().astype(np.int64), first.astype(np.int64)
+
+    def nearest(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per point: the layer (-1 for none), feature and metres of its nearest match."""
+        n = len(self)
+        if not self.layers:
+            return np.full(n, -1), np.full(n, -1), np.full(n, np.nan)
+        li = self.order()[0]
+        f = self.features[li, np.arange(n)]
+        d = self.metres[li, np.arange(n)]
+        return np.where(f >= 0, li, -1), f, np.where(f >= 0, d, np.nan)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The nearest match of each point as the columns of a routed file: ``asset``,
+        ``asset_id``, ``asset_owner``, ``asset_distance_m`` (2 decimals), ``asset_layer``."""
+        li, f, d = self.nearest()
+        n = len(self)
+        names = ("asset", "asset_id", "asset_owner", "asset_distance_m", "asset_layer")
+        out = {k: np.full(n, None, dtype=object) for k in names}
+        for j, layer in enumerate(self.layers):
+            at = li == j
+            out["asset"][at] = layer.asset
+            out["asset_id"][at] = layer.ids[f[at]]
+            out["asset_owner"][at] = layer.owners[f[at]]
+            out["asset_layer"][at] = layer.label
+        hit = li >= 0
+        out["asset_distance_m"][hit] = np.round(d[hit], 2).tolist()
+        return out
+
+
+def match_layers(layers: Sequence[AssetLayer], lon: Any, lat: Any) -> AssetHits:
+    """Each layer's nearest feature within its distance, per point (degrees)."""
+    n = len(np.asarray(lon, dtype=np.float64).ravel())
     if not layers:
-        return [()] * n
+        return AssetHits((), np.empty((0, n), dtype=np.int64), np.empty((0, n)))
     found = [layer.match(lon, lat) for layer in layers]
-    out: list[tuple[tuple[int, int, float], ...]] = [()] * n
-    hit = np.zeros(n, dtype=bool)
-    for f, _ in found:
-        hit |= f >= 0
-    for p in np.flatnonzero(hit).tolist():
-        got = [(li, int(f[p]), float(d[p])) for li, (f, d) in enumerate(found) if f[p] >= 0]
-        got.sort(key=lambda t: (t[2], t[0]))
-        out[p] = tuple(got)
-    return out
+    return AssetHits(
+        tuple(layers), np.stack([f for f, _ in found]), np.stack([d for _, d in found])
+    )

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..locate import AssetMatch, TextPlace
+from ..locate import AssetHits, TextPlace
 from ..normalize import as_array, is_missing
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
@@ -21,7 +21,6 @@ from .decide import (
     place_mismatch,
     report_attributes,
     requirements,
-    rule_context,
     select_unit,
 )
 from .graph import RuleGraph
@@ -142,7 +141,7 @@ def decide_many(
     now: datetime,
     attributes: list[Mapping[str, Any] | None] | None = None,
     places: Sequence[TextPlace] | None = None,
-    assets: Sequence[tuple[AssetMatch, ...]] | None = None,
+    assets: AssetHits | None = None,
     at_sea: Any = None,
 ) -> pd.DataFrame:
     """The columns of :func:`decide` for many located reports at once (same answers);
@@ -190,18 +189,15 @@ def decide_many(
     # rule selection: once per distinct (category, status, kelurahan, attributes)
     status = located["status"].astype(str).to_numpy()
     kode = located["kode"].astype(object).where(located["kode"].notna(), None).to_numpy()
-    near = list(assets) if assets is not None else [()] * n
-    # the asset contexts rules see (ids aside), once per distinct sequence of them
-    asset_key = pd.Series(
-        [repr([sorted(rule_context({}, a).items()) for a in m]) if m else "" for m in near],
-        dtype=object,
-    )
+    # the asset contexts rules see (ids aside), as one code per distinct sequence of them
+    asset_key = assets.context_keys()[0] if assets is not None else np.zeros(n, np.int64)
     skey = _key(cat, status, kode, ainv, asset_key)
     sinv, sfirst = _factorize(skey)
     unit_u, rule_u, flags_u, missing_u = [], [], [], []
     for i in sfirst:
         category = rg.categories.get(cat[i] or "")
-        sel = select_unit(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]], near[i])
+        near = assets.row(int(i)) if assets is not None else ()
+        sel = select_unit(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]], near)
         flags = set(sel.flags)
         missing: list[str] = []
         if sel.unit_id is not None:
