@@ -457,7 +457,8 @@ class AssetHits:
     def row(self, i: int) -> tuple[AssetMatch, ...]:
         """Point ``i``'s matches, nearest first."""
         out = []
-        for li in self.order()[:, i].tolist() if len(self.layers) else ():
+        far = np.where(self.features[:, i] >= 0, self.metres[:, i], np.inf)
+        for li in np.argsort(far, kind="stable").tolist():
             f = int(self.features[li, i])
             if f >= 0:
                 out.append(self.layers[li].feature(f, float(self.metres[li, i])))
