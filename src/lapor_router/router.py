@@ -19,7 +19,15 @@ import pandas as pd
 import shapely
 
 from .dispatch import route_frame
-from .locate import AssetHits, AssetLayer, AssetMatch, BoundarySet, Locator, match_layers
+from .locate import (
+    ASSET_STATUSES,
+    AssetHits,
+    AssetLayer,
+    AssetMatch,
+    BoundarySet,
+    Locator,
+    match_layers,
+)
 from .normalize import Columns
 from .route import (
     CategoryClassifier,
@@ -33,8 +41,6 @@ from .route import (
     reopen,
     transfer,
 )
-
-ASSET_STATUSES = ("inside", "overlap", "gap")  # located by the point: assets may apply
 
 
 class Router(Locator):
@@ -105,7 +111,7 @@ class Router(Locator):
 
     def asset_matches(self, lon: Any, lat: Any) -> AssetHits:
         """Per point (degrees): the nearest feature of each layer within the layer's
-        distance (``.row(i)``: nearest first, ties by layer order, then id)."""
+        distance (``.row(i)``: nearest first, equal distances in layer order)."""
         return match_layers(self.assets, lon, lat)
 
     def at_sea(self, lon: Any, lat: Any, outside: Any) -> np.ndarray:

@@ -250,3 +250,68 @@ def test_layers_pickle_and_match_the_same():
     f2, d2 = again.match(lon, lat)
     assert f.tolist() == f2.tolist() and np.allclose(d, d2)
     assert [layer.ids[i] for i in f] == ["EX-JLN-001", "EX-JLN-002", "EX-JLN-003"]
+
+
+def test_a_replaced_layer_builds_its_own_grid():
+    from dataclasses import replace
+
+    layer = _layer([shapely.LineString([(106.80, -6.20), (106.81, -6.20)])], max_m=15)
+    assert layer.match([106.805], [-6.2027])[0][0] == -1  # about 300 m away
+    wide = replace(layer, max_distance_m=500.0)
+    f, d = wide.match([106.805], [-6.2027])
+    assert f[0] == 0 and d[0] == pytest.approx(298.6, abs=0.5)
+
+
+def test_no_miss_away_from_the_equator_at_the_distance():
+    """A line at 45° N, points due south just inside 1,000 m: the padding must hold there."""
+    layer = _layer([shapely.LineString([(10.0, 45.0), (10.01, 45.0)])], max_m=1000)
+    ky = metres_per_degree(45.0)[1]
+    for metres in (999.0, 999.999, 999.9995):
+        f, d = layer.match([10.005], [45.0 - metres / ky])
+        assert f[0] == 0 and d[0] == pytest.approx(metres, abs=0.01), metres
+
+
+def test_long_diagonals_are_cut_into_pieces_along_them():
+    lines = [shapely.LineString([(106.70, -6.35 + i * 1e-3), (106.95, -6.10 + i * 1e-3)])
+             for i in range(10)]  # fmt: skip
+    layer = _layer(lines, max_m=15)
+    ix = layer._built()
+    length_m = 10 * 39_000  # each about 39 km long
+    assert len(ix["items"]) < 10 * length_m / 60  # cells along them, not their whole boxes
+    f, bf = layer.match([106.825], [-6.225])[0], _brute(layer, [106.825], [-6.225])[0]
+    assert f.tolist() == bf.tolist() and f[0] >= 0
+
+
+def test_cells_are_read_as_scalars(tmp_path):
+    path = tmp_path / "lanes.parquet"
+    frame = gpd.GeoDataFrame({"id": [1, 2], "owner": ["bpjn", None], "lanes": [2, None]},
+                             geometry=[LINE, LINE.reverse()], crs=4326)  # fmt: skip
+    frame["lanes"] = frame["lanes"].astype(float)  # as a file with a null gives it back
+    frame.to_parquet(path)
+    layer = load_asset_layer(path, name="roads", asset="road", max_distance_m=15,
+                             class_cols=("lanes",))  # fmt: skip
+    assert layer.ids.tolist() == ["1", "2"] and layer.classes["lanes"].tolist() == ["2", None]
+    assert layer.owners.tolist() == ["bpjn", None]
+    bad = gpd.GeoDataFrame({"id": ["a"], "owner": [["bpjn", "kai"]]}, geometry=[LINE], crs=4326)
+    with pytest.raises(AssetLayerError, match="non-scalar"):
+        load_asset_layer(bad, name="roads", asset="road", max_distance_m=15)
+
+
+def test_odd_arguments_are_refused():
+    frame = gpd.GeoDataFrame({"id": ["a"], "owner": ["bpjn"]}, geometry=[LINE], crs=4326)
+    with pytest.raises(AssetLayerError, match="max_distance_m"):
+        load_asset_layer(frame, name="r", asset="road", max_distance_m=True)
+    assert load_asset_layer(frame, name="r", asset="road", max_distance_m=np.int64(15))
+    with pytest.raises(AssetLayerError, match="sha256"):
+        load_asset_layer(frame, name="r", asset="road", max_distance_m=15, sha256="0" * 64)
+
+
+def test_a_shapefile_is_refused_at_install(tmp_path):
+    shp = _write(tmp_path, [LINE], name="roads.shp")
+    spec = tmp_path / "roads.toml"
+    spec.write_text('[layer]\nname = "roads"\nasset = "road"\nfile = "roads.shp"\n'
+                    "max_distance_m = 15\n")  # fmt: skip
+    with pytest.raises(AssetLayerError, match="Shapefile") as err:
+        install_layer(spec, tmp_path / "installed")
+    assert str(shp) in str(err.value)
+    assert not (tmp_path / "installed").exists()

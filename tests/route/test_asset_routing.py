@@ -208,3 +208,34 @@ def test_where_two_layers_meet_the_nearer_feature_decides_alike_in_batch(jakarta
             assert d.unit_id == want and d.asset == d.assets[0]
         units.add(d.unit_id)
     assert {"kai", "bpjn"} <= units
+
+
+def test_a_report_cannot_claim_an_asset(owned, router):
+    claim = {"asset": "road", "road_class": "toll", "asset_owner": "jasa_marga"}
+    for r in (owned, router):  # no feature near; with and without layers
+        d = r.route(Report(106.8272, -6.1754, text="jalan berlubang", attributes=claim), now=NOW)
+        assert d.unit_id.startswith("sudin_bina_marga@") and d.rule_id == "jalan-lokal"
+    # next to the provincial road, a claim of rail changes nothing
+    d = owned.route(Report(106.8490, -6.2330, text="jalan berlubang",
+                           attributes={"asset": "rail"}), now=NOW)  # fmt: skip
+    assert d.rule_id == "jalan-lokal"
+
+
+def test_rule_conditions_on_one_feature_and_bad_area_codes_are_refused(tmp_path):
+    import shutil
+
+    from lapor_router.errors import RuleError
+    from lapor_router.route import parse_rules
+    from lapor_router.route.rules import default_rules_path
+
+    for old, new, says in (
+        ('when = { asset = "rail" }', 'when = { asset = "rail", asset_id = "EX-REL-001" }',
+         "asset_id"),
+        ('[outside.areas."32.75"]', '[outside.areas."3275"]', "Kemendagri code"),
+    ):  # fmt: skip
+        d = tmp_path / says.replace(" ", "_")
+        shutil.copytree(default_rules_path(), d)
+        for f in d.glob("*.toml"):
+            f.write_text(f.read_text().replace(old, new))
+        with pytest.raises(RuleError, match=says):
+            parse_rules(d)

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from ..errors import BatchError, PrivacyWarning
-from ..locate import NO_PLACE, AssetHits, TextPlace
+from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlace
 from ..normalize import Columns, is_present, private_flag
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
@@ -83,7 +83,6 @@ class Routes(Protocol):
 
 #: Columns a routed table gains when the router holds asset layers: the nearest feature.
 ASSET_COLUMNS = ("asset", "asset_id", "asset_owner", "asset_distance_m", "asset_layer")
-_ASSET_STATUSES = ("inside", "overlap", "gap")  # located by the point: assets may apply
 
 
 def input_names(names: Sequence[str]) -> dict[str, str]:
@@ -169,7 +168,7 @@ def route_frame_located(
     )
     near: AssetHits | None = None
     if router.asset_layers:
-        usable = located["status"].isin(_ASSET_STATUSES).to_numpy()
+        usable = located["status"].isin(ASSET_STATUSES).to_numpy()
         x = np.where(usable, pd.to_numeric(located["lon"], errors="coerce"), np.nan)
         y = np.where(usable, pd.to_numeric(located["lat"], errors="coerce"), np.nan)
         near = router.asset_matches(x, y)

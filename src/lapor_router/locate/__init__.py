@@ -14,6 +14,8 @@ Imports only :mod:`lapor_router.normalize` and the foundation modules.
 from __future__ import annotations
 
 from .assets import (
+    ASSET_STATUSES,
+    RESERVED_KEYS,
     AssetHits,
     AssetLayer,
     AssetMatch,
@@ -37,8 +39,10 @@ from .locator import COLUMNS, Location, Locator, locations, row_to_location
 from .named import NO_PLACE, PlaceMatcher, TextPlace
 
 __all__ = [
+    "ASSET_STATUSES",
     "COLUMNS",
     "NO_PLACE",
+    "RESERVED_KEYS",
     "STATUSES",
     "AssetHits",
     "AssetLayer",

@@ -6,7 +6,8 @@ columns per feature (``road_class``: national / provincial / toll). A report wit
 layer's distance (metres) of a feature gets that feature's attributes, which rules match on
 (``when = { asset = "road", road_class = "national" }``). Matching is vectorized and
 compiled (:mod:`.asset_kernels`): nearest feature per point within the distance, ties by
-id; exact in metres on the WGS84 ellipsoid.
+id (compared as text); metres on the WGS84 ellipsoid's local plane at the point, the
+geodesic distance to a few parts in a million at these ranges.
 
 Layers are checked on loading as boundary sets are (:class:`AssetLayerError` naming the
 file), installed with a layer spec (``lapor-router data install-layer SPEC.toml``) into the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import re
 import shutil
@@ -41,7 +43,12 @@ POLYGON_TYPES = (3, 6)  # Polygon, MultiPolygon
 MAX_DISTANCE_M = 1000.0  # a layer's distance may be at most this (metres)
 LAYERS_SUBDIR = "asset_layers"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_RESERVED = ("asset", "asset_id", "asset_owner", "asset_layer", "asset_distance_m")
+#: Attribute names a match gives (or a routed file's columns): no class column, no report
+#: attribute and no rule condition may use them except ``asset`` and ``asset_owner``.
+RESERVED_KEYS = ("asset", "asset_id", "asset_owner", "asset_layer", "asset_distance_m")
+#: Location statuses that place a report by its own point, where assets may apply.
+ASSET_STATUSES = ("inside", "overlap", "gap")
+SIDECAR_FORMATS = (".shp",)  # a layer in these needs more files than one: not installed
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,10 @@ class AssetLayer:
     owners: np.ndarray
     classes: Mapping[str, np.ndarray]
     geoms: np.ndarray
-    _index: dict[str, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _index: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -157,9 +166,11 @@ class AssetLayer:
             return self._index["grid"]  # type: ignore[no-any-return]
 
 
-def _segments(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Every segment of the features (polygon rings included), sorted by feature: x0, y0,
-    x1, y1 (degrees), the feature of each, and the first segment of each feature."""
+def _segments(geoms: np.ndarray, piece_m: float) -> tuple[np.ndarray, ...]:
+    """Every segment of the features (polygon rings included), cut into pieces of at most
+    ``piece_m`` metres (so that a long diagonal is listed in the cells along it, not in
+    every cell of its box), sorted by feature: x0, y0, x1, y1 (degrees), the feature of
+    each, and the first segment of each feature."""
     parts, pf = shapely.get_parts(geoms, return_index=True)
     poly = np.isin(shapely.get_type_id(parts), POLYGON_TYPES)
     rings, rf = shapely.get_rings(parts[poly], return_index=True)
@@ -171,6 +182,26 @@ def _segments(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
     order = np.argsort(seg_feature, kind="stable")
     a, b = coords[:-1][same][order], coords[1:][same][order]
     seg_feature = seg_feature[order].astype(np.int64)
+    # pieces: lengths in metres at the segment's latitude, roughly (1 % is enough here)
+    mid = np.abs((a[:, 1] + b[:, 1]) / 2.0)
+    long_m = np.hypot((b[:, 0] - a[:, 0]) * 111_320.0 * np.cos(np.radians(mid)),
+                      (b[:, 1] - a[:, 1]) * 110_574.0)  # fmt: skip
+    pieces = np.maximum(1, np.ceil(long_m / piece_m)).astype(np.int64)
+    if (pieces > 1).any():
+        which = np.repeat(np.arange(len(a)), pieces)
+        j = np.arange(len(which)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        n = pieces[which]
+        d = b - a
+        # piece j runs from j/n to (j+1)/n: the same float at both sides of a cut, and the
+        # original vertex at the last end, so that rings stay closed to the bit
+        start_, end_ = (
+            a[which] + d[which] * (j / n)[:, None],
+            a[which] + d[which] * ((j + 1) / n)[:, None],
+        )
+        last = j == n - 1
+        end_[last] = b[which[last]]
+        a, b = start_, end_
+        seg_feature = seg_feature[which]
     fstart = np.searchsorted(seg_feature, np.arange(len(geoms) + 1)).astype(np.int64)
     return (
         np.ascontiguousarray(a[:, 0]), np.ascontiguousarray(a[:, 1]),
@@ -179,22 +210,25 @@ def _segments(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _build_index(geoms: np.ndarray, ids: np.ndarray, max_m: float) -> dict[str, Any]:
-    """The grid over the layer's segments: each cell lists the segments that come within
-    ``max_m`` metres of it; ``cover`` names a polygon holding a whole cell."""
+    """The grid over the layer's segments: each cell lists the segments whose box, padded
+    by ``max_m`` metres, meets it (every segment that may be within ``max_m`` of a point
+    in the cell); ``cover`` names a polygon holding a whole cell."""
     from . import asset_kernels as k
 
-    x0, y0, x1, y1, seg_feature, fstart = _segments(geoms)
+    x0, y0, x1, y1, seg_feature, fstart = _segments(geoms, max(4.0 * max_m, 50.0))
     is_polygon = np.isin(shapely.get_type_id(geoms), POLYGON_TYPES)
     rank = np.empty(len(ids), dtype=np.int64)
     rank[np.argsort(ids.astype(str), kind="stable")] = np.arange(len(ids))
     bx0, by0 = min(x0.min(), x1.min()), min(y0.min(), y1.min())
     bx1, by1 = max(x0.max(), x1.max()), max(y0.max(), y1.max())
-    # the fewest metres per degree anywhere in the layer, so that padding is never short
-    far = max(abs(by0), abs(by1))  # a degree of longitude is shortest here,
-    near = 0.0 if by0 <= 0.0 <= by1 else min(abs(by0), abs(by1))  # of latitude here
-    kx = max(k.metres_per_degree(far)[0], 1.0)
-    ky = k.metres_per_degree(near)[1]
-    pad_x, pad_y = max_m / kx * 1.000001 + 1e-12, max_m / ky * 1.000001 + 1e-12
+    # the fewest metres per degree anywhere a matching point can be (the layer's latitudes
+    # widened by the distance), so that padding is never short: a degree of longitude is
+    # shortest farthest from the equator, a degree of latitude nearest to it
+    ky = k.metres_per_degree(0.0)[1]  # the fewest metres per degree of latitude anywhere
+    reach = max_m / ky * 1.001
+    poleward = min(89.0, max(abs(by0), abs(by1)) + reach)
+    kx = max(k.metres_per_degree(poleward)[0], 1.0)
+    pad_x, pad_y = max_m / kx * 1.001 + 1e-12, reach + 1e-12
     step_m = max(4.0 * max_m, 50.0)
     while True:
         step_x, step_y = step_m / kx, step_m / ky
@@ -253,11 +287,14 @@ def load_asset_layer(
     for what, value in (("name", name), ("asset", asset)):
         if not isinstance(value, str) or not _NAME.match(value):
             raise AssetLayerError(src_name, f"{what} {value!r}: lower-case letters, digits, _")
-    if not (isinstance(max_distance_m, int | float) and 0 < max_distance_m <= MAX_DISTANCE_M):
+    real = isinstance(max_distance_m, numbers.Real) and not isinstance(max_distance_m, bool)
+    if not (real and 0 < float(max_distance_m) <= MAX_DISTANCE_M):
         raise AssetLayerError(
             src_name, f"max_distance_m {max_distance_m!r}: more than 0, at most {MAX_DISTANCE_M}"
         )
     digest = ""
+    if isinstance(source, gpd.GeoDataFrame) and sha256 is not None:
+        raise AssetLayerError(src_name, "sha256 names a file's bytes: a frame has none")
     if not isinstance(source, gpd.GeoDataFrame):
         if not Path(source).is_file():
             raise AssetLayerError(src_name, "file not found")
@@ -269,29 +306,42 @@ def load_asset_layer(
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise AssetLayerError(src, f"missing column(s) {missing} (has {list(frame.columns)})")
-    clash = [c for c in class_cols if c in _RESERVED]
+    clash = [c for c in class_cols if c in RESERVED_KEYS]
     if clash:
         raise AssetLayerError(src, f"class column(s) {clash} clash with match attributes")
     if not len(frame):
         raise AssetLayerError(src, "has no features")
     frame = _to_wgs84(frame, crs, src, AssetLayerError)
-    raw_ids = frame[id_col].to_numpy(dtype=object)
-    blank = pd.isna(raw_ids) | np.array([str(v).strip() == "" for v in raw_ids], dtype=bool)
+
+    def text(col: str) -> np.ndarray:
+        """A column's cells as text (None for blank); whole-number floats as integers (a
+        column of integers with a null is read as floats); lists and the like refused."""
+        vals = frame[col].to_numpy(dtype=object)
+        vals = np.array([None if v is pd.NA else v for v in vals], dtype=object)
+        odd = [
+            i for i, v in enumerate(vals) if not (v is None or isinstance(v, str | numbers.Number))
+        ]
+        if odd:
+            raise AssetLayerError(src, f"column {col!r} holds non-scalar values (rows {odd[:5]})")
+        out: list[str | None] = []
+        for v in vals:
+            if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral):
+                if math.isnan(float(v)):
+                    v = None
+                elif float(v).is_integer():
+                    v = int(float(v))
+            out.append(None if v is None else (str(v).strip() or None))
+        return np.array(out, dtype=object)
+
+    ids = text(id_col)
+    blank = np.array([v is None for v in ids], dtype=bool)
     if blank.any():
         raise AssetLayerError(src, f"{int(blank.sum())} feature(s) without an id "
                                    f"(rows {np.flatnonzero(blank)[:5].tolist()})")  # fmt: skip
-    ids = np.array([str(v).strip() for v in raw_ids], dtype=object)
     dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if dup.any():
         raise AssetLayerError(src, f"duplicate id(s): {sorted(set(ids[dup]))[:10]}")
     geoms = _checked(np.asarray(frame.geometry.values, dtype=object), ids, src)
-
-    def text(col: str) -> np.ndarray:
-        vals = frame[col].to_numpy(dtype=object)
-        return np.array(
-            [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in vals],
-            dtype=object,
-        )
 
     owners = text(owner_col) if owner_col else np.full(len(ids), None, dtype=object)
     return AssetLayer(
@@ -351,7 +401,7 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise AssetLayerError(p, "has no [layer] table")
     known = {"name", "asset", "file", "max_distance_m", "version", "sha256", "id_col",
-             "owner_col", "class_cols", "crs", "description", "schema"}  # fmt: skip
+             "owner_col", "class_cols", "crs", "description", "schema", "layer"}  # fmt: skip
     unknown = sorted(set(spec) - known)
     if unknown:
         raise AssetLayerError(p, f"unknown key(s) {unknown} in [layer]")
@@ -371,7 +421,7 @@ def load_spec(path: str | Path) -> AssetLayer:
         s["file"], name=s["name"], asset=s["asset"], max_distance_m=s["max_distance_m"],
         id_col=s.get("id_col", "id"), owner_col=s.get("owner_col", "owner"),
         class_cols=tuple(s.get("class_cols", ())), crs=s.get("crs"), version=s.get("version"),
-        sha256=s.get("sha256"),
+        sha256=s.get("sha256"), layer=s.get("layer"),
     )  # fmt: skip
 
 
@@ -379,8 +429,11 @@ def install_layer(spec_path: str | Path, dest_dir: Path | None = None) -> AssetL
     """Check the layer a spec describes, copy its file into the data directory (verified
     after the copy) and write the installed spec beside it with the file's sha256 and the
     layer's schema (what ``rules lint`` checks rules against)."""
-    layer = load_spec(spec_path)
     src = Path(read_spec(spec_path)["file"])
+    if src.suffix.lower() in SIDECAR_FORMATS:
+        why = "a Shapefile is several files: convert it to GeoParquet, GeoPackage or GeoJSON"
+        raise AssetLayerError(src, f"{why} (ogr2ogr, geopandas) to install it")
+    layer = load_spec(spec_path)
     dest = (dest_dir or layers_dir()) / layer.name
     dest.mkdir(parents=True, exist_ok=True)
     tmp = dest / f".{src.name}.partial"
@@ -404,7 +457,10 @@ def install_layer(spec_path: str | Path, dest_dir: Path | None = None) -> AssetL
     lines.append("[layer.schema.classes]")
     for col, vals in schema["classes"].items():
         lines.append(f"{json.dumps(col)} = {json.dumps(vals, ensure_ascii=False)}")
-    (dest / "layer.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    written = dest / ".layer.toml.partial"
+    written.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_spec(written)  # the installed copy must load as it will on every start
+    os.replace(written, dest / "layer.toml")
     return layer
 
 
@@ -449,10 +505,6 @@ class AssetHits:
         match last."""
         far = np.where(self.features >= 0, self.metres, np.inf)
         return np.argsort(far, axis=0, kind="stable")
-
-    def hit(self) -> np.ndarray:
-        """Points with at least one match."""
-        return np.asarray((self.features >= 0).any(axis=0), dtype=bool)
 
     def row(self, i: int) -> tuple[AssetMatch, ...]:
         """Point ``i``'s matches, nearest first."""

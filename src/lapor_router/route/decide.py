@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..locate import AssetMatch, Location, TextPlace
+from ..locate import RESERVED_KEYS, AssetMatch, Location, TextPlace
 from ..normalize import is_missing, name_key
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines
@@ -67,12 +67,14 @@ class Selection:
 def rule_context(attributes: Mapping[str, str], asset: AssetMatch | None) -> dict[str, str]:
     """What a rule's ``when`` is matched against: the report's attributes, overridden by
     the asset's (``asset``, ``asset_owner``, its classes; a register beats a citizen's
-    word), without the feature's id (no rule names one feature)."""
+    word), without the feature's id (no rule names one feature). A report's own
+    ``asset``/``asset_owner``... never count: only a layer says what a report is near."""
+    own = {k: v for k, v in attributes.items() if k not in RESERVED_KEYS}
     if asset is None:
-        return dict(attributes)
+        return own
     found = asset.attributes
     found.pop("asset_id", None)
-    return {**attributes, **found}
+    return {**own, **found}
 
 
 def select_unit(

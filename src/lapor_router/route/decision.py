@@ -170,7 +170,8 @@ def _record(decision: RoutingDecision) -> dict[str, Any]:
         "possible_duplicates": [list(p) for p in decision.possible_duplicates],
         "assets": [asdict(a) for a in decision.assets],
         "asset_layers": list(decision.asset_layers),
-        "asset_rule": asdict(decision.asset) if decision.asset is not None else None,
+        # the feature whose attributes the deciding rule matched
+        "rule_asset": asdict(decision.asset) if decision.asset is not None else None,
         "receiver": decision.receiver,
         "receiver_channel": decision.receiver_channel,
         "private": private,

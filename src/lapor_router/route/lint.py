@@ -10,7 +10,6 @@ from typing import Any
 import networkx as nx
 
 from .graph import RuleGraph
-from .rules import ASSET_KEYS
 
 
 @dataclass(frozen=True)
@@ -167,9 +166,13 @@ def lint_assets(rg: RuleGraph, layers: Sequence[Mapping[str, Any]]) -> list[Lint
     msgs = []
     for r in rg.spec.rules:
         asset = r.when.get("asset")
-        if asset is None:
-            continue
         where = f"rule {r.id}"
+        if asset is None:
+            owner = r.when.get("asset_owner")
+            if owner is not None and not any(owner in s.get("owners", ()) for s in layers):
+                msgs.append(LintMessage("error", r.source, where,
+                                        f"no installed layer has owner {owner!r}"))  # fmt: skip
+            continue
         mine = [s for s in layers if s.get("asset") == asset]
         if not mine:
             msgs.append(LintMessage("warning", r.source, where,
@@ -184,8 +187,6 @@ def lint_assets(rg: RuleGraph, layers: Sequence[Mapping[str, Any]]) -> list[Lint
             if key == "asset_owner":
                 have = {o for s in mine for o in s.get("owners", ())}
                 what = "owner"
-            elif key in ASSET_KEYS:
-                continue
             else:
                 if not any(key in c for c in cols):
                     msgs.append(LintMessage("error", r.source, where,

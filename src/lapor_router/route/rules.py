@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RuleError
+from ..locate import RESERVED_KEYS
 
 LEVELS = ("KEL", "KEC", "KOTA", "PROV", "EXT")
 ASSET_KEYS = ("asset", "asset_owner")  # what an asset layer's feature adds to a report
@@ -553,6 +554,9 @@ def parse_rules(path: str | Path) -> RuleSpec:
         for k, v in when.items():
             # an asset rule may also name the class columns of its asset's layers, which
             # `rules lint` checks against the installed layers
+            if k in RESERVED_KEYS and k not in ASSET_KEYS:
+                why = "names one feature or a distance: use the asset, its owner or classes"
+                raise r.fail("when", f"{k!r} is not a rule condition ({why})")
             if k not in attributes and k not in ASSET_KEYS and "asset" not in when:
                 raise r.fail("when", f"unknown attribute {k!r}")
             if not isinstance(v, str):
@@ -603,7 +607,7 @@ def _outside(
                                     {"name", "channel", "contact"}))  # fmt: skip
     areas: dict[str, Receiver] = {}
     for code, value in top.get("areas", dict, {}).items():
-        if not re.fullmatch(r"\d{2}(\.\d{2}){0,3}(\d{2})?", str(code)):
+        if not re.fullmatch(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?", str(code)):
             raise top.fail(f"areas.{code}", 'must be a Kemendagri code such as "32.75"')
         areas[str(code)] = _receiver(
             _Reader(top.file, f"outside.areas.{code}", value, {"name", "channel", "contact"})
