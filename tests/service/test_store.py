@@ -317,3 +317,26 @@ def test_records_name_the_asset_and_the_receiver(router, db_url):
     out = store.submit(Report(107.0, -6.24, category="garbage", text="sampah"))
     assert out["unit_id"] is None and out["receiver"] == "Pemerintah Kota Bekasi"
     store.dispose()
+
+
+def test_the_duplicate_search_survives_a_dropped_connection(router, db_url):
+    """On PostgreSQL the search reads through its own autocommit pool without a pre-ping:
+    a connection the server has dropped is retried once, not an error."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite reads in process")
+    store = ReportStore(router, db_url)
+    spot = (106.8355, -6.2093)
+    rec = store.submit(Report(*spot, category="garbage", text="sampah"))
+    assert [i for i, _ in store.possible_duplicates("garbage", *spot)] == [
+        rec["service_request_id"]
+    ]
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        killed = conn.exec_driver_sql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state = 'idle'"
+        ).scalar()
+    assert killed >= 1
+    again = store.possible_duplicates("garbage", *spot)
+    assert [i for i, _ in again] == [rec["service_request_id"]]
+    store.dispose()
