@@ -123,6 +123,23 @@ def _q(request: Request, key: str) -> str | None:
     return values[0] if values else None
 
 
+def _moment(request: Request, key: str, tz: Any) -> datetime | None:
+    """A time query parameter (W3C datetime; without an offset: in ``tz``, WIB)."""
+    raw = _q(request, key)
+    if raw is None:
+        return None
+    moment = open311.parse_time(raw, key)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _limit(request: Request) -> int:
+    """The ``limit`` query parameter: 1 to 1000, default 1000."""
+    raw = _q(request, "limit") or "1000"
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= 1000:
+        raise RequestError(400, "limit is a whole number from 1 to 1000")
+    return int(raw)
+
+
 def create_app(
     store: ReportStore,
     *,
@@ -196,29 +213,18 @@ def create_app(
         statuses = open311.split(_q(request, "status"))
         if any(s not in STATUSES for s in statuses):
             raise RequestError(400, f"status is one of {', '.join(STATUSES)}")
-        start, end = _q(request, "start_date"), _q(request, "end_date")
-        limit_raw = _q(request, "limit") or "1000"
-        if not (limit_raw.isascii() and limit_raw.isdigit()) or not 0 < int(limit_raw) <= 1000:
-            raise RequestError(400, "limit is a whole number from 1 to 1000")
         tz = router.calendar.tz
-
-        def when(raw: str | None, key: str) -> datetime | None:
-            if raw is None:
-                return None
-            moment = open311.parse_time(raw, key)
-            return moment if moment.tzinfo else moment.replace(tzinfo=tz)
-
         rows = await call(
             store.find,
             ids=open311.split(_q(request, "service_request_id")),
             service_code=open311.split(_q(request, "service_code")),
             status=statuses,
-            start=when(start, "start_date"),
-            end=when(end, "end_date"),
+            start=_moment(request, "start_date", tz),
+            end=_moment(request, "end_date", tz),
             kelurahan=open311.split(_q(request, "kelurahan")),
             bbox=open311.bbox(_q(request, "bbox")),
             unit_id=_q(request, "unit_id"),  # extension: the unit holding the report now
-            limit=int(limit_raw),
+            limit=_limit(request),
         )
         return _reply([public(r) for r in rows], fmt, root="service_requests", item="request")
 
@@ -233,26 +239,16 @@ def create_app(
 
     async def stats(request: Request, fmt: str) -> Response:
         tz = router.calendar.tz
-
-        def when(key: str) -> datetime | None:
-            raw = _q(request, key)
-            if raw is None:
-                return None
-            moment = open311.parse_time(raw, key)
-            return moment if moment.tzinfo else moment.replace(tzinfo=tz)
-
+        start, end = _moment(request, "from", tz), _moment(request, "to", tz)
         by = _q(request, "by") or "unit"
-        rows = await call(store.stats, by, when("from"), when("to"), clock())
+        rows = await call(store.stats, by, start, end, clock())
         names = router.group_names(by)
         for row in rows:  # extension of the figures: the group's display name
             row["name"] = names.get(row[by], row[by])
         return _reply(rows, fmt, root="stats", item="group")
 
     async def overdue(request: Request, fmt: str) -> Response:
-        limit_raw = _q(request, "limit") or "1000"
-        if not (limit_raw.isascii() and limit_raw.isdigit()) or not 0 < int(limit_raw) <= 1000:
-            raise RequestError(400, "limit is a whole number from 1 to 1000")
-        rows = await call(store.overdue, _q(request, "unit_id"), clock(), int(limit_raw))
+        rows = await call(store.overdue, _q(request, "unit_id"), clock(), _limit(request))
         return _reply([public(r) for r in rows], fmt, root="service_requests", item="request")
 
     async def boundaries(request: Request, fmt: str) -> Response:
