@@ -73,7 +73,13 @@ class Routes(Protocol):
     def text_places(self, texts: Any) -> list[TextPlace]: ...
     def name_rows(self, frame: pd.DataFrame, rows: np.ndarray, kodes: Sequence[str]) -> None: ...
     def locate_many(
-        self, lons: Any, lats: Any, accuracy_m: Any = None, claimed: Any = None
+        self,
+        lons: Any,
+        lats: Any,
+        accuracy_m: Any = None,
+        claimed: Any = None,
+        crs: str | None = None,
+        shares: bool = True,
     ) -> pd.DataFrame: ...
     @property
     def asset_layers(self) -> tuple[str, ...]: ...
@@ -152,8 +158,13 @@ def route_frame_located(
     def col(name: str | None) -> Any:
         return frame[name].to_numpy(dtype=object) if name else None
 
+    # shares are not part of a routed row: only the near_boundary flag is
     located = router.locate_many(
-        lons, lats, accuracy_m=_blank_to_none(col(cols.accuracy)), claimed=col(cols.claimed)
+        lons,
+        lats,
+        accuracy_m=_blank_to_none(col(cols.accuracy)),
+        claimed=col(cols.claimed),
+        shares=False,
     )
     located.index = frame.index
     texts = col(cols.text)

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
@@ -28,6 +29,9 @@ from .formats import file_format
 REJECT_COLUMNS = ("row_id", "raw", "reject_reason")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_FORMULA_BYTES = np.frombuffer("".join(_FORMULA_START).encode(), np.uint8)
+# _PLAIN_NUMBER in RE2 for Arrow's string kernels (\p{Nd} is what \d is to Python)
+_PLAIN_NUMBER_RE2 = r"^[+-]?(\p{Nd}+\.?\p{Nd}*|\.\p{Nd}+)([eE][+-]?\p{Nd}+)?$"
 
 
 def _neutralise(value: Any) -> Any:
@@ -88,6 +92,8 @@ def _candidate_text(candidates: pd.Series) -> pd.Series:
 
 
 def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.DataFrame:
+    """The columns whose cells are not text yet (flags, candidates, times, a geometry in a
+    text format) as text."""
     out = frame.copy()
     out["flags"] = _flag_text(out["flags"])
     if "category_candidates" in out:
@@ -96,20 +102,91 @@ def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.
         out[c] = _iso(out[c])
     if geometry and geometry in out and fmt in ("csv", "jsonl"):
         out[geometry] = shapely.to_wkt(out[geometry].to_numpy(), rounding_precision=-1)
-    if fmt == "csv":
-        for c in out.columns:
-            if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
-                col = out[c].astype(object)
-                # first characters at C speed (numpy truncates to one); type checks only
-                # for the few cells that start like a formula
-                first = np.asarray(col.to_numpy(), dtype="U1")
-                rows = np.flatnonzero(np.isin(first, _FORMULA_START))
-                if len(rows):
-                    values = col.to_numpy(copy=True)
-                    for i in rows.tolist():
-                        values[i] = _neutralise(values[i])
-                    col = pd.Series(values, index=col.index, dtype=object)
-                out[c] = col
+    return out
+
+
+def _csv_cells(col: pd.Series) -> pa.Array:
+    """A column's cells as text, as ``pandas.to_csv`` writes them ("" for None and NaN,
+    ``True``, ``20.0``), text cells that start like a formula neutralised."""
+    dtype = col.dtype
+    if pd.api.types.is_bool_dtype(dtype) and isinstance(dtype, np.dtype):
+        return pa.array(np.where(col.to_numpy(dtype=bool), "True", "False"), pa.string())
+    if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype):
+        return pc.cast(pa.array(col.to_numpy()), pa.string())
+    if pd.api.types.is_float_dtype(dtype) and isinstance(dtype, np.dtype):
+        floats = col.to_numpy()
+        return pa.array(np.where(np.isnan(floats), "", floats.astype(str)), pa.string())
+    cells = col.to_numpy(dtype=object)
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    if kind in ("string", "empty"):
+        text = pc.fill_null(pa.array(cells, pa.string(), from_pandas=True), "")
+        # first bytes at numpy speed; the plain-number test only for the few that start
+        # like a formula
+        offsets, data = _utf8(text)
+        if not len(data):
+            return text
+        nonempty = offsets[1:] > offsets[:-1]
+        first = np.where(nonempty, data[np.minimum(offsets[:-1], len(data) - 1)], 0)
+        rows = np.flatnonzero(np.isin(first, _FORMULA_BYTES))
+        if not len(rows):
+            return text
+        plain = pc.match_substring_regex(text.take(rows), _PLAIN_NUMBER_RE2)
+        formula = np.zeros(len(text), dtype=bool)
+        formula[rows[~plain.to_numpy(zero_copy_only=False)]] = True
+        return pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
+
+    def as_text(v: Any) -> str:
+        return _neutralise(v) if isinstance(v, str) else str(v)
+
+    if kind in _ONE_TYPE:
+        # numbers or booleans of one type: once per distinct value, as the csv module
+        # writes them (str)
+        done = _per_distinct(col, as_text).to_numpy(dtype=object)
+    else:  # mixed types (to pandas 0 == 0.0 == False): one by one
+        done = np.array(["" if _missing(v) else as_text(v) for v in cells.tolist()], dtype=object)
+    return pa.array(done, pa.string())
+
+
+# one type whose equal values write alike (not floats: to pandas 0.0 and -0.0 are one value)
+_ONE_TYPE = ("integer", "boolean", "bytes", "date", "time")
+
+
+def _missing(value: Any) -> bool:
+    if isinstance(value, float):
+        return value != value
+    return value is None or value is pd.NaT or value is pd.NA
+
+
+def _utf8(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (int64, one more than cells, starting at 0) and the UTF-8 bytes of a
+    string array's cells, without copying where Arrow's buffers allow."""
+    text = text.cast(pa.large_string())
+    _, offsets_buf, data_buf = text.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int64)[text.offset : text.offset + len(text) + 1]
+    lo, hi = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
+    data = (
+        np.frombuffer(data_buf, np.uint8)[lo:hi] if data_buf is not None else np.empty(0, np.uint8)
+    )
+    return offsets - lo, data
+
+
+def _csv_bytes(frame: pd.DataFrame) -> np.ndarray:
+    """The rows of ``frame`` (no header) as pandas' ``to_csv`` writes them, as UTF-8 bytes:
+    each column's cells made text by Arrow, the rows joined by a compiled kernel."""
+    from .kernels import csv_rows
+
+    n = len(frame)
+    chunks, starts, base = [], np.empty((n, frame.shape[1]), np.int64), 0
+    ends = np.empty_like(starts)
+    for j, c in enumerate(frame.columns):
+        text = _csv_cells(frame[c])
+        offsets, data = _utf8(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
+        chunks.append(data)
+        starts[:, j] = offsets[:-1] + base
+        ends[:, j] = offsets[1:] + base
+        base += len(data)
+    data = np.concatenate(chunks) if chunks else np.empty(0, np.uint8)
+    out: np.ndarray = csv_rows(data, starts, ends)
     return out
 
 
@@ -132,7 +209,9 @@ def write_part(
     """One chunk's routed rows, in the output format (merged later by :func:`merge_parts`)."""
     tmp = path.with_name(path.name + ".tmp")
     if fmt == "csv":
-        _to_text_columns(frame, geometry, fmt).to_csv(tmp, index=False, header=False)
+        rows = _csv_bytes(_to_text_columns(frame, geometry, fmt))
+        with open(tmp, "wb") as fh:
+            fh.write(rows.tobytes())
     elif fmt == "jsonl":
         text = _to_text_columns(frame, geometry, fmt)
         with open(tmp, "w", encoding="utf-8") as fh:

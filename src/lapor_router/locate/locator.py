@@ -301,6 +301,7 @@ class Locator:
         accuracy_m: Any = None,
         claimed: Any = None,
         crs: str | None = None,
+        shares: bool = True,
     ) -> pd.DataFrame:
         """Locate many points at once; one DataFrame row per input, in input order.
 
@@ -312,9 +313,10 @@ class Locator:
         mistakes raise :class:`~lapor_router.errors.CoordinateError`: ``lons`` and ``lats`` of
         different lengths, an ``accuracy_m`` or ``claimed`` whose length is neither 1 nor the
         number of points, an array of more than one dimension, a record array, a table of
-        several columns, a set.
+        several columns, a set. ``shares=False`` leaves ``accuracy_shares`` empty and only
+        flags ``near_boundary`` (the costly circle–polygon intersections are skipped).
         """
-        cols = self._core(lons, lats, accuracy_m, claimed, crs)
+        cols = self._core(lons, lats, accuracy_m, claimed, crs, shares)
         return self._present(cols, len(cols["status"]))
 
     def locate(
@@ -352,7 +354,13 @@ class Locator:
         return self._location(cols, 0)
 
     def _core(
-        self, lons: Any, lats: Any, accuracy_m: Any, claimed: Any, crs: str | None
+        self,
+        lons: Any,
+        lats: Any,
+        accuracy_m: Any,
+        claimed: Any,
+        crs: str | None,
+        shares: bool = True,
     ) -> dict[str, Any]:
         lon_raw, lat_raw = as_array(lons, name="lons"), as_array(lats, name="lats")
         if len(lon_raw) != len(lat_raw):
@@ -372,7 +380,7 @@ class Locator:
                 x, y, reason = self._from_crs(x, y, reason, crs)
         cols = self._resolve(x, y, reason, projected=crs is not None)
         if acc_raw is not None:
-            self._accuracy(cols, acc_raw)
+            self._accuracy(cols, acc_raw, shares)
         if claims is not None:
             self._claimed(cols, claims)
         return cols
@@ -497,7 +505,7 @@ class Locator:
             "claimed": None,
         }
 
-    def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray) -> None:
+    def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray, shares: bool) -> None:
         acc, bad = coerce_floats(acc_raw)
         given = bad != REASONS.index(MISSING)  # a missing accuracy is no accuracy
         with np.errstate(invalid="ignore"):
@@ -511,12 +519,13 @@ class Locator:
         epsg = utm_epsg(lon[use], lat[use])
         with np.errstate(all="ignore"):  # degenerate circles near the poles give NaN shares
             for code in np.unique(epsg):
-                self._accuracy_zone(cols, use[epsg == code], acc, f"EPSG:{code}")
+                self._accuracy_zone(cols, use[epsg == code], acc, f"EPSG:{code}", shares)
 
     def _accuracy_zone(
-        self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray, crs: str
+        self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray, crs: str, shares: bool
     ) -> None:
-        """Accuracy circles of ``rows``, all in the UTM zone ``crs``."""
+        """Accuracy circles of ``rows``, all in the UTM zone ``crs``; without ``shares`` only
+        the ``near_boundary`` flags."""
         bs, lon, lat = self.boundaries, cols["lon"], cols["lat"]
         mx, my = transformer("EPSG:4326", crs).transform(lon[rows], lat[rows])
         finite = np.isfinite(mx) & np.isfinite(my)  # UTM is undefined near the poles
@@ -533,6 +542,10 @@ class Locator:
         # that crosses none lies wholly inside (share 1) or wholly outside (share 0) each
         # candidate, so only crossing pairs need the (costly) polygon intersection
         crosses = shapely.distance(rings, centres[pt]) < radius
+        if not shares:
+            for p in np.unique(pt[crosses]).tolist():
+                cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
+            return
         share = shapely.intersects_xy(bs.geoms[poly], lon[rows][pt], lat[rows][pt]).astype(float)
         if crosses.any():
             cut = np.unique(pt[crosses])
