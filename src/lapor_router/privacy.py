@@ -136,21 +136,39 @@ def mask_words(text: str, words: Iterable[str]) -> str:
     return text
 
 
-# What a value must hold to need :func:`mask_text`: an "@", sixteen digits (a NIK, any
-# separators), or 62/0 followed by seven more digits (a phone). A superset of every pattern,
-# in RE2 syntax, tested over whole arrays; dates and times ("2026-11-03T10:00") pass it by.
-_MAYBE = r"@|(?:\d[\s.\-()]*){16}|(?:62|0)(?:[\s.\-()]*\d){7}"
+# What a value must hold to need :func:`mask_text`: an "@", or the start of a NIK or of a
+# phone number as the patterns above find them. A superset of every pattern, in RE2 syntax,
+# tested over whole arrays: RE2 has no look-behind, so "not after a word character" is
+# read as "at the start or after a character that is not an ASCII word character" (which
+# lets more through), and Python's Unicode \d and \s are spelt out; the trailing look-aheads
+# and the upper repeat counts are dropped (they only let fewer through). Dates, times and
+# coordinates ("106.8272", "2026-11-03T10:00") pass it by.
+_D = r"\p{Nd}"
+_S = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]"
+_SEP = rf"(?:{_S}|[.\-])"  # Python's [\s.\-]
+_MAYBE = "|".join(
+    [
+        "@",
+        rf"(?:^|[^\w.])(?:{_D}{{16}}|{_D}{{4}}[ .\-]{_D}{{4}}[ .\-]{_D}{{4}}[ .\-]{_D}{{4}}"
+        rf"|{_D}{{6}}[ .\-]{_D}{{6}}[ .\-]{_D}{{4}}"
+        rf"|{_D}{{2}}[ .\-]{_D}{{2}}[ .\-]{_D}{{2}}[ .\-]{_D}{{6}}[ .\-]{_D}{{4}})",
+        rf"(?:^|[^\w+])\(?{_S}*(?:\+62|62|0){_SEP}*\(?{_S}*[2-9]{_D}{{1,3}}{_S}*\)?"
+        rf"(?:{_SEP}*{_D}){{5}}",
+    ]
+)
 
 
-def maybe_personal(values: list[str]) -> np.ndarray:
-    """Which of ``values`` may hold a phone, e-mail or NIK (a vectorized pre-filter: the
-    others are left as they are by :func:`mask_text`)."""
-    if not values:
-        return np.zeros(0, dtype=bool)
+def maybe_personal(values: Any) -> np.ndarray:
+    """Which of ``values`` (strings, or an Arrow string array whose nulls are not personal)
+    may hold a phone, e-mail or NIK (a vectorized pre-filter: the others are left as they
+    are by :func:`mask_text`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = pc.match_substring_regex(pa.array(values, type=pa.large_string()), _MAYBE)
+    array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.large_string())
+    if not len(array):
+        return np.zeros(0, dtype=bool)
+    found = pc.fill_null(pc.match_substring_regex(array, _MAYBE), False)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -176,3 +176,24 @@ def test_the_vectorized_pre_filter_lets_every_shape_through_and_dates_past():
 )
 def test_mask_values_of_an_array_equals_mask_text_of_each(values):
     assert mask_values(values) == [mask_text(v) for v in values]
+
+
+PIECES = st.sampled_from(
+    ["0", "62", "+62", "+", "8", "12", "3456", "7890", "21", "(", ")", " ", "  ", ".", "-",
+     "\u00a0", "\u2009", "\x1c", "\u0660", "\u0668", "\u0967", "a", "é", "_", "@", "x.co",
+     "3171", "010190", "0004", "31", "71", "\n", "/"]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        st.lists(PIECES, max_size=14).map("".join),
+        st.text(alphabet="0123456789 .-+()@\u00a0\u0660\u0668a", max_size=30),
+    )
+)
+def test_the_pre_filter_passes_everything_mask_text_would_change(text):
+    from lapor_router.privacy import maybe_personal
+
+    if mask_text(text) != text:
+        assert maybe_personal([text])[0], text

@@ -16,11 +16,14 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from ..errors import BatchError, PrivacyWarning
 from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlace
 from ..normalize import Columns, is_present, private_flag
+from ..normalize.strings import string_array, stripped, utf8_buffers
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
 
@@ -265,25 +268,30 @@ def _mask_columns(
             stacklevel=3,
         )
     rows = np.flatnonzero(private)
-    # each private row's own values, lower case, one array per reporter column
-    words = [
-        np.array([_word(v) for v in frame[c].to_numpy(dtype=object)[rows]], dtype=str)
-        for c in reporter
-    ]
+    # each private row's own values, one array per reporter column (for the search)
+    words = [_search_words(frame[c].to_numpy(dtype=object)[rows]) for c in reporter]
     for c in frame.columns:
         if c == skip or c in reporter:
             continue
         masked = _mask_values(frame[c].to_numpy(dtype=object))
         if len(rows) and words:
-            _mask_identities(masked, rows, words)
+            _mask_identities(masked, rows, words, frame, reporter)
         out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
     for c in reporter:
         values = frame[c].to_numpy(dtype=object)
-        present = np.fromiter((is_present(v) for v in values), dtype=bool, count=len(values))
-        hide = present & (private | is_nik_column(c))
+        hide = _present(values) & (private | is_nik_column(c))
         masked = _mask_values(values)
         masked[hide] = MASK
         out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    """:func:`is_present` of each cell (whole columns of text at Arrow speed)."""
+    text = string_array(values)
+    if text is None:
+        return np.fromiter((is_present(v) for v in values), dtype=bool, count=len(values))
+    blank = pc.fill_null(pc.equal(stripped(text), ""), True)
+    return ~np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _word(value: Any) -> str:
@@ -292,22 +300,63 @@ def _word(value: Any) -> str:
     return word.lower() if len(word) >= 3 else ""
 
 
-def _mask_identities(masked: np.ndarray, rows: np.ndarray, words: list[np.ndarray]) -> None:
+def _search_words(values: np.ndarray) -> pa.Array:
+    """Reporter values to look for (stripped; "" when shorter than 3 characters), as text:
+    what :func:`_word` gives, but for case."""
+    text = string_array(values)
+    if text is None:
+        return pa.array([_word(v) for v in values], pa.large_string())
+    words = pc.fill_null(stripped(text), "")
+    return pc.if_else(pc.less(pc.utf8_length(words), 3), "", words)
+
+
+def _mask_identities(
+    masked: np.ndarray,
+    rows: np.ndarray,
+    words: list[pa.Array],
+    frame: pd.DataFrame,
+    reporter: list[str],
+) -> None:
     """Mask, in place, each private row's reporter values where they appear in its cells
-    of one column (found for all rows at once; replaced only where found)."""
+    of one column: a compiled search over all rows at once finds the cells that may hold
+    one, then each of those is decided and masked as :func:`mask_words` does."""
+    from .kernels import may_contain
+
     cells = masked[rows]
-    text = np.array([v.lower() if isinstance(v, str) else "" for v in cells], dtype=str)
+    text = string_array(cells)
+    if text is None:
+        text = pa.array([v if isinstance(v, str) else "" for v in cells], pa.large_string())
+    cell_off, cell_data = utf8_buffers(text)
     hit = np.zeros(len(rows), dtype=bool)
     for w in words:
-        hit |= (w != "") & (np.char.find(text, w) >= 0)
+        hit |= may_contain(cell_off, cell_data, *utf8_buffers(w))
     for k in np.flatnonzero(hit).tolist():
         i = rows[k]
-        masked[i] = mask_words(masked[i], [str(w[k]) for w in words if w[k]])
+        cell = masked[i]
+        if not isinstance(cell, str):
+            continue
+        own = [w for c in reporter if (w := _word(frame[c].iat[i]))]
+        low = cell.lower()
+        if any(w in low for w in own):
+            masked[i] = mask_words(cell, own)
 
 
 def _mask_values(values: np.ndarray) -> np.ndarray:
     """Each value with phones, e-mails and NIKs masked, computed once per distinct value
-    that may hold one; values with nothing to mask stay as they are (numbers stay numbers)."""
+    that may hold one (found by a pre-filter over the whole column); values with nothing to
+    mask stay as they are (numbers stay numbers)."""
+    out = values.copy()
+    text = string_array(values)
+    if text is not None:  # a column of text: only the cells the pre-filter lets through
+        rows = np.flatnonzero(maybe_personal(text))
+        if len(rows):
+            out[rows] = _mask_distinct(values[rows])
+        return out
+    return _mask_distinct(values)
+
+
+def _mask_distinct(values: np.ndarray) -> np.ndarray:
+    """:func:`_mask_values` of any cells, once per distinct value."""
     out = values.copy()
     uniques: list[Any]
     try:

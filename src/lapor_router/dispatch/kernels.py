@@ -1,5 +1,6 @@
-"""Compiled kernels (numba) of duplicate search: great-circle distances and the connected
-components of "same category, within the radius and the time window". Imported lazily."""
+"""Compiled kernels (numba) of duplicate search (great-circle distances and the connected
+components of "same category, within the radius and the time window") and of masking
+(which cells may hold their row's reporter values). Imported lazily."""
 
 from __future__ import annotations
 
@@ -105,3 +106,45 @@ def components(
     for i in range(n):
         parent[i] = _find(parent, i)
     return parent
+
+
+@_jit
+def may_contain(
+    cell_off: np.ndarray, cell_data: np.ndarray, word_off: np.ndarray, word_data: np.ndarray
+) -> np.ndarray:
+    """For each row i, whether UTF-8 cell i may contain word i: True where the word occurs
+    with ASCII letters compared without case, and wherever either holds a non-ASCII byte
+    (those the caller decides exactly); False for an empty word."""
+    n = len(cell_off) - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        ws, we = word_off[i], word_off[i + 1]
+        cs, ce = cell_off[i], cell_off[i + 1]
+        if we == ws or ce - cs < we - ws:
+            continue
+        wide = False
+        for k in range(ws, we):
+            if word_data[k] >= 128:
+                wide = True
+        for k in range(cs, ce):
+            if cell_data[k] >= 128:
+                wide = True
+        if wide:
+            out[i] = True
+            continue
+        m = we - ws
+        for start in range(cs, ce - m + 1):
+            found = True
+            for k in range(m):
+                a, b = cell_data[start + k], word_data[ws + k]
+                if 65 <= a <= 90:
+                    a += 32
+                if 65 <= b <= 90:
+                    b += 32
+                if a != b:
+                    found = False
+                    break
+            if found:
+                out[i] = True
+                break
+    return out

@@ -1,0 +1,41 @@
+"""Columns of text as Arrow string arrays, and the UTF-8 bytes behind them, for the
+vectorized passes over whole columns (masking, writing)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: the characters ``str.strip()`` removes (``str.isspace``), for Arrow's trim kernels
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def string_array(cells: np.ndarray) -> pa.Array | None:
+    """``cells`` (an object array) as a large string array, None and NaN as nulls, when
+    every present cell is a ``str``; None when some cell is another type."""
+    if pd.api.types.infer_dtype(cells, skipna=True) not in ("string", "empty"):
+        return None
+    return pa.array(cells, pa.large_string(), from_pandas=True)
+
+
+def utf8_buffers(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (int64, one more than the cells, from 0) and UTF-8 bytes of a string
+    array's cells (nulls are empty), without copying where Arrow's buffers allow."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.large_string())
+    _, offsets_buf, data_buf = text.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int64)[text.offset : text.offset + len(text) + 1]
+    lo, hi = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
+    data = np.frombuffer(data_buf, np.uint8)[lo:hi] if data_buf is not None else None
+    return offsets - lo, data if data is not None else np.empty(0, np.uint8)
+
+
+def stripped(text: pa.Array) -> pa.Array:
+    """Each cell with the whitespace ``str.strip()`` removes removed."""
+    return pc.utf8_trim(text, PY_WHITESPACE)

@@ -1,0 +1,76 @@
+"""The column-at-once masking of routed tables equals masking each cell on its own: the
+reporter values of private rows found and masked in the other cells of their row, blanks
+told from values as ``is_present`` tells them, for any text (case, non-ASCII, whitespace
+that ``str.strip`` removes, cells that are not text)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lapor_router.dispatch.frames import _mask_identities, _present, _search_words, _word
+from lapor_router.dispatch.kernels import may_contain
+from lapor_router.normalize import is_present
+from lapor_router.normalize.strings import utf8_buffers
+from lapor_router.privacy import mask_words
+
+NAMES = st.sampled_from(
+    ["Budi", "budi santoso", "ANI", "Siti ", "\u00a0Eko\u00a0", "Ö z", "ßa", "Jo", "İrma", "x",
+     "", " ", "\x1cAgus", "Rahmat"]
+)  # fmt: skip
+CELLS = st.one_of(
+    st.sampled_from(["rumah BUDI santoso", "titip ke ani ya", "Pak eko", "siti", "ssa",
+                     "agus", "İRMA", "irma", "", None, "no name"]),
+    st.text(alphabet="abBuUdDiI ßöÖİ\u00a0", max_size=12),
+    st.integers(0, 99),
+)  # fmt: skip
+
+
+def _reference(masked, rows, frame, reporter):
+    out = masked.copy()
+    for i in rows:
+        cell = out[i]
+        own = [w for c in reporter if (w := _word(frame[c].iat[i]))]
+        if isinstance(cell, str) and any(w in cell.lower() for w in own):
+            out[i] = mask_words(cell, own)
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(NAMES, NAMES, CELLS, st.booleans()), min_size=1, max_size=25))
+def test_identities_are_masked_as_cell_by_cell(rows):
+    a, b, cells, private = zip(*rows, strict=True)
+    frame = pd.DataFrame({"nama": list(a), "alias": list(b)}, dtype=object)
+    masked = np.array(list(cells), dtype=object)
+    idx = np.flatnonzero(np.array(private))
+    want = _reference(masked, idx, frame, ["nama", "alias"])
+    words = [_search_words(frame[c].to_numpy(dtype=object)[idx]) for c in ("nama", "alias")]
+    got = masked.copy()
+    if len(idx):
+        _mask_identities(got, idx, words, frame, ["nama", "alias"])
+    assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=6), NAMES, st.floats()), max_size=20))
+def test_present_is_is_present(values):
+    cells = np.array([*values, "x"], dtype=object)[: len(values)]
+    assert _present(cells).tolist() == [is_present(v) for v in cells]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=10), st.text(max_size=4)), min_size=1, max_size=30))
+def test_the_compiled_search_finds_every_occurrence(pairs):
+    cells, words = zip(*pairs, strict=True)
+    found = may_contain(
+        *utf8_buffers(pa.array(list(cells), pa.large_string())),
+        *utf8_buffers(pa.array(list(words), pa.large_string())),
+    )
+    for cell, word, f in zip(cells, words, found.tolist(), strict=True):
+        if word and word.lower() in cell.lower():
+            assert f, (cell, word)
+        if word.isascii() and cell.isascii():  # exact where no byte is beyond ASCII
+            assert f == (bool(word) and word.lower() in cell.lower()), (cell, word)
