@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import BatchError
@@ -59,14 +60,18 @@ class Tally:
         private_col: str | None = None,
     ) -> Tally:
         t = cls(rows_read=read, rows_written=len(routed), rows_rejected=len(rejects))
+        # each count once per distinct value, weighted by how often it occurs
         if private_col:
-            t.rows_private = sum(private_flag(v) is not False for v in routed[private_col])
-        t.by_status.update(routed["location_status"].tolist())
-        for flags in routed["flags"]:
-            t.by_flag.update(flags)
-        t.by_unit.update(
-            routed["unit_id"].map(lambda u: u if isinstance(u, str) else "(none)").tolist()
-        )
+            t.rows_private = sum(
+                n for v, n in _distinct_counts(routed[private_col]) if private_flag(v) is not False
+            )
+        for status, n in _distinct_counts(routed["location_status"]):
+            t.by_status[status] += n
+        for flags, n in _distinct_counts(routed["flags"]):
+            for f in flags:
+                t.by_flag[f] += n
+        for unit, n in _distinct_counts(routed["unit_id"]):
+            t.by_unit[unit if isinstance(unit, str) else "(none)"] += n
         rr = routed[routed["reroute"].to_numpy(dtype=bool)]
         t.rows_rerouted = len(rr)
         kel = rr[rr["flags"].map(lambda f: "claimed_mismatch" in f).to_numpy(dtype=bool)]
@@ -107,6 +112,14 @@ class Tally:
             else:
                 setattr(t, k, v)
         return t
+
+
+def _distinct_counts(values: pd.Series) -> list[tuple[Any, int]]:
+    """Each distinct cell (None and NaN as one missing value, None) with its count."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    counts = np.bincount(codes + 1, minlength=len(uniques) + 1).tolist()
+    out = [(u, c) for u, c in zip(uniques, counts[1:], strict=True) if c]
+    return [(None, counts[0]), *out] if counts[0] else out
 
 
 def fingerprint(path: Path) -> dict[str, Any]:
