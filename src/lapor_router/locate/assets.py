@@ -508,6 +508,8 @@ class AssetHits:
 
     def row(self, i: int) -> tuple[AssetMatch, ...]:
         """Point ``i``'s matches, nearest first."""
+        if not (self.features[:, i] >= 0).any():
+            return ()
         out = []
         far = np.where(self.features[:, i] >= 0, self.metres[:, i], np.inf)
         for li in np.argsort(far, kind="stable").tolist():

@@ -36,13 +36,24 @@ def _objects(values: list[Any]) -> np.ndarray:
     return out
 
 
-def _key(*parts: Any) -> pd.Series:
-    """One text key per row from several columns (missing values kept distinct from text)."""
-    out: pd.Series | None = None
+def _key(*parts: Any) -> np.ndarray:
+    """One code per row for its combination of several columns, in order of first
+    appearance: cells equal as text are one value, missing values one value apart from any
+    text. Each column is coded on its own and the codes are combined pairwise."""
+    out: np.ndarray | None = None
     for part in parts:
-        values = pd.Series(np.asarray(part, dtype=object), dtype=object)
-        text = values.astype(str).where(values.notna(), _NONE)
-        out = text if out is None else out + "\x1f" + text
+        arr = np.asarray(part)
+        if arr.dtype.kind in "iub":  # integers and booleans: their text is their value
+            codes = pd.factorize(arr)[0]
+        else:
+            values = pd.Series(np.asarray(part, dtype=object), dtype=object)
+            text = values.astype(str).where(values.notna(), _NONE)
+            codes = pd.factorize(text.to_numpy(dtype=object))[0]
+        codes = codes.astype(np.int64)
+        if out is None:
+            out = codes
+        else:
+            out = pd.factorize(out * (int(codes.max(initial=0)) + 1) + codes)[0].astype(np.int64)
     assert out is not None
     return out
 
@@ -53,11 +64,10 @@ def _texts(values: Any, n: int) -> pd.Series:
     return cells.astype(str).where(cells.notna(), "").astype(object)
 
 
-def _factorize(keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes 0..k-1 of ``keys`` in order of first appearance (missing keys included, as one
-    value of their own), and the row of each code's first appearance."""
-    codes, _ = pd.factorize(keys.astype(object).where(keys.notna(), _NONE), use_na_sentinel=False)
-    _, first = np.unique(codes, return_index=True)
+def _factorize(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The codes of :func:`_key`, and the row of each code's first appearance."""
+    first = np.zeros(int(codes.max(initial=-1)) + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes), dtype=np.int64)[::-1]
     return codes, first
 
 
@@ -186,12 +196,18 @@ def decide_many(
         attr_keys = pd.Series([repr(sorted((a or {}).items())) for a in attrs_list], dtype=object)
         ainv, afirst = _factorize(_key(attr_keys, text))
     attrs_u = [report_attributes(rg, attrs_list[i], str(text.iat[i])) for i in afirst]
+    # texts that find the same attributes share one code (most texts find none)
+    seen_attrs: dict[tuple[tuple[str, str], ...], int] = {}
+    attr_code = np.array(
+        [seen_attrs.setdefault(tuple(sorted(a.items())), len(seen_attrs)) for a in attrs_u],
+        dtype=np.int64,
+    )[ainv]
     # rule selection: once per distinct (category, status, kelurahan, attributes)
     status = located["status"].astype(str).to_numpy()
     kode = located["kode"].astype(object).where(located["kode"].notna(), None).to_numpy()
     # the asset contexts rules see (ids aside), as one code per distinct sequence of them
     asset_key = assets.context_keys()[0] if assets is not None else np.zeros(n, np.int64)
-    skey = _key(cat, status, kode, ainv, asset_key)
+    skey = _key(cat, status, kode, attr_code, asset_key)
     sinv, sfirst = _factorize(skey)
     unit_u, rule_u, flags_u, missing_u = [], [], [], []
     for i in sfirst:
@@ -219,7 +235,7 @@ def decide_many(
     due_at = respond_by.copy()
     cat_key = np.array(["" if c is None else c for c in cat_u], dtype=object)[inv]
     has_unit = np.array([u is not None for u in unit_u], dtype=bool)[sinv]
-    for code in np.unique(cat_key[has_unit]):
+    for code in sorted(pd.unique(cat_key[has_unit])):
         rows = has_unit & (cat_key == code)
         respond, resolve = deadlines_of(rg, rg.categories.get(code))
         respond_by[rows], due_at[rows] = deadlines_many(cal, when[rows], respond, resolve)
@@ -233,11 +249,8 @@ def decide_many(
     gcode = pd.factorize(pd.Series(gflags, dtype=object), use_na_sentinel=False)[0][inv]
     ccode = pd.factorize(pd.Series(cflags, dtype=object), use_na_sentinel=False)[0][cinv]
     fcode = pd.factorize(pd.Series(flags_u, dtype=object), use_na_sentinel=False)[0][sinv]
-    parts = np.stack([lcodes, gcode, ccode, fcode, scodes, mismatch.astype(np.int64)], axis=1)
-    combos, back = np.unique(parts.astype(np.int64), axis=0, return_inverse=True)
-    rep = np.zeros(len(combos), dtype=np.int64)
-    rep[back.ravel()] = np.arange(n)
-    per_combo = np.empty(len(combos), dtype=object)
+    back, rep = _factorize(_key(lcodes, gcode, ccode, fcode, scodes, mismatch))
+    per_combo = np.empty(len(rep), dtype=object)
     for k, r in enumerate(rep.tolist()):
         f = loc_flags[r] | gflags[inv[r]] | cflags[cinv[r]] | flags_u[sinv[r]]
         if status[r] != "inside":
@@ -245,7 +258,7 @@ def decide_many(
         if mismatch[r]:
             f = f | {"text_place_mismatch"}
         per_combo[k] = f
-    all_flags = per_combo[back.ravel()] if n else np.empty(0, dtype=object)
+    all_flags = per_combo[back] if n else np.empty(0, dtype=object)
     # outside the area: who takes the report, once per distinct (area, at sea)
     receiver = np.full(n, None, dtype=object)
     channel = np.full(n, None, dtype=object)
