@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -25,9 +26,14 @@ import shapely
 from ..errors import BatchError
 from ..normalize import Columns, private_flag
 from ..privacy import mask_text, mask_unattributed
+from . import salvage
 from .formats import file_format
 from .salvage import (
+    AFTER_QUOTE,
     DELIMITERS,
+    NEVER_CLOSES,
+    RECORD_OK,
+    TOO_LONG,
     content_end,
     csv_records,
     lenient_fields,
@@ -156,57 +162,181 @@ def read_csv_chunks(
         offset = max(position, len(header_line))
         row = rows_before
         stop = content_end(fh)  # trailing blank lines are not rows
-        records = csv_records(fh, offset, delimiter, stop)
         numeric = [cols.lon, cols.lat, cols.accuracy] if delimiter != "," else []
 
-        def reject(rid: int, text: str, reason: str, fields: list[str] | None = None) -> None:
+        def reject(
+            rejects: list[dict[str, Any]],
+            rid: int,
+            text: str,
+            reason: str,
+            fields: list[str] | None = None,
+        ) -> None:
             if fields is None and not reason.startswith(("record too long", "empty line")):
                 fields = lenient_fields(text, delimiter)
             raw = masked_raw(text[:_MAX_RAW], fields, header, cols)
             rejects.append({"row_id": rid, "raw": raw, "reject_reason": reason})
 
-        while True:
-            batch = []
-            for rec in records:
-                batch.append(rec)
-                if len(batch) >= chunk_rows:
-                    break
-            if not batch:
-                return
-            good_ids: list[int] = []
-            good_texts: list[str] = []
-            rejects: list[dict[str, Any]] = []
-            for i, (record, _end, problem) in enumerate(batch):
-                rid = row + i
-                body = record.rstrip(b"\r\n")
-                if problem:
-                    reject(rid, raw_text(record, encoding), problem)
-                elif not body.strip():
-                    reject(rid, raw_text(record, encoding), "empty line")
-                else:
-                    try:
-                        good_texts.append(body.decode(encoding))
-                        good_ids.append(rid)
-                    except UnicodeDecodeError as exc:
-                        reason = f"bad encoding: {exc.reason} at byte {exc.start}"
-                        reject(rid, raw_text(record, encoding), reason)
-            rows: list[list[str]] = []
-            ids: list[int] = []
-            for rid, text, fields in zip(
-                good_ids, good_texts, parse_csv_texts(good_texts, delimiter), strict=True
-            ):
+        def one_by_one(
+            rejects: list[dict[str, Any]], rid: int, record: bytes, problem: str | None
+        ) -> list[str] | None:
+            """A record read by Python: its fields, or None when it is a reject."""
+            body = record.rstrip(b"\r\n")
+            if problem:
+                reject(rejects, rid, raw_text(record, encoding), problem)
+            elif not body.strip():
+                reject(rejects, rid, raw_text(record, encoding), "empty line")
+            else:
+                try:
+                    text = body.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    reason = f"bad encoding: {exc.reason} at byte {exc.start}"
+                    reject(rejects, rid, raw_text(record, encoding), reason)
+                    return None
+                fields = parse_csv_texts([text], delimiter)[0]
                 if isinstance(fields, str):
-                    reject(rid, text, fields)
+                    reject(rejects, rid, text, fields)
                 elif len(fields) != len(header):
-                    reject(rid, text, f"expected {len(header)} fields, got {len(fields)}", fields)
+                    n_f = len(fields)
+                    reject(rejects, rid, text, f"expected {len(header)} fields, got {n_f}", fields)
                 else:
-                    rows.append(fields)
-                    ids.append(rid)
-            frame = _frame(rows, header, ids)
+                    return fields
+            return None
+
+        if encoding == "utf-8":
+            chunks = _columnar_chunks(
+                fh, offset, stop, row, chunk_rows, delimiter, header, one_by_one
+            )
+        else:
+            chunks = _record_chunks(
+                csv_records(fh, offset, delimiter, stop), row, chunk_rows, header, one_by_one
+            )
+        for chunk in chunks:
             if numeric:
-                _decimal_points(frame, numeric)
-            row += len(batch)
-            yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
+                _decimal_points(chunk.frame, numeric)
+            yield chunk
+
+
+_Reader = Callable[[list[dict[str, Any]], int, bytes, str | None], "list[str] | None"]
+_PROBLEMS = {
+    AFTER_QUOTE: "broken quoting: text after a closing quote",
+    NEVER_CLOSES: "broken quoting: a quoted field never closes",
+}
+_BLOCK_MIN = 1 << 20  # bytes read at a time (at least; 512 per row of a chunk)
+_BLOCK_CAP = 64 << 20  # a record that needs more than this in one block is read by Python
+
+
+def _record_chunks(
+    records: Iterator[tuple[bytes, int, str | None]],
+    row: int,
+    chunk_rows: int,
+    header: list[str],
+    one_by_one: _Reader,
+) -> Iterator[Chunk]:
+    """Chunks of records read one by one in Python (inputs in other encodings than UTF-8)."""
+    while True:
+        batch = list(itertools.islice(records, chunk_rows))
+        if not batch:
+            return
+        rows: list[list[str]] = []
+        ids: list[int] = []
+        rejects: list[dict[str, Any]] = []
+        for i, (record, _end, problem) in enumerate(batch):
+            fields = one_by_one(rejects, row + i, record, problem)
+            if fields is not None:
+                rows.append(fields)
+                ids.append(row + i)
+        row += len(batch)
+        frame = _frame(rows, header, ids)
+        yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
+
+
+def _columnar_chunks(
+    fh: Any,
+    offset: int,
+    stop: int,
+    row: int,
+    chunk_rows: int,
+    delimiter: str,
+    header: list[str],
+    one_by_one: _Reader,
+) -> Iterator[Chunk]:
+    """Chunks of UTF-8 records found and split by compiled kernels over blocks of bytes
+    (:func:`.kernels.scan_records`, :func:`.kernels.split_fields`), the columns gathered as
+    Arrow strings; the records that break the grammar, do not decode or do not have the
+    header's fields are read by Python (``one_by_one``), so rejects stay what they were."""
+    from .kernels import gather_fields, scan_records, split_fields
+
+    delim, ncol = ord(delimiter), len(header)
+    block = max(_BLOCK_MIN, chunk_rows * 512)
+    pos = offset
+    while pos < stop:
+        ids: list[np.ndarray] = []
+        columns: list[list[pa.Array]] = []
+        slow_ids: list[int] = []
+        slow_rows: list[list[str]] = []
+        rejects: list[dict[str, Any]] = []
+        count = 0
+        size = block
+        while count < chunk_rows and pos < stop:
+            fh.seek(pos)
+            buf = np.frombuffer(fh.read(min(size, stop - pos)), np.uint8)
+            at_end = pos + len(buf) >= stop
+            starts, ends, status, used = scan_records(
+                buf, delim, at_end, chunk_rows - count, salvage.MAX_RECORD_BYTES
+            )
+            if not len(starts):  # one record longer than the block
+                if size < _BLOCK_CAP:
+                    size *= 2
+                    continue
+                record, end, problem = next(csv_records(fh, pos, delimiter, stop))
+                fields = one_by_one(rejects, row + count, record, problem)
+                if fields is not None:
+                    slow_ids.append(row + count)
+                    slow_rows.append(fields)
+                count, pos, size = count + 1, end, block
+                continue
+            rid = row + count + np.arange(len(starts), dtype=np.int64)
+            ok = np.flatnonzero(status == RECORD_OK)
+            simple, fs, fe, fq = split_fields(buf, starts[ok], ends[ok], delim, ncol)
+            fast = ok[simple]
+            data, offsets = gather_fields(buf, fs, fe, fq, np.flatnonzero(simple))
+            ids.append(rid[fast])
+            shared = pa.py_buffer(data)
+            columns.append(
+                [
+                    pa.LargeStringArray.from_buffers(len(fast), pa.py_buffer(offsets[j]), shared)
+                    for j in range(ncol)
+                ]
+            )
+            for k in np.flatnonzero(status != RECORD_OK).tolist() + ok[~simple].tolist():
+                record = buf[starts[k] : ends[k]].tobytes()
+                problem = _PROBLEMS.get(int(status[k]))
+                if status[k] == TOO_LONG:
+                    n_b = int(ends[k] - starts[k])
+                    problem = f"record too long: {n_b} bytes (at most {salvage.MAX_RECORD_BYTES})"
+                fields = one_by_one(rejects, int(rid[k]), record, problem)
+                if fields is not None:
+                    slow_ids.append(int(rid[k]))
+                    slow_rows.append(fields)
+            count += len(starts)
+            pos += used
+        frame_ids = np.concatenate([*ids, np.asarray(slow_ids, dtype=np.int64)])
+        data_cols = {
+            h: np.concatenate(
+                [
+                    *(c[j].to_numpy(zero_copy_only=False) for c in columns),
+                    np.array([r[j] for r in slow_rows], dtype=object),
+                ]
+            ).astype(object)
+            for j, h in enumerate(header)
+        }
+        frame = pd.DataFrame(data_cols, dtype=object) if len(frame_ids) else _frame([], header, [])
+        if len(frame_ids):
+            order = np.argsort(frame_ids, kind="stable")
+            frame = frame.iloc[order].reset_index(drop=True)
+            frame.insert(0, "__row_id", frame_ids[order])
+        row += count
+        yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), pos, count)
 
 
 def read_jsonl_chunks(

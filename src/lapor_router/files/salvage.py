@@ -26,6 +26,8 @@ MAX_RECORD_BYTES = 8 << 20  # one record (a report with its text) is far smaller
 _QUOTE, _COMMA = ord('"'), ord(",")
 _AFTER_QUOTE = frozenset(b",\r\n")
 DELIMITERS = (",", ";", "\t", "|")  # in order of preference when a header has as many
+#: status of a record found by the compiled scan (``kernels.scan_records``)
+RECORD_OK, AFTER_QUOTE, NEVER_CLOSES, TOO_LONG = 0, 1, 2, 3
 
 
 def sniff_delimiter(header: bytes) -> str:
