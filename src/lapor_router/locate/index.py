@@ -258,7 +258,7 @@ class Index:
         by point and polygon; the points are ones no polygon covers, so the distance to a
         polygon is the distance to its boundary. Sets up to LARGE_SET polygons use a grid of
         boundary segments (see :class:`_SegmentGrid`); larger ones measure candidate pairs
-        (see :meth:`_boundary_distance`): those of a grid of bounding boxes, except for the
+        (see :meth:`boundary_distance`): those of a grid of bounding boxes, except for the
         points of ``pairs`` (point, polygon), whose pairs are known to include every polygon
         within the tolerance."""
         if tol_m <= 0 or len(x) == 0:
@@ -279,21 +279,21 @@ class Index:
         poly = np.concatenate([poly.astype(np.int64), known_poly])
         order = np.lexsort((poly, pt))
         pt, poly = pt[order], poly[order]
-        dist = self._boundary_distance(x, y, pt, poly, radius[pt], tol_m)
+        dist = self.boundary_distance(x, y, pt, poly, radius[pt])
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
 
-    def _boundary_distance(
+    def boundary_distance(
         self,
         x: np.ndarray,
         y: np.ndarray,
         pt: np.ndarray,
         poly: np.ndarray,
         radius: np.ndarray,
-        tol_m: float,
     ) -> np.ndarray:
-        """Metres from point ``pt[i]`` to the boundary of polygon ``poly[i]`` where it is
-        within ``tol_m`` (inf elsewhere; ``radius[i]``: that tolerance in degrees, generous):
+        """Metres from point ``pt[i]`` to the boundary of polygon ``poly[i]`` where a
+        segment of it meets the box of ``radius[i]`` degrees around the point (inf where none
+        does; pass a generous radius, e.g. :func:`quadtree.degree_radius`):
         only the polygon's segments near the point (from its ring bands) are projected to
         the point's UTM zone and measured with GEOS' point-to-segment formula, so values
         equal ``shapely.distance`` on the projected ring, without measuring every vertex of

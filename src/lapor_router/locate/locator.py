@@ -516,16 +516,36 @@ class Locator:
         use = np.flatnonzero(given & ~invalid_acc & (acc > 0) & np.isfinite(lon))
         if use.size == 0:
             return
+        if not shares:
+            self._near_boundary(cols, use, acc)
+            return
         epsg = utm_epsg(lon[use], lat[use])
         with np.errstate(all="ignore"):  # degenerate circles near the poles give NaN shares
             for code in np.unique(epsg):
-                self._accuracy_zone(cols, use[epsg == code], acc, f"EPSG:{code}", shares)
+                self._accuracy_zone(cols, use[epsg == code], acc, f"EPSG:{code}")
+
+    def _near_boundary(self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray) -> None:
+        """``near_boundary`` flags alone: a boundary passes within the accuracy radius of
+        ``rows`` (metres in each point's UTM zone, the distance shapely measures to the
+        projected ring), measured on the few segments near each point without building a
+        geometry; the same flags :meth:`_accuracy_zone` gives."""
+        lon, lat, radius = cols["lon"][rows], cols["lat"][rows], acc[rows]
+        r_deg = quadtree.degree_radius(lat, radius)
+        ix = self._index
+        # polygons whose box meets the circle's box (a polygon that does not meet it has
+        # its whole boundary beyond the radius), then the metric distance to each boundary
+        pt, poly = ix.boxes.query(lon - r_deg, lat - r_deg, lon + r_deg, lat + r_deg)
+        with np.errstate(all="ignore"):  # UTM is undefined near the poles: no flag there
+            dist = ix.boundary_distance(lon, lat, pt, poly, r_deg[pt])
+            crosses = dist < radius[pt]
+        for p in np.unique(pt[crosses]).tolist():
+            cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
 
     def _accuracy_zone(
-        self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray, crs: str, shares: bool
+        self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray, crs: str
     ) -> None:
-        """Accuracy circles of ``rows``, all in the UTM zone ``crs``; without ``shares`` only
-        the ``near_boundary`` flags."""
+        """Accuracy shares and ``near_boundary`` flags of ``rows``, all in the UTM zone
+        ``crs``."""
         bs, lon, lat = self.boundaries, cols["lon"], cols["lat"]
         mx, my = transformer("EPSG:4326", crs).transform(lon[rows], lat[rows])
         finite = np.isfinite(mx) & np.isfinite(my)  # UTM is undefined near the poles
@@ -542,10 +562,6 @@ class Locator:
         # that crosses none lies wholly inside (share 1) or wholly outside (share 0) each
         # candidate, so only crossing pairs need the (costly) polygon intersection
         crosses = shapely.distance(rings, centres[pt]) < radius
-        if not shares:
-            for p in np.unique(pt[crosses]).tolist():
-                cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
-            return
         share = shapely.intersects_xy(bs.geoms[poly], lon[rows][pt], lat[rows][pt]).astype(float)
         if crosses.any():
             cut = np.unique(pt[crosses])
