@@ -225,6 +225,20 @@ _BLOCK_MIN = 1 << 20  # bytes read at a time (at least; 512 per row of a chunk)
 _BLOCK_CAP = 64 << 20  # a record that needs more than this in one block is read by Python
 
 
+def _kept_lines(record: bytes, limit: int) -> bytes:
+    """The part of a too-long record that :func:`.salvage.csv_records` keeps as its raw
+    bytes: the first line, then the lines after it while the total is at most ``limit``."""
+    end = record.find(b"\n") + 1 or len(record)
+    size = end
+    while end < len(record):
+        nxt = record.find(b"\n", end) + 1 or len(record)
+        size += nxt - end
+        if size > limit:
+            break
+        end = nxt
+    return record[:end]
+
+
 def _record_chunks(
     records: Iterator[tuple[bytes, int, str | None]],
     row: int,
@@ -314,6 +328,7 @@ def _columnar_chunks(
                 if status[k] == TOO_LONG:
                     n_b = int(ends[k] - starts[k])
                     problem = f"record too long: {n_b} bytes (at most {salvage.MAX_RECORD_BYTES})"
+                    record = _kept_lines(record, salvage.MAX_RECORD_BYTES)
                 fields = one_by_one(rejects, int(rid[k]), record, problem)
                 if fields is not None:
                     slow_ids.append(int(rid[k]))
