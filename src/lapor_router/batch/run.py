@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -226,10 +227,33 @@ def _run(
     )
     header_cols: list[str] | None = state.get("columns")
     claimed_col = unit_col = None
+    # a chunk's part and rejects are written on one writer thread while the next chunk is
+    # read and routed (the writers' kernels and Arrow release the GIL); its checkpoint is
+    # saved only once both files are in place, so checkpoints stay in chunk order
+    writer = ThreadPoolExecutor(1, thread_name_prefix="lapor-writer")
+    pending: tuple[Future[None], dict[str, Any], Any] | None = None
+
+    def settle() -> None:
+        """Wait for the pending chunk's files, then checkpoint it."""
+        nonlocal pending
+        if pending is None:
+            return
+        written, entry, next_position = pending
+        pending = None
+        written.result()
+        done.append(entry)
+        save(progress_file, state)
+        if bar is not None and task is not None:
+            bar.update(
+                task,
+                completed=next_position if in_fmt in ("csv", "jsonl") else None,
+                advance=None if in_fmt in ("csv", "jsonl") else 1,
+            )
+
     try:
         jobs = ((chunk, columns, run_now) for chunk in reader)
         for chunk, (routed, lonlat) in engine_impl.map(jobs):
-            k = len(done)
+            k = len(done) + (pending is not None)
             cols = columns.resolve(
                 [str(c) for c in chunk.frame.columns if c not in ("__row_id", chunk.geometry)]
             )
@@ -239,8 +263,16 @@ def _run(
             state["reporter_columns"] = list(cols.reporter)
             private_col = renamed.get(cols.private) if cols.private else None
             part = work / f"part-{k:06d}{dest.suffix}"
-            write_part(routed, part, out_fmt, renamed.get(chunk.geometry or ""), lonlat)
-            write_rejects(chunk.rejects, work / f"rejects-{k:06d}.csv")
+            written = writer.submit(
+                _write_chunk,
+                routed,
+                part,
+                out_fmt,
+                renamed.get(chunk.geometry or ""),
+                lonlat,
+                chunk.rejects,
+                work / f"rejects-{k:06d}.csv",
+            )
             tally = Tally.of(
                 routed, chunk.rejects, chunk.rows_read, claimed_col, unit_col, private_col
             )
@@ -249,22 +281,17 @@ def _run(
                 if out_fmt in ("geojson", "parquet") and chunk.geometry in renamed:
                     header_cols.remove(renamed[chunk.geometry])
                 state["columns"] = header_cols
-            done.append(
-                {
-                    "part": part.name,
-                    "next_position": chunk.next_position,
-                    "rows_end": (done[-1]["rows_end"] if done else 0) + chunk.rows_read,
-                    "tally": tally.as_dict(),
-                }
-            )
-            save(progress_file, state)
-            if bar is not None and task is not None:
-                bar.update(
-                    task,
-                    completed=chunk.next_position if in_fmt in ("csv", "jsonl") else None,
-                    advance=None if in_fmt in ("csv", "jsonl") else 1,
-                )
+            settle()  # the chunk before this one
+            entry = {
+                "part": part.name,
+                "next_position": chunk.next_position,
+                "rows_end": (done[-1]["rows_end"] if done else 0) + chunk.rows_read,
+                "tally": tally.as_dict(),
+            }
+            pending = (written, entry, chunk.next_position)
+        settle()
     finally:
+        writer.shutdown(wait=True)  # no file is left half written behind a raised error
         engine_impl.close()
         if bar is not None:
             bar.stop()
@@ -335,6 +362,20 @@ _NAMED = (
     "encoding",
     "delimiter",
 )
+
+
+def _write_chunk(
+    routed: Any,
+    part: Path,
+    out_fmt: str,
+    geometry: str | None,
+    lonlat: Any,
+    rejects: Any,
+    rejects_path: Path,
+) -> None:
+    """One chunk's routed part and rejects (the writer thread's job)."""
+    write_part(routed, part, out_fmt, geometry, lonlat)
+    write_rejects(rejects, rejects_path)
 
 
 def _renames(dest: Path, rej: Path, summary: Path) -> list[tuple[Path, Path]]:
