@@ -29,11 +29,8 @@ from ..privacy import mask_text, mask_unattributed
 from . import salvage
 from .formats import file_format
 from .salvage import (
-    AFTER_QUOTE,
     DELIMITERS,
-    NEVER_CLOSES,
     RECORD_OK,
-    TOO_LONG,
     content_end,
     csv_records,
     lenient_fields,
@@ -217,26 +214,8 @@ def read_csv_chunks(
 
 
 _Reader = Callable[[list[dict[str, Any]], int, bytes, str | None], "list[str] | None"]
-_PROBLEMS = {
-    AFTER_QUOTE: "broken quoting: text after a closing quote",
-    NEVER_CLOSES: "broken quoting: a quoted field never closes",
-}
 _BLOCK_MIN = 1 << 20  # bytes read at a time (at least; 512 per row of a chunk)
 _BLOCK_CAP = 64 << 20  # a record that needs more than this in one block is read by Python
-
-
-def _kept_lines(record: bytes, limit: int) -> bytes:
-    """The part of a too-long record that :func:`.salvage.csv_records` keeps as its raw
-    bytes: the first line, then the lines after it while the total is at most ``limit``."""
-    end = record.find(b"\n") + 1 or len(record)
-    size = end
-    while end < len(record):
-        nxt = record.find(b"\n", end) + 1 or len(record)
-        size += nxt - end
-        if size > limit:
-            break
-        end = nxt
-    return record[:end]
 
 
 def _record_chunks(
@@ -323,12 +302,10 @@ def _columnar_chunks(
                 ]
             )
             for k in np.flatnonzero(status != RECORD_OK).tolist() + ok[~simple].tolist():
-                record = buf[starts[k] : ends[k]].tobytes()
-                problem = _PROBLEMS.get(int(status[k]))
-                if status[k] == TOO_LONG:
-                    n_b = int(ends[k] - starts[k])
-                    problem = f"record too long: {n_b} bytes (at most {salvage.MAX_RECORD_BYTES})"
-                    record = _kept_lines(record, salvage.MAX_RECORD_BYTES)
+                if status[k] == RECORD_OK:
+                    record, problem = buf[starts[k] : ends[k]].tobytes(), None
+                else:  # the Python reader says what is wrong, and which bytes it keeps
+                    record, _, problem = next(csv_records(fh, pos + int(starts[k]), delimiter))
                 fields = one_by_one(rejects, int(rid[k]), record, problem)
                 if fields is not None:
                     slow_ids.append(int(rid[k]))

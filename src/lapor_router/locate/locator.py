@@ -516,59 +516,62 @@ class Locator:
         use = np.flatnonzero(given & ~invalid_acc & (acc > 0) & np.isfinite(lon))
         if use.size == 0:
             return
+        pt, poly, crosses = self._crossings(cols, use, acc)
+        for p in np.unique(pt[crosses]).tolist():
+            cols["flags"].setdefault(int(use[p]), set()).add("near_boundary")
         if not shares:
-            self._near_boundary(cols, use, acc)
             return
         epsg = utm_epsg(lon[use], lat[use])
         with np.errstate(all="ignore"):  # degenerate circles near the poles give NaN shares
             for code in np.unique(epsg):
-                self._accuracy_zone(cols, use[epsg == code], acc, f"EPSG:{code}")
+                mine = epsg[pt] == code
+                self._shares(cols, use, pt[mine], poly[mine], crosses[mine], acc, f"EPSG:{code}")
 
-    def _near_boundary(self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray) -> None:
-        """``near_boundary`` flags alone: a boundary passes within the accuracy radius of
-        ``rows`` (metres in each point's UTM zone, the distance shapely measures to the
-        projected ring), measured on the few segments near each point without building a
-        geometry; the same flags :meth:`_accuracy_zone` gives."""
+    def _crossings(
+        self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(point, polygon, crosses) for every polygon whose box meets the box of the
+        accuracy circle of ``rows[point]``; ``crosses``: the polygon's boundary passes
+        within the radius (metres in the point's UTM zone, the distance shapely measures to
+        the projected ring), measured on the few segments near each point without building a
+        geometry. A polygon whose box does not meet the circle's box lies beyond it."""
         lon, lat, radius = cols["lon"][rows], cols["lat"][rows], acc[rows]
         r_deg = quadtree.degree_radius(lat, radius)
         ix = self._index
-        # polygons whose box meets the circle's box (a polygon that does not meet it has
-        # its whole boundary beyond the radius), then the metric distance to each boundary
         pt, poly = ix.boxes.query(lon - r_deg, lat - r_deg, lon + r_deg, lat + r_deg)
-        with np.errstate(all="ignore"):  # UTM is undefined near the poles: no flag there
-            dist = ix.boundary_distance(lon, lat, pt, poly, r_deg[pt])
-            crosses = dist < radius[pt]
-        for p in np.unique(pt[crosses]).tolist():
-            cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
+        with np.errstate(all="ignore"):  # UTM is undefined near the poles: no crossing there
+            crosses = ix.boundary_distance(lon, lat, pt, poly, r_deg[pt]) < radius[pt]
+        return pt, poly, crosses
 
-    def _accuracy_zone(
-        self, cols: dict[str, Any], rows: np.ndarray, acc: np.ndarray, crs: str
+    def _shares(
+        self,
+        cols: dict[str, Any],
+        rows: np.ndarray,
+        pt: np.ndarray,
+        poly: np.ndarray,
+        crosses: np.ndarray,
+        acc: np.ndarray,
+        crs: str,
     ) -> None:
-        """Accuracy shares and ``near_boundary`` flags of ``rows``, all in the UTM zone
-        ``crs``."""
-        bs, lon, lat = self.boundaries, cols["lon"], cols["lat"]
-        mx, my = transformer("EPSG:4326", crs).transform(lon[rows], lat[rows])
-        finite = np.isfinite(mx) & np.isfinite(my)  # UTM is undefined near the poles
-        rows, mx, my = rows[finite], mx[finite], my[finite]
-        r_deg = quadtree.degree_radius(lat[rows], acc[rows])
-        boxes = shapely.box(
-            lon[rows] - r_deg, lat[rows] - r_deg, lon[rows] + r_deg, lat[rows] + r_deg
-        )
-        pt, poly = self._index.tree.query(boxes, predicate="intersects")
-        polys, rings = bs.metric(crs, poly)
-        centres = shapely.points(mx, my)
-        radius = acc[rows][pt]
-        # a circle crosses a boundary iff the boundary passes within the radius; a circle
-        # that crosses none lies wholly inside (share 1) or wholly outside (share 0) each
-        # candidate, so only crossing pairs need the (costly) polygon intersection
-        crosses = shapely.distance(rings, centres[pt]) < radius
-        share = shapely.intersects_xy(bs.geoms[poly], lon[rows][pt], lat[rows][pt]).astype(float)
+        """Accuracy shares of the points ``rows[pt]`` over the polygons ``poly`` (pairs of
+        :meth:`_crossings` whose point lies in the UTM zone ``crs``)."""
+        bs, lon, lat = self.boundaries, cols["lon"][rows], cols["lat"][rows]
+        points, at = np.unique(pt, return_inverse=True)
+        mx, my = transformer("EPSG:4326", crs).transform(lon[points], lat[points])
+        keep = (np.isfinite(mx) & np.isfinite(my))[at]  # UTM is undefined near the poles
+        pt, poly, crosses, at = pt[keep], poly[keep], crosses[keep], at[keep]
+        # a circle that crosses no boundary lies wholly inside (share 1) or wholly outside
+        # (share 0) each candidate, so only crossing pairs need the (costly) intersection
+        share = shapely.intersects_xy(bs.geoms[poly], lon[pt], lat[pt]).astype(float)
         if crosses.any():
-            cut = np.unique(pt[crosses])
-            circles = np.full(len(rows), None, dtype=object)
-            circles[cut] = shapely.buffer(centres[cut], acc[rows][cut], quad_segs=_CIRCLE_SEGMENTS)
-            c = circles[pt[crosses]]
-            share[crosses] = shapely.area(shapely.intersection(c, polys[crosses])) / shapely.area(c)
+            cut, first = np.unique(at[crosses], return_inverse=True)
+            circles = shapely.buffer(
+                shapely.points(mx[cut], my[cut]), acc[rows][points[cut]], quad_segs=_CIRCLE_SEGMENTS
+            )[first]
+            polys, _ = bs.metric(crs, poly[crosses])
+            share[crosses] = shapely.area(shapely.intersection(circles, polys)) / shapely.area(
+                circles
+            )
         touch = share > 0
         order = np.lexsort((poly[touch], -share[touch], pt[touch]))
         p_t, poly_t, s_t = pt[touch][order], poly[touch][order], share[touch][order]
@@ -578,8 +581,6 @@ class Locator:
                 *cols["shares"].get(key, ()),
                 (str(bs.codes[r]), round(float(sh), 6)),
             )
-        for p in np.unique(pt[crosses]).tolist():
-            cols["flags"].setdefault(int(rows[p]), set()).add("near_boundary")
 
     def _claimed(self, cols: dict[str, Any], claims: np.ndarray) -> None:
         n = len(claims)
