@@ -58,7 +58,8 @@ def _iso(times: pd.Series) -> pd.Series:
         m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
         for m in np.unique(minutes[times.notna().to_numpy()]).tolist()
     }
-    zone = np.array([offsets.get(m, "") for m in minutes.tolist()], dtype=object)
+    distinct, at = np.unique(minutes, return_inverse=True)
+    zone = np.array([offsets.get(m, "") for m in distinct.tolist()], dtype=object)[at]
     out = pd.Series(np.char.add(text, zone.astype(str)), index=times.index, dtype=object)
     return out.where(times.notna(), None)
 
@@ -142,19 +143,15 @@ def _csv_cells(col: pd.Series) -> pa.Array:
         # numbers or booleans of one type: once per distinct value, as the csv module
         # writes them (str)
         done = _per_distinct(col, as_text).to_numpy(dtype=object)
-    else:  # mixed types (to pandas 0 == 0.0 == False): one by one
-        done = np.array(["" if _missing(v) else as_text(v) for v in cells.tolist()], dtype=object)
+    else:  # mixed types (to pandas 0 == 0.0 == False): each present cell on its own
+        done = np.full(len(cells), "", dtype=object)
+        present = np.flatnonzero(~pd.isna(cells))
+        done[present] = [as_text(v) for v in cells[present].tolist()]
     return pa.array(done, pa.string())
 
 
 # one type whose equal values write alike (not floats: to pandas 0.0 and -0.0 are one value)
 _ONE_TYPE = ("integer", "boolean", "bytes", "date", "time")
-
-
-def _missing(value: Any) -> bool:
-    if isinstance(value, float):
-        return value != value
-    return value is None or value is pd.NaT or value is pd.NA
 
 
 def _utf8(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -203,15 +200,20 @@ def _point_geometry(
     return out
 
 
+_CSV_SLICE = 10_000  # rows made text and joined at a time
+
+
 def write_part(
     frame: pd.DataFrame, path: Path, fmt: str, geometry: str | None, lonlat: pd.DataFrame
 ) -> None:
     """One chunk's routed rows, in the output format (merged later by :func:`merge_parts`)."""
     tmp = path.with_name(path.name + ".tmp")
     if fmt == "csv":
-        rows = _csv_bytes(_to_text_columns(frame, geometry, fmt))
         with open(tmp, "wb") as fh:
-            fh.write(rows.tobytes())
+            # a slice at a time: the text copies of a chunk's cells never all exist at once
+            for lo in range(0, len(frame), _CSV_SLICE):
+                part = frame.iloc[lo : lo + _CSV_SLICE]
+                fh.write(_csv_bytes(_to_text_columns(part, geometry, fmt)).data)
     elif fmt == "jsonl":
         text = _to_text_columns(frame, geometry, fmt)
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -242,16 +244,29 @@ def write_part(
             table[c] = table[c].dt.floor("s")
         for c in table.columns:
             if table[c].dtype == object and c not in ("respond_by", "due_at"):
-                table[c] = table[c].map(
-                    lambda v: (
-                        None
-                        if v is None or v != v
-                        else (v if isinstance(v, str | bytes) else str(v))
-                    )
-                )
+                table[c] = _parquet_cells(table[c])
         table["geometry"] = shapely.to_wkb(geoms)
         pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
     os.replace(tmp, path)
+
+
+def _parquet_cells(col: pd.Series) -> pd.Series:
+    """An object column as Parquet strings: text and bytes as they are, missing cells
+    (None, NaN, NaT) null, anything else ``str`` (once per distinct value where equal
+    values write alike)."""
+    cells = col.to_numpy(dtype=object)
+    missing = pd.isna(cells)
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    if kind in ("string", "bytes", "empty"):
+        out = cells.copy()
+    elif kind in _ONE_TYPE:
+        out = _per_distinct(col, str).to_numpy(dtype=object, copy=True)
+    else:  # mixed types (to pandas 0 == 0.0 == False): one by one
+        out = np.array(
+            [v if isinstance(v, str | bytes) else str(v) for v in cells.tolist()], dtype=object
+        )
+    out[missing] = None
+    return pd.Series(out, index=col.index, dtype=object)
 
 
 def _jsonable(rec: Mapping[Any, Any]) -> dict[str, Any]:
