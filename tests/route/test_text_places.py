@@ -87,3 +87,35 @@ def test_batch_rows_agree_with_route_on_named_places(router):
         assert got["flags"] == d.flags
         assert (got.named_kode if isinstance(got.named_kode, str) else None) == d.named_kode
         assert (got.rt if isinstance(got.rt, str) else None) == (d.named.rt if d.named else None)
+
+
+def test_text_places_of_many_texts_are_each_texts_own_place(router):
+    texts = [
+        "sampah di kel klender rt 3 rw 5",
+        None,
+        float("nan"),
+        pd.NaT,
+        "jalan rusak kelurahan gambir",
+        "sampah di kel klender rt 3 rw 5",
+        ["not", "text"],  # unhashable: read on its own
+        "got nothing here",
+        "",
+        "jalan rusak kelurahan gambir",
+        "kec. kramat jati",
+    ]
+    many = router.text_places(texts)
+    assert len(many) == len(texts)
+    one_by_one = [router.text_places([t])[0] for t in texts]
+    assert list(many) == one_by_one
+    assert [many[i] for i in range(len(texts))] == one_by_one
+    assert list(many[2:5]) == one_by_one[2:5]
+    # missing cells name no place, and repeated texts share one place
+    assert many[1] == many[2] == many[3] == many[8]
+    assert many[1].kode is None and not many[1].codes
+    assert many[0].kode == kode_of(router, "Klender") and (many[0].place.rt, many[0].place.rw) == (
+        "3",
+        "5",
+    )
+    assert len(many.places) < len(texts)
+    kodes = many.column(lambda p: p.kode)
+    assert kodes.tolist() == [p.kode for p in one_by_one]

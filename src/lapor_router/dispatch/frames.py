@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import shapely
 
 from ..errors import BatchError, PrivacyWarning
-from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlace
+from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlaces
 from ..normalize import Columns, is_present, private_flag
 from ..normalize.strings import string_array, stripped, utf8_buffers
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
@@ -73,7 +73,7 @@ class Routes(Protocol):
     @property
     def classifier(self) -> CategoryClassifier: ...
     def now(self) -> datetime: ...
-    def text_places(self, texts: Any) -> list[TextPlace]: ...
+    def text_places(self, texts: Any) -> TextPlaces: ...
     def name_rows(self, frame: pd.DataFrame, rows: np.ndarray, kodes: Sequence[str]) -> None: ...
     def locate_many(
         self,
@@ -171,15 +171,16 @@ def route_frame_located(
     )
     located.index = frame.index
     texts = col(cols.text)
-    places = router.text_places(texts) if texts is not None else [NO_PLACE] * n
-    named = [
-        i
-        for i, (st, p) in enumerate(zip(located["status"].astype(str), places, strict=True))
-        if st == "invalid" and p.kode is not None
-    ]
-    router.name_rows(
-        located, np.asarray(named, dtype=np.int64), [places[i].kode or "" for i in named]
+    places = (
+        router.text_places(texts)
+        if texts is not None
+        else TextPlaces(np.zeros(n, np.int64), [NO_PLACE])
     )
+    # a point that could not be located goes to the one kelurahan its text names
+    kodes = places.column(lambda p: p.kode)
+    invalid = located["status"].astype(str).to_numpy() == "invalid"
+    named = np.flatnonzero(invalid & pd.notna(kodes))
+    router.name_rows(located, named, kodes[named].tolist())
     near: AssetHits | None = None
     if router.asset_layers:
         usable = located["status"].isin(ASSET_STATUSES).to_numpy()

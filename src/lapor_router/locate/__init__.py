@@ -36,7 +36,7 @@ from .boundaries import (
 )
 from .codes import STATUSES
 from .locator import COLUMNS, Location, Locator, locations, row_to_location
-from .named import NO_PLACE, PlaceMatcher, TextPlace
+from .named import NO_PLACE, PlaceMatcher, TextPlace, TextPlaces
 
 __all__ = [
     "ASSET_STATUSES",
@@ -53,6 +53,7 @@ __all__ = [
     "Locator",
     "PlaceMatcher",
     "TextPlace",
+    "TextPlaces",
     "check_boundaries",
     "install_layer",
     "installed_schemas",

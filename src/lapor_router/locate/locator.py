@@ -48,7 +48,7 @@ from . import quadtree
 from .boundaries import BoundarySet, load_boundaries, load_installed, normalize_code, transformer
 from .codes import GAP, INVALID, OUTSIDE, OVERLAP, STATUSES
 from .index import Index, categorical_parts, utm_epsg
-from .named import PlaceMatcher, TextPlace
+from .named import PlaceMatcher, TextPlaces
 
 _EMPTY: frozenset[str] = frozenset()
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
@@ -213,7 +213,7 @@ class Locator:
             self._places = PlaceMatcher(self.boundaries, self._match_claim)
         return self._places
 
-    def text_places(self, texts: Any) -> list[TextPlace]:
+    def text_places(self, texts: Any) -> TextPlaces:
         """The place each text names (kelurahan, kecamatan, RT/RW, street), the kelurahan
         matched to this set as a claimed name is."""
         return self.places.of_many(as_array(texts).tolist())

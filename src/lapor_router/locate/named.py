@@ -8,8 +8,12 @@ named kecamatan choosing among kelurahan that share a name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, overload
+
+import numpy as np
+import pandas as pd
 
 from ..normalize import name_key
 from ..normalize.places import NamedPlace, PlaceFinder
@@ -27,6 +31,49 @@ class TextPlace:
 
 
 NO_PLACE = TextPlace(NamedPlace(), None, ())
+
+
+class TextPlaces(Sequence[TextPlace]):
+    """The places many texts name, each distinct place once: row ``i`` names
+    ``places[codes[i]]``. A sequence of :class:`TextPlace` (one per text, in order) whose
+    columns are gathered from the distinct places (:meth:`column`)."""
+
+    def __init__(self, codes: np.ndarray, places: Sequence[TextPlace]) -> None:
+        self.codes = np.asarray(codes, dtype=np.int64)
+        self.places = tuple(places)
+
+    @classmethod
+    def of(cls, places: Sequence[TextPlace]) -> TextPlaces:
+        """Any sequence of places, coded once per distinct place."""
+        if isinstance(places, TextPlaces):
+            return places
+        codes, uniques = pd.factorize(_objects(list(places)), use_na_sentinel=False)
+        return cls(codes, list(uniques))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @overload
+    def __getitem__(self, i: int) -> TextPlace: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[TextPlace]: ...
+    def __getitem__(self, i: int | slice) -> TextPlace | Sequence[TextPlace]:
+        if isinstance(i, slice):
+            return TextPlaces(self.codes[i], self.places)
+        return self.places[int(self.codes[i])]
+
+    def __iter__(self) -> Iterator[TextPlace]:
+        return (self.places[c] for c in self.codes.tolist())
+
+    def column(self, get: Callable[[TextPlace], Any]) -> np.ndarray:
+        """``get(place)`` of each row's place (an object array), computed once per distinct
+        place."""
+        return _objects([get(p) for p in self.places])[self.codes]
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-d object array holding ``values`` as they are."""
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 class PlaceMatcher:
@@ -48,17 +95,19 @@ class PlaceMatcher:
             )
         return self._finder
 
-    def of_many(self, texts: Sequence[object]) -> list[TextPlace]:
-        """The :class:`TextPlace` of each text (work once per distinct place)."""
-        found = self.finder.find_many(texts)
-        cache: dict[NamedPlace, TextPlace] = {}
-        out = []
-        for place in found:
-            tp = cache.get(place)
-            if tp is None:
-                tp = cache[place] = self._matched(place)
-            out.append(tp)
-        return out
+    def of_many(self, texts: Sequence[object]) -> TextPlaces:
+        """The :class:`TextPlace` of each text, read once per distinct text (missing cells:
+        None, NaN, NaT, NA name no place) and matched once per distinct place."""
+        cells = _objects(list(texts))
+        try:
+            codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+        except TypeError:  # unhashable cells: each read on its own
+            codes, uniques = np.arange(len(cells)), cells
+        found = self.finder.find_many([*uniques.tolist(), None])
+        # distinct texts may name one place: match each place once
+        pcodes, places = pd.factorize(_objects(found), use_na_sentinel=False)
+        matched = [self._matched(p) for p in places]
+        return TextPlaces(pcodes[codes], matched)  # code -1 (missing) is the final None
 
     def _matched(self, place: NamedPlace) -> TextPlace:
         if place == NamedPlace():

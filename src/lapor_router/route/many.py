@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..locate import AssetHits, TextPlace
+from ..locate import AssetHits, TextPlace, TextPlaces
 from ..normalize import as_array, is_missing
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
@@ -81,22 +81,29 @@ class _Where:
     kecamatan: str | None
 
 
-def _mismatches(located: pd.DataFrame, places: Sequence[TextPlace]) -> np.ndarray:
+def _mismatches(located: pd.DataFrame, places: TextPlaces) -> np.ndarray:
+    """:func:`place_mismatch` of each row, once per distinct (place, location)."""
     out = np.zeros(len(located), dtype=bool)
-    rows = [i for i, p in enumerate(places) if p.codes or p.place.kecamatan]
-    if not rows:
+    names = np.array([bool(p.codes or p.place.kecamatan) for p in places.places], dtype=bool)
+    rows = np.flatnonzero(names[places.codes])
+    if not len(rows):
         return out
-    status = located["status"].astype(str).to_numpy()
-    kode, kec = located["kode"].to_numpy(dtype=object), located["kecamatan"].to_numpy(dtype=object)
-    cands = located["candidates"].to_numpy(dtype=object)
-    for i in rows:
+    status = located["status"].astype(str).to_numpy()[rows]
+    kode = located["kode"].to_numpy(dtype=object)[rows]
+    kec = located["kecamatan"].to_numpy(dtype=object)[rows]
+    cands = located["candidates"].to_numpy(dtype=object)[rows]
+    ccodes = pd.factorize(cands, use_na_sentinel=False)[0]
+    back, first = _factorize(_key(places.codes[rows], status, kode, kec, ccodes))
+    got = np.zeros(len(first), dtype=bool)
+    for k, i in enumerate(first.tolist()):
         where = _Where(
-            status[i],
+            str(status[i]),
             None if is_missing(kode[i]) else str(kode[i]),
             tuple(cands[i]) if isinstance(cands[i], tuple) else (),
             None if is_missing(kec[i]) else str(kec[i]),
         )
-        out[i] = place_mismatch(places[i], where)  # type: ignore[arg-type]
+        got[k] = place_mismatch(places[int(rows[i])], where)  # type: ignore[arg-type]
+    out[rows] = got[back]
     return out
 
 
@@ -165,6 +172,7 @@ def decide_many(
     """
     n = len(located)
     idx = located.index
+    coded = TextPlaces.of(places) if places is not None else None
     if categories is not None:
         raw_given = pd.Series(np.asarray(as_array(categories, n), dtype=object), dtype=object)
         blank = _texts(raw_given, n).str.strip().to_numpy() == ""
@@ -242,7 +250,7 @@ def decide_many(
     # flags: the location's, the category's, the created-at's, the selection's
     gflags = [g.flags for g in guesses]
     loc_flags = located["flags"].to_numpy()
-    mismatch = _mismatches(located, places) if places is not None else np.zeros(n, dtype=bool)
+    mismatch = _mismatches(located, coded) if coded is not None else np.zeros(n, dtype=bool)
     # once per distinct (location flags, guess, created-at, selection, status, mismatch)
     lcodes, _ = pd.factorize(pd.Series(loc_flags, dtype=object), use_na_sentinel=False)
     scodes, _ = pd.factorize(status, use_na_sentinel=False)
@@ -265,21 +273,26 @@ def decide_many(
     sea = np.zeros(n, dtype=bool) if at_sea is None else np.asarray(at_sea, dtype=bool)
     outside = np.flatnonzero(status == "outside")
     if len(outside):
-        seen: dict[Any, tuple[tuple[str, str] | None, frozenset[str]]] = {}
-        ext = [located[c].to_numpy(dtype=object)
+        ext = [located[c].to_numpy(dtype=object)[outside]
                for c in ("external_kode", "external_nama", "external_kota")]  # fmt: skip
-        for i in outside.tolist():
+        # once per distinct (area, at sea), then once per distinct (flags, area, at sea)
+        eback, efirst = _factorize(_key(*ext, sea[outside]))
+        got_u, extra_u = [], []
+        for i in efirst.tolist():
             kode_, nama_, kota_ = (None if is_missing(c[i]) else str(c[i]) for c in ext)
-            key = (kode_, nama_, kota_, bool(sea[i]))
-            if key not in seen:
-                got, _, extra = outside_receiver(rg, *key)
-                seen[key] = (got, extra)
-            got, extra = seen[key]
-            if got is not None:
-                receiver[i], channel[i] = got
-            if extra:
-                all_flags[i] = all_flags[i] | extra
+            got, _, extra = outside_receiver(rg, kode_, nama_, kota_, bool(sea[outside[i]]))
+            got_u.append(got or (None, None))
+            extra_u.append(extra)
+        receiver[outside] = _objects([g[0] for g in got_u])[eback]
+        channel[outside] = _objects([g[1] for g in got_u])[eback]
+        fback, ffirst = _factorize(_key(back[outside], eback))
+        merged = _objects([all_flags[outside[i]] | extra_u[eback[i]] for i in ffirst.tolist()])
+        all_flags[outside] = merged[fback]
     units = rg.units
+
+    def named(get: Callable[[TextPlace], Any]) -> np.ndarray:
+        return coded.column(get) if coded is not None else np.full(n, None, dtype=object)
+
     number = np.array(
         [
             rg.categories[c].emergency_number if (e and c) else None
@@ -296,12 +309,12 @@ def decide_many(
         "suggested_category": _objects([g.suggested for g in guesses])[inv],
         "category_candidates": _objects([g.candidates for g in guesses])[inv],
         "classifier": _objects([g.classifier for g in guesses])[inv],
-        "named_kelurahan": _objects([p.place.kelurahan for p in places] if places else [None] * n),
-        "named_kode": _objects([p.kode for p in places] if places else [None] * n),
-        "named_kecamatan": _objects([p.place.kecamatan for p in places] if places else [None] * n),
-        "rt": _objects([p.place.rt for p in places] if places else [None] * n),
-        "rw": _objects([p.place.rw for p in places] if places else [None] * n),
-        "street": _objects([p.place.street for p in places] if places else [None] * n),
+        "named_kelurahan": named(lambda p: p.place.kelurahan),
+        "named_kode": named(lambda p: p.kode),
+        "named_kecamatan": named(lambda p: p.place.kecamatan),
+        "rt": named(lambda p: p.place.rt),
+        "rw": named(lambda p: p.place.rw),
+        "street": named(lambda p: p.place.street),
         "rule_id": _objects(rule_u)[sinv],
         "emergency": emergency,
         "emergency_number": number,
