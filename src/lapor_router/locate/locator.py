@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Self
 
@@ -51,6 +51,32 @@ from .index import Index, categorical_parts, utm_epsg
 from .named import PlaceMatcher, TextPlaces
 
 _EMPTY: frozenset[str] = frozenset()
+#: The flags locating may set, one bit each in a row's flag mask (``cols["flags"]``).
+LOCATE_FLAGS = (
+    "swapped_coordinates",
+    "latitude_sign_corrected",
+    "invalid_coordinates",
+    "invalid_accuracy",
+    "near_boundary",
+    "claimed_mismatch",
+    "claimed_ambiguous",
+    "claimed_unknown",
+)
+_BIT = {name: np.uint16(1 << k) for k, name in enumerate(LOCATE_FLAGS)}
+
+
+@cache
+def _flag_set(mask: int) -> frozenset[str]:
+    """The flags of one mask."""
+    return frozenset(name for name, bit in _BIT.items() if mask & int(bit))
+
+
+def _flag(flags: np.ndarray, rows: np.ndarray | int, *names: str) -> None:
+    """Set ``names`` on ``rows`` of a flag-mask column, in place."""
+    for name in names:
+        flags[rows] |= _BIT[name]
+
+
 _CIRCLE_SEGMENTS = 16  # per quarter circle; the polygon's own area is used for shares
 _FUZZY_CUTOFF = 0.8
 _FUZZY_MARGIN = 0.05
@@ -414,7 +440,7 @@ class Locator:
         reason, lon, lat, chosen, status, distance, exact, values, fixable, n_invalid = (
             index.first_pass(x, y, reason, fixable=not projected)
         )
-        flags: dict[int, set[str]] = {}
+        flags = np.zeros(n, dtype=np.uint16)  # one bit per LOCATE_FLAGS name
         # exact answers where the tree has none; lon/lat equal x/y at these (valid) points
         multi, (near_pt, near_poly) = index.settle(lon, lat, exact, values, chosen, status)
         distance[exact[status[exact] <= OVERLAP]] = 0.0
@@ -445,8 +471,7 @@ class Locator:
                 lon[fixed], lat[fixed] = fx[cand[hit]], fy[cand[hit]]
                 reason[fixed] = 0
                 multi.update({int(suspect[cand[k]]): v for k, v in fix.multi.items()})
-                for r in fixed.tolist():
-                    flags.setdefault(r, set()).update(names)
+                _flag(flags, fixed, *names)
 
         # gaps: not covered, but a kelurahan lies within the tolerance (never for points the
         # quadtree knows to be far from every kelurahan, which are not exact points; for
@@ -488,8 +513,7 @@ class Locator:
             external = np.full(n, -1, dtype=np.int64)
             external[still_out] = ctx.resolve_covered(lon[still_out], lat[still_out]).chosen
         if n_invalid[0]:
-            for r in np.flatnonzero(status == INVALID).tolist():
-                flags.setdefault(r, set()).add("invalid_coordinates")
+            _flag(flags, status == INVALID, "invalid_coordinates")
         return {
             "lon": lon,
             "lat": lat,
@@ -510,15 +534,13 @@ class Locator:
         given = bad != REASONS.index(MISSING)  # a missing accuracy is no accuracy
         with np.errstate(invalid="ignore"):
             invalid_acc = given & ((bad != 0) | ~(acc >= 0))
-        for r in np.flatnonzero(invalid_acc).tolist():
-            cols["flags"].setdefault(r, set()).add("invalid_accuracy")
+        _flag(cols["flags"], invalid_acc, "invalid_accuracy")
         lon, lat = cols["lon"], cols["lat"]
         use = np.flatnonzero(given & ~invalid_acc & (acc > 0) & np.isfinite(lon))
         if use.size == 0:
             return
         pt, poly, crosses = self._crossings(cols, use, acc)
-        for p in np.unique(pt[crosses]).tolist():
-            cols["flags"].setdefault(int(use[p]), set()).add("near_boundary")
+        _flag(cols["flags"], use[pt[crosses]], "near_boundary")
         if not shares:
             return
         epsg = utm_epsg(lon[use], lat[use])
@@ -595,7 +617,6 @@ class Locator:
         matches = [
             self._match_claim(t) if (t := _claim_text(claims[i])) else None for i in first.tolist()
         ]
-        per_row = [matches[c] for c in codes.tolist()]
         # the row a claim names when it names exactly one, else -1
         one = np.array(
             [m[0] if m is not None and len(m) == 1 else -1 for m in matches], dtype=np.int64
@@ -603,23 +624,24 @@ class Locator:
         simple = (one >= 0) & ~np.isin(np.arange(n), np.fromiter(multi, dtype=np.int64))
         rows_s = np.flatnonzero(simple)
         claimed[rows_s] = one[rows_s]
-        for r in rows_s[(chosen[rows_s] >= 0) & (chosen[rows_s] != one[rows_s])].tolist():
-            flags.setdefault(r, set()).add("claimed_mismatch")
-        for r in np.flatnonzero(~simple).tolist():
-            rows = per_row[r]
-            if rows is None:
-                continue
+        _flag(flags, rows_s[(chosen[rows_s] >= 0) & (chosen[rows_s] != one[rows_s])],
+              "claimed_mismatch")  # fmt: skip
+        # the few others: claims that name several kelurahan or none, points in several
+        named = np.array([m is not None for m in matches], dtype=bool)[codes]
+        for r in np.flatnonzero(~simple & named).tolist():
+            rows = matches[codes[r]]
+            assert rows is not None
             located = multi.get(r, (int(chosen[r]),) if chosen[r] >= 0 else ())
             if len(rows) > 1:  # one name, several kelurahan: the located one if it is among them
                 rows = tuple(x for x in rows if x in located) or ()
                 if not rows:
-                    flags.setdefault(r, set()).add("claimed_ambiguous")
+                    _flag(flags, r, "claimed_ambiguous")
             if len(rows) != 1:
-                flags.setdefault(r, set()).add("claimed_unknown")
+                _flag(flags, r, "claimed_unknown")
                 continue
             claimed[r] = rows[0]
             if located and rows[0] not in located:
-                flags.setdefault(r, set()).add("claimed_mismatch")
+                _flag(flags, r, "claimed_mismatch")
         cols["claimed"] = claimed
 
     def _location(self, cols: dict[str, Any], i: int) -> Location:
@@ -652,7 +674,7 @@ class Locator:
             status=STATUSES[int(cols["status"][i])],
             candidates=(tuple(bs.codes[list(multi)].tolist()) if multi else self._singletons[r]),
             distance_m=dist if np.isfinite(dist) else None,
-            flags=frozenset(cols["flags"].get(i, _EMPTY)),
+            flags=_flag_set(int(cols["flags"][i])),
             claimed_kode=None
             if claimed is None or claimed[i] < 0
             else str(self.boundaries.codes[claimed[i]]),
@@ -674,9 +696,8 @@ class Locator:
         candidates = self._singletons[idx]
         for r, rows in cols["multi"].items():
             candidates[r] = self._code_tuple(rows)
-        flags = _filled(n, _EMPTY)
-        for r, f in cols["flags"].items():
-            flags[r] = frozenset(f)
+        masks, at = np.unique(cols["flags"], return_inverse=True)
+        flags = np.fromiter(map(_flag_set, masks.tolist()), dtype=object, count=len(masks))[at]
         shares = _filled(n, ())
         for r, s in cols["shares"].items():
             shares[r] = s
