@@ -46,9 +46,17 @@ def _key(*parts: Any) -> np.ndarray:
         if arr.dtype.kind in "iub":  # integers and booleans: their text is their value
             codes = pd.factorize(arr)[0]
         else:
-            values = pd.Series(np.asarray(part, dtype=object), dtype=object)
-            text = values.astype(str).where(values.notna(), _NONE)
-            codes = pd.factorize(text.to_numpy(dtype=object))[0]
+            cells = np.asarray(part, dtype=object)
+            if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
+                # text already (or missing): hashed as it is, missing cells one code
+                codes = pd.factorize(cells, use_na_sentinel=True)[0]
+                if (missing := codes < 0).any():  # one code, in order of first appearance
+                    codes[missing] = int(codes.max(initial=-1)) + 1
+                    codes = pd.factorize(codes)[0]
+            else:
+                values = pd.Series(cells, dtype=object)
+                text = values.astype(str).where(values.notna(), _NONE)
+                codes = pd.factorize(text.to_numpy(dtype=object))[0]
         codes = codes.astype(np.int64)
         if out is None:
             out = codes
@@ -60,7 +68,12 @@ def _key(*parts: Any) -> np.ndarray:
 
 def _texts(values: Any, n: int) -> pd.Series:
     """Cells as text (``str``), "" for missing ones (None, NaN, NA, NaT)."""
-    cells = pd.Series(np.asarray(as_array(values, n), dtype=object), dtype=object)
+    raw = np.asarray(as_array(values, n), dtype=object)
+    if pd.api.types.infer_dtype(raw, skipna=True) in ("string", "empty"):
+        out = raw.copy()
+        out[pd.isna(raw)] = ""
+        return pd.Series(out, dtype=object)
+    cells = pd.Series(raw, dtype=object)
     return cells.astype(str).where(cells.notna(), "").astype(object)
 
 
