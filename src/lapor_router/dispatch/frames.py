@@ -406,9 +406,12 @@ def _blank_to_none(values: np.ndarray | None) -> np.ndarray | None:
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     """Codes of ``values`` and their distinct values, in order of first appearance, keyed by
-    ``repr`` (to pandas 1, 1.0 and True are one value; unhashable lists are fine)."""
-    keys = pd.Series(values, dtype=object).map(repr)
-    codes, _ = pd.factorize(keys, use_na_sentinel=False)
+    ``repr`` (to pandas 1, 1.0 and True are one value; unhashable lists are fine); a column
+    of text alone is keyed by its values."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        codes, _ = pd.factorize(values, use_na_sentinel=False)
+    else:
+        codes, _ = pd.factorize(pd.Series(values, dtype=object).map(repr), use_na_sentinel=False)
     first = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes), dtype=np.int64)[::-1]
     return codes, values[first].tolist()
