@@ -22,7 +22,7 @@ import shapely
 
 from ..errors import BatchError, PrivacyWarning
 from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlaces
-from ..normalize import Columns, is_present, private_flag
+from ..normalize import Columns, distinct, is_present, private_flag
 from ..normalize.strings import string_array, stripped, utf8_buffers
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
@@ -405,13 +405,6 @@ def _blank_to_none(values: np.ndarray | None) -> np.ndarray | None:
 
 
 def _distinct(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """Codes of ``values`` and their distinct values, in order of first appearance, keyed by
-    ``repr`` (to pandas 1, 1.0 and True are one value; unhashable lists are fine); a column
-    of text alone is keyed by its values."""
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        codes, _ = pd.factorize(values, use_na_sentinel=False)
-    else:
-        codes, _ = pd.factorize(pd.Series(values, dtype=object).map(repr), use_na_sentinel=False)
-    first = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes), dtype=np.int64)[::-1]
+    """Codes of ``values`` and their distinct values (:func:`~lapor_router.normalize.distinct`)."""
+    codes, first = distinct(values)
     return codes, values[first].tolist()

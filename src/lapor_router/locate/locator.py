@@ -41,6 +41,7 @@ from ..normalize import (
     REASONS,
     as_array,
     coerce_floats,
+    distinct,
     name_key,
     scalar,
 )
@@ -609,14 +610,8 @@ class Locator:
         claimed = np.full(n, -1, dtype=np.int64)
         chosen, multi, flags = cols["chosen"], cols["multi"], cols["flags"]
         # each distinct claim is read and matched once; rows gather the matches
-        # (keyed by repr: 1, 1.0 and True are one key to pandas, not to _claim_text)
-        if pd.api.types.infer_dtype(claims, skipna=False) == "string":  # text: by value
-            codes = pd.factorize(claims, use_na_sentinel=False)[0]
-        else:
-            keys = pd.Series(claims, dtype=object).map(repr)
-            codes = pd.factorize(keys, use_na_sentinel=False)[0]
-        first = np.zeros(int(codes.max(initial=-1)) + 1, dtype=np.int64)
-        first[codes[::-1]] = np.arange(n, dtype=np.int64)[::-1]
+        # (1, 1.0 and True are one value to pandas, not to _claim_text: see distinct)
+        codes, first = distinct(claims)
         matches = [
             self._match_claim(t) if (t := _claim_text(claims[i])) else None for i in first.tolist()
         ]

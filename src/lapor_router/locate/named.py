@@ -15,7 +15,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from ..normalize import name_key
+from ..normalize import name_key, objects
 from ..normalize.places import NamedPlace, PlaceFinder
 from .boundaries import BoundarySet
 
@@ -47,7 +47,7 @@ class TextPlaces(Sequence[TextPlace]):
         """Any sequence of places, coded once per distinct place."""
         if isinstance(places, TextPlaces):
             return places
-        codes, uniques = pd.factorize(_objects(list(places)), use_na_sentinel=False)
+        codes, uniques = pd.factorize(objects(places), use_na_sentinel=False)
         return cls(codes, list(uniques))
 
     def __len__(self) -> int:
@@ -68,12 +68,7 @@ class TextPlaces(Sequence[TextPlace]):
     def column(self, get: Callable[[TextPlace], Any]) -> np.ndarray:
         """``get(place)`` of each row's place (an object array), computed once per distinct
         place."""
-        return _objects([get(p) for p in self.places])[self.codes]
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    """A 1-d object array holding ``values`` as they are."""
-    return np.fromiter(values, dtype=object, count=len(values))
+        return objects([get(p) for p in self.places])[self.codes]
 
 
 class PlaceMatcher:
@@ -98,14 +93,14 @@ class PlaceMatcher:
     def of_many(self, texts: Sequence[object]) -> TextPlaces:
         """The :class:`TextPlace` of each text, read once per distinct text (missing cells:
         None, NaN, NaT, NA name no place) and matched once per distinct place."""
-        cells = _objects(list(texts))
+        cells = objects(texts)
         try:
             codes, uniques = pd.factorize(cells, use_na_sentinel=True)
         except TypeError:  # unhashable cells: each read on its own
             codes, uniques = np.arange(len(cells)), cells
         found = self.finder.find_many([*uniques.tolist(), None])
         # distinct texts may name one place: match each place once
-        pcodes, places = pd.factorize(_objects(found), use_na_sentinel=False)
+        pcodes, places = pd.factorize(objects(found), use_na_sentinel=False)
         matched = [self._matched(p) for p in places]
         return TextPlaces(pcodes[codes], matched)  # code -1 (missing) is the final None
 

@@ -267,3 +267,27 @@ def is_missing(value: Any) -> bool:
 def is_present(value: Any) -> bool:
     """A cell that holds something other than blanks."""
     return value is not None and value == value and str(value).strip() != ""
+
+
+def objects(values: Iterable[Any]) -> np.ndarray:
+    """A 1-d object array holding ``values`` as they are (tuples and lists stay cells)."""
+    cells = values if isinstance(values, list | tuple) else list(values)
+    return np.fromiter(cells, dtype=object, count=len(cells))
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """The row of each code's first appearance (codes 0..k-1, as pandas' factorize gives)."""
+    first = np.zeros(int(codes.max(initial=-1)) + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes), dtype=np.int64)[::-1]
+    return first
+
+
+def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, first rows) of ``values``' distinct cells, in order of first appearance: a
+    column of text alone keyed by its values, any other by each cell's ``repr`` (to pandas
+    1, 1.0 and True are one value; unhashable lists are fine)."""
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
+        codes = pd.factorize(values, use_na_sentinel=False)[0]
+    else:
+        codes = pd.factorize(pd.Series(values, dtype=object).map(repr), use_na_sentinel=False)[0]
+    return codes, first_rows(codes)

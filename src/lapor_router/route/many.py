@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..locate import AssetHits, TextPlace, TextPlaces
-from ..normalize import as_array, is_missing
+from ..normalize import as_array, first_rows, is_missing, objects
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
 from .decide import (
@@ -26,14 +26,6 @@ from .decide import (
 from .graph import RuleGraph
 
 _NONE = "\x00"
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    """A 1-d object array holding ``values`` as they are (tuples stay tuples)."""
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = v
-    return out
 
 
 def _key(*parts: Any) -> np.ndarray:
@@ -79,9 +71,7 @@ def _texts(values: Any, n: int) -> pd.Series:
 
 def _factorize(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The codes of :func:`_key`, and the row of each code's first appearance."""
-    first = np.zeros(int(codes.max(initial=-1)) + 1, dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes), dtype=np.int64)[::-1]
-    return codes, first
+    return codes, first_rows(codes)
 
 
 @dataclass(frozen=True)
@@ -296,10 +286,10 @@ def decide_many(
             got, _, extra = outside_receiver(rg, kode_, nama_, kota_, bool(sea[outside[i]]))
             got_u.append(got or (None, None))
             extra_u.append(extra)
-        receiver[outside] = _objects([g[0] for g in got_u])[eback]
-        channel[outside] = _objects([g[1] for g in got_u])[eback]
+        receiver[outside] = objects([g[0] for g in got_u])[eback]
+        channel[outside] = objects([g[1] for g in got_u])[eback]
         fback, ffirst = _factorize(_key(back[outside], eback))
-        merged = _objects([all_flags[outside[i]] | extra_u[eback[i]] for i in ffirst.tolist()])
+        merged = objects([all_flags[outside[i]] | extra_u[eback[i]] for i in ffirst.tolist()])
         all_flags[outside] = merged[fback]
     units = rg.units
 
@@ -315,25 +305,25 @@ def decide_many(
     )[inv]
     columns = {
         "unit_id": unit_id,
-        "unit_name": _objects([units[u].name if u else None for u in unit_u])[sinv],
-        "level": _objects([units[u].level if u else None for u in unit_u])[sinv],
+        "unit_name": objects([units[u].name if u else None for u in unit_u])[sinv],
+        "level": objects([units[u].level if u else None for u in unit_u])[sinv],
         "category": cat,
-        "category_source": _objects([g.source for g in guesses])[inv],
-        "suggested_category": _objects([g.suggested for g in guesses])[inv],
-        "category_candidates": _objects([g.candidates for g in guesses])[inv],
-        "classifier": _objects([g.classifier for g in guesses])[inv],
+        "category_source": objects([g.source for g in guesses])[inv],
+        "suggested_category": objects([g.suggested for g in guesses])[inv],
+        "category_candidates": objects([g.candidates for g in guesses])[inv],
+        "classifier": objects([g.classifier for g in guesses])[inv],
         "named_kelurahan": named(lambda p: p.place.kelurahan),
         "named_kode": named(lambda p: p.kode),
         "named_kecamatan": named(lambda p: p.place.kecamatan),
         "rt": named(lambda p: p.place.rt),
         "rw": named(lambda p: p.place.rw),
         "street": named(lambda p: p.place.street),
-        "rule_id": _objects(rule_u)[sinv],
+        "rule_id": objects(rule_u)[sinv],
         "emergency": emergency,
         "emergency_number": number,
         "respond_by": respond_by,
         "due_at": due_at,
-        "missing_information": _objects(missing_u)[sinv],
+        "missing_information": objects(missing_u)[sinv],
         "flags": all_flags,
         "receiver": receiver,
         "receiver_channel": channel,
