@@ -39,12 +39,15 @@ router = Router(load_boundaries(d + "/jakarta_kel.parquet", kecamatan=d + "/jaka
                 context=d + "/jawabarat_banten_dki_kel.parquet")
 setup = time.perf_counter() - t0
 t = time.perf_counter()
-s = route_file(sys.argv[1], sys.argv[2], router=router, progress=False,
+workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+s = route_file(sys.argv[1], sys.argv[2], router=router, progress=False, workers=workers,
                columns=Columns(reporter=("reporter_name", "reporter_phone")))
 work = time.perf_counter() - t
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+if workers > 1:  # worker processes: an upper bound, each as large as the largest one
+    rss += workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(json.dumps({"setup": setup, "work": work, "rows": s["rows_read"],
-                  "written": s["rows_written"], "rejected": s["rows_rejected"],
-                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+                  "written": s["rows_written"], "rejected": s["rows_rejected"], "rss": rss}))
 """
 
 DUCKDB = """
@@ -123,7 +126,8 @@ def child(code: str, *argv: str) -> dict[str, float]:
     )
     if out.returncode:
         sys.exit(f"a peer failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def to_geoparquet(src: Path, dest: Path) -> None:
@@ -147,7 +151,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="directory to keep the generated files in")
     ap.add_argument(
-        "--skip", default="", help="peers to leave out: lapor,parquet,duckdb,geopandas,floor"
+        "--skip",
+        default="",
+        help="peers to leave out: lapor,parquet,workers,duckdb,geopandas,floor",
     )
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -164,28 +170,37 @@ def main() -> None:
     pq = work / f"reports_{args.rows}.parquet"
     if "parquet" not in skip and not pq.exists():
         to_geoparquet(src, pq)
-    peers = {
-        "lapor-router CSV→CSV": (LAPOR, src, work / "out_lapor.csv"),
-        "lapor-router Parquet→Parquet": (LAPOR, pq, work / "out_lapor.parquet"),
-        "DuckDB spatial join + CSV write": (DUCKDB, src, work / "out_duckdb.csv"),
-        "geopandas sjoin script": (GEOPANDAS, src, work / "out_gpd.csv"),
+    peers: dict[str, tuple[str, Path, Path, tuple[str, ...]]] = {
+        "lapor-router CSV→CSV": (LAPOR, src, work / "out_lapor.csv", ()),
+        "lapor-router Parquet→Parquet": (LAPOR, pq, work / "out_lapor.parquet", ()),
+        # the same run in two worker processes (route_file(workers=2), --workers 2)
+        "lapor-router CSV→CSV, 2 workers": (LAPOR, src, work / "out_lapor2.csv", ("2",)),
+        "DuckDB spatial join + CSV write": (DUCKDB, src, work / "out_duckdb.csv", ()),
+        "geopandas sjoin script": (GEOPANDAS, src, work / "out_gpd.csv", ()),
         # no routing at all: the routed output's rows read and written back by Arrow's C++
         # CSV reader and writer, the least any writer of that output can cost
-        "floor: Arrow copy of the output": (FLOOR, work / "out_lapor.csv", work / "out_floor.csv"),
+        "floor: Arrow copy of the output": (
+            FLOOR,
+            work / "out_lapor.csv",
+            work / "out_floor.csv",
+            (),
+        ),
     }
-    keys = dict(zip(("lapor", "parquet", "duckdb", "geopandas", "floor"), peers, strict=True))
+    keys = dict(
+        zip(("lapor", "parquet", "workers", "duckdb", "geopandas", "floor"), peers, strict=True)
+    )
     if "lapor" in skip:
         skip.add("floor")  # it copies lapor-router's output
     results: dict[str, list[dict[str, float]]] = {}
     for short, name in keys.items():
         if short in skip:
             continue
-        code, inp, out = peers[name]
+        code, inp, out, more = peers[name]
         runs = []
         for _ in range(args.runs):
             for leftover in (out, Path(f"{out}.rejects.csv"), Path(f"{out}.summary.json")):
                 leftover.unlink(missing_ok=True)
-            runs.append(child(code, str(inp), str(out), str(SHARED)))
+            runs.append(child(code, str(inp), str(out), str(SHARED), *more))
         results[name] = runs
     size = src.stat().st_size / 1e6
     print(

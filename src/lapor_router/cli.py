@@ -435,7 +435,12 @@ def route_cmd(
     rejects: Annotated[Path | None, typer.Option(help="Unparseable rows (.csv).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted run.")] = False,
     engine: Annotated[str, typer.Option(help="local or dask.")] = "local",
-    workers: Annotated[int | None, typer.Option(help="Dask LocalCluster workers.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes: local (default 1: this process) or a Dask LocalCluster."
+        ),
+    ] = None,
     scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address.")] = None,
     lon_col: Annotated[str | None, typer.Option(help="Longitude column.")] = None,
     lat_col: Annotated[str | None, typer.Option(help="Latitude column.")] = None,

@@ -351,7 +351,8 @@ def test_private_reporters_are_masked(router, messy_csv, tmp_path, reports):
     assert routed["text"].str.contains("[disamarkan]", regex=False).any()
 
 
-def test_resume_after_sigkill_equals_a_clean_run(router, tmp_path, reports):
+@pytest.mark.parametrize("workers", [None, 2])
+def test_resume_after_sigkill_equals_a_clean_run(router, tmp_path, reports, workers):
     src = tmp_path / "big.csv"
     big = pd.concat([reports] * 10, ignore_index=True)
     write_csv(big, src, broken=20, seed=5)
@@ -372,7 +373,7 @@ def test_resume_after_sigkill_equals_a_clean_run(router, tmp_path, reports):
         "now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo('Asia/Jakarta'))\n"
         "route_file(sys.argv[1], sys.argv[2], columns=Columns(reporter=('reporter_name',"
         "'reporter_phone')), chunk_rows=100, router=r, now=now, progress=False,"
-        " resume=sys.argv[3] == '1')\n"
+        f" resume=sys.argv[3] == '1', workers={workers})\n"
     )
     args = [sys.executable, "-c", script, str(src), str(out), "0", str(ROOT / "tests")]
     proc = subprocess.Popen(args)

@@ -24,6 +24,7 @@ import shapely
 
 from lapor_router import Router
 from lapor_router.batch import BatchError, Columns, NothingToResumeError, route_file
+from lapor_router.batch import engine as engine_module
 from lapor_router.batch import run as run_module
 from lapor_router.files import salvage
 from lapor_router.route import default_rules_path
@@ -116,7 +117,7 @@ class _Stop(Exception):
 
 
 def _interrupt_after(monkeypatch, parts: int) -> None:
-    real, calls = run_module.write_part, []
+    real, calls = engine_module.write_part, []
 
     def write_part(*args, **kw):
         calls.append(1)
@@ -124,7 +125,7 @@ def _interrupt_after(monkeypatch, parts: int) -> None:
             raise _Stop
         return real(*args, **kw)
 
-    monkeypatch.setattr(run_module, "write_part", write_part)
+    monkeypatch.setattr(engine_module, "write_part", write_part)
 
 
 @pytest.fixture
@@ -219,7 +220,7 @@ def test_a_full_disk_before_the_first_chunk_leaves_nothing(
     def full(*args, **kw):
         raise OSError(errno.ENOSPC, "No space left on device", str(args[1]))
 
-    monkeypatch.setattr(run_module, "write_part", full)
+    monkeypatch.setattr(engine_module, "write_part", full)
     with pytest.raises(BatchError) as stopped:
         _route(router, many_rows, tmp_path / "out.csv")
     assert str(stopped.value).endswith(
@@ -261,7 +262,7 @@ def test_a_full_disk_stops_with_a_message_and_resume_continues(
     reference = tmp_path / "ref.csv"
     _route(router, many_rows, reference)
     out = tmp_path / "out.csv"
-    real, calls = run_module.write_part, []
+    real, calls = engine_module.write_part, []
 
     def full(*args, **kw):
         calls.append(1)
@@ -269,7 +270,7 @@ def test_a_full_disk_stops_with_a_message_and_resume_continues(
             raise OSError(errno.ENOSPC, "No space left on device", str(args[1]))
         return real(*args, **kw)
 
-    monkeypatch.setattr(run_module, "write_part", full)
+    monkeypatch.setattr(engine_module, "write_part", full)
     with pytest.raises(BatchError, match=r"no space left on device.*--resume"):
         _route(router, many_rows, out)
     monkeypatch.undo()

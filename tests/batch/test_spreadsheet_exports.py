@@ -174,13 +174,13 @@ def test_parquet_input_takes_no_encoding(router, tmp_path):
 
 
 def test_resume_refuses_another_encoding(router, tmp_path, monkeypatch):
-    from lapor_router.batch import run as run_module
+    from lapor_router.batch import engine as engine_module
 
     rows = b"".join(b"R%d,106.8272,-6.1754,kaf\xe9 %d\n" % (i, i) for i in range(120))
     src = tmp_path / "laporan.csv"
     src.write_bytes(b"report_id,lon,lat,text\n" + rows)
     out = tmp_path / "o.csv"
-    real, calls = run_module.write_part, []
+    real, calls = engine_module.write_part, []
 
     def stop_at_second(*args, **kw):
         calls.append(1)
@@ -188,7 +188,7 @@ def test_resume_refuses_another_encoding(router, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*args, **kw)
 
-    monkeypatch.setattr(run_module, "write_part", stop_at_second)
+    monkeypatch.setattr(engine_module, "write_part", stop_at_second)
     with pytest.raises(KeyboardInterrupt):
         _route(router, src, out, encoding="cp1252")
     monkeypatch.undo()

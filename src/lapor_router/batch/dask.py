@@ -6,8 +6,7 @@ once (``Client.scatter(..., broadcast=True)``); tasks then carry only report row
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..dispatch import route_frame
 from ..files import Chunk
 from ..normalize import Columns
 from ..router import Router
-from .engine import route_chunk
+from .engine import Done, PartWriter, route_chunk
 
 
 def _client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
@@ -32,35 +31,36 @@ def _client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
 
 
 class DaskEngine:
-    """Routes chunks on a cluster, keeping at most ``2 × workers`` chunks in flight and
-    yielding results in input order."""
+    """Routes chunks on a cluster, keeping at most ``2 × workers`` chunks in flight; the
+    routed rows come back here and are written on one writer thread, in chunk order
+    (workers of a real cluster need not share this machine's disk)."""
 
     def __init__(
         self, router: Router, workers: int | None = None, scheduler: str | None = None
     ) -> None:
-        _ = router.rules  # compile before shipping, so workers never recompile
+        _ = router.rules  # compile and load before shipping, so workers never repeat it
+        router.load_context()
         self.client, self.cluster = _client(workers, scheduler)
         self.router = self.client.scatter(router, broadcast=True)
         n = len(self.client.scheduler_info().get("workers", {})) or (workers or 2)
         self.window = max(2, 2 * n)
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="lapor-writer")
 
-    def map(
-        self, jobs: Iterator[tuple[Chunk, Columns, datetime]]
-    ) -> Iterator[tuple[Chunk, tuple[pd.DataFrame, pd.DataFrame]]]:
-        pending: deque[tuple[Chunk, Any]] = deque()
-        for chunk, columns, now in jobs:
-            fut = self.client.submit(
-                route_chunk, self.router, chunk.frame, columns, now, chunk.geometry, pure=False
-            )
-            pending.append((chunk, fut))
-            if len(pending) >= self.window:
-                c, f = pending.popleft()
-                yield c, f.result()
-        while pending:
-            c, f = pending.popleft()
-            yield c, f.result()
+    def submit(
+        self, chunk: Chunk, columns: Columns, now: datetime, finish: PartWriter
+    ) -> Future[Done]:
+        routed = self.client.submit(
+            route_chunk, self.router, chunk.frame, columns, now, chunk.geometry, pure=False
+        )
+
+        def write() -> Done:
+            frame, lonlat = routed.result()
+            return finish(chunk, columns, frame, lonlat)
+
+        return self.writer.submit(write)
 
     def close(self) -> None:
+        self.writer.shutdown(wait=True, cancel_futures=True)
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()

@@ -13,18 +13,21 @@ import errno
 import json
 import os
 import shutil
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..dispatch import input_names
 from ..errors import BatchError, NothingToResumeError
 from ..files import (
     READERS,
     REJECT_COLUMNS,
+    Chunk,
     Tally,
+    csv_chunk_bounds,
     csv_delimiter,
     empty_output,
     file_format,
@@ -34,12 +37,10 @@ from ..files import (
     save,
     text_encoding,
     writable_folder,
-    write_part,
-    write_rejects,
 )
 from ..normalize import Columns
 from ..router import Router
-from .engine import LocalEngine
+from .engine import Done, LocalEngine, PartWriter, ProcessEngine, Span
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -70,6 +71,8 @@ def route_file(
     chunk by chunk under ``OUTPUT.parts/``; nothing named ``output`` exists until the run is
     complete. ``resume=True`` continues an interrupted run from its last completed chunk
     (:class:`~lapor_router.errors.NothingToResumeError` when there is none).
+    ``workers``: with the local engine, route and write chunks in that many processes on
+    this machine (default 1: in this process; each worker holds its own router, ~400 MB);
     ``engine="dask"`` routes chunks on a dask.distributed cluster (``scheduler`` address, or
     a LocalCluster of ``workers`` processes). ``encoding``: of a CSV, JSON Lines or GeoJSON
     input (default UTF-8; e.g. ``cp1252`` for a spreadsheet saved on Windows).
@@ -77,6 +80,8 @@ def route_file(
     with another one than a comma, coordinates and accuracies may have a decimal comma.
     """
     src, dest = Path(input), Path(output)
+    if workers is not None and workers < 1:
+        raise BatchError(f"workers must be at least 1, not {workers}")
     if not src.is_file():
         raise BatchError(f"{src}: no such input file")
     in_fmt, out_fmt = file_format(src), file_format(dest)
@@ -226,72 +231,49 @@ def _run(
         else None
     )
     header_cols: list[str] | None = state.get("columns")
-    claimed_col = unit_col = None
-    # a chunk's part and rejects are written on one writer thread while the next chunk is
-    # read and routed (the writers' kernels and Arrow release the GIL); its checkpoint is
-    # saved only once both files are in place, so checkpoints stay in chunk order
-    writer = ThreadPoolExecutor(1, thread_name_prefix="lapor-writer")
-    pending: tuple[Future[None], dict[str, Any], Any] | None = None
+    # chunks in flight, oldest first: each one's checkpoint is saved only once its part and
+    # rejects are in place, so checkpoints stay in chunk order
+    pending: deque[tuple[Future[Done], str]] = deque()
 
     def settle() -> None:
-        """Wait for the pending chunk's files, then checkpoint it."""
-        nonlocal pending
-        if pending is None:
-            return
-        written, entry, next_position = pending
-        pending = None
-        written.result()
-        done.append(entry)
+        """Wait for the oldest chunk in flight, then checkpoint it."""
+        nonlocal header_cols
+        written, part_name = pending.popleft()
+        finished = written.result()
+        if header_cols is None:
+            header_cols = finished.columns
+            state["columns"] = header_cols
+        state["reporter_columns"] = finished.reporter
+        done.append(
+            {
+                "part": part_name,
+                "next_position": finished.next_position,
+                "rows_end": (done[-1]["rows_end"] if done else 0) + finished.rows_read,
+                "tally": finished.tally,
+            }
+        )
         save(progress_file, state)
         if bar is not None and task is not None:
             bar.update(
                 task,
-                completed=next_position if in_fmt in ("csv", "jsonl") else None,
+                completed=finished.next_position if in_fmt in ("csv", "jsonl") else None,
                 advance=None if in_fmt in ("csv", "jsonl") else 1,
             )
 
     try:
-        jobs = ((chunk, columns, run_now) for chunk in reader)
-        for chunk, (routed, lonlat) in engine_impl.map(jobs):
-            k = len(done) + (pending is not None)
-            cols = columns.resolve(
-                [str(c) for c in chunk.frame.columns if c not in ("__row_id", chunk.geometry)]
+        for chunk in _chunks(reader, engine_impl, src, in_fmt, chunk_rows, rows_before, options):
+            k = len(done) + len(pending)
+            finish = PartWriter(
+                part=work / f"part-{k:06d}{dest.suffix}",
+                rejects=work / f"rejects-{k:06d}.csv",
+                fmt=out_fmt,
             )
-            renamed = input_names([str(c) for c in chunk.frame.columns if c != "__row_id"])
-            claimed_col = renamed.get(cols.claimed) if cols.claimed else None
-            unit_col = renamed.get(cols.unit) if cols.unit else None
-            state["reporter_columns"] = list(cols.reporter)
-            private_col = renamed.get(cols.private) if cols.private else None
-            part = work / f"part-{k:06d}{dest.suffix}"
-            written = writer.submit(
-                _write_chunk,
-                routed,
-                part,
-                out_fmt,
-                renamed.get(chunk.geometry or ""),
-                lonlat,
-                chunk.rejects,
-                work / f"rejects-{k:06d}.csv",
-            )
-            tally = Tally.of(
-                routed, chunk.rejects, chunk.rows_read, claimed_col, unit_col, private_col
-            )
-            if header_cols is None:
-                header_cols = [c for c in routed.columns]
-                if out_fmt in ("geojson", "parquet") and chunk.geometry in renamed:
-                    header_cols.remove(renamed[chunk.geometry])
-                state["columns"] = header_cols
-            settle()  # the chunk before this one
-            entry = {
-                "part": part.name,
-                "next_position": chunk.next_position,
-                "rows_end": (done[-1]["rows_end"] if done else 0) + chunk.rows_read,
-                "tally": tally.as_dict(),
-            }
-            pending = (written, entry, chunk.next_position)
-        settle()
+            pending.append((engine_impl.submit(chunk, columns, run_now, finish), finish.part.name))
+            while len(pending) > engine_impl.window:
+                settle()
+        while pending:
+            settle()
     finally:
-        writer.shutdown(wait=True)  # no file is left half written behind a raised error
         engine_impl.close()
         if bar is not None:
             bar.stop()
@@ -364,18 +346,31 @@ _NAMED = (
 )
 
 
-def _write_chunk(
-    routed: Any,
-    part: Path,
-    out_fmt: str,
-    geometry: str | None,
-    lonlat: Any,
-    rejects: Any,
-    rejects_path: Path,
-) -> None:
-    """One chunk's routed part and rejects (the writer thread's job)."""
-    write_part(routed, part, out_fmt, geometry, lonlat)
-    write_rejects(rejects, rejects_path)
+def _chunks(
+    reader: Iterator[Chunk],
+    engine: Any,
+    src: Path,
+    in_fmt: str,
+    chunk_rows: int,
+    rows_before: int,
+    options: dict[str, str],
+) -> Iterator[Chunk | Span]:
+    """The chunks to route: read here, or, for worker processes and a UTF-8 CSV, the first
+    one read here (a bad header is refused before any worker starts on it) and the others
+    as spans that each worker reads itself."""
+    if not isinstance(engine, ProcessEngine) or in_fmt != "csv" or options["encoding"] != "utf-8":
+        yield from reader
+        return
+    first = next(reader, None)
+    getattr(reader, "close", lambda: None)()  # its file: the workers read their own
+    if first is None:
+        return
+    yield first
+    for pos, before, end, rows in csv_chunk_bounds(
+        src, chunk_rows, first.next_position, rows_before + first.rows_read,
+        delimiter=options["delimiter"],
+    ):  # fmt: skip
+        yield Span(src, in_fmt, chunk_rows, pos, before, end, rows, options)
 
 
 def _renames(dest: Path, rej: Path, summary: Path) -> list[tuple[Path, Path]]:
@@ -421,7 +416,9 @@ def _progress(enabled: bool | None) -> Progress | None:
 
 def _make_engine(engine: str, router: Router, workers: int | None, scheduler: str | None) -> Any:
     if engine == "local":
-        return LocalEngine(router)
+        return (
+            LocalEngine(router) if not workers or workers == 1 else ProcessEngine(router, workers)
+        )
     if engine == "dask":
         from .dask import DaskEngine
 

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from .checkpoint import Tally, fingerprint, output_lock, save, writable_folder
 from .formats import FORMATS, file_format
-from .readers import READERS, Chunk, csv_delimiter, read_whole, text_encoding
+from .readers import (
+    READERS,
+    Chunk,
+    csv_chunk_bounds,
+    csv_delimiter,
+    read_whole,
+    text_encoding,
+)
 from .writers import (
     REJECT_COLUMNS,
     TABLE_FORMATS,
@@ -31,6 +38,7 @@ __all__ = [
     "TABLE_FORMATS",
     "Chunk",
     "Tally",
+    "csv_chunk_bounds",
     "csv_delimiter",
     "empty_output",
     "file_format",

@@ -243,6 +243,69 @@ def _record_chunks(
         yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
 
 
+@dataclass(frozen=True)
+class _Block:
+    """Records found in one block of a CSV file (``buf`` from byte ``pos``; a record's
+    status from :func:`.kernels.scan_records`), or one record longer than any block, read by
+    Python (``record`` and its ``problem``; ``buf`` None). ``end``: the byte after them."""
+
+    pos: int
+    end: int
+    count: int
+    buf: np.ndarray | None = None
+    starts: np.ndarray | None = None
+    ends: np.ndarray | None = None
+    status: np.ndarray | None = None
+    record: bytes = b""
+    problem: str | None = None
+
+
+def _chunk_blocks(
+    fh: Any, pos: int, stop: int, chunk_rows: int, delimiter: str
+) -> Iterator[_Block]:
+    """The blocks of the chunk of (up to) ``chunk_rows`` records that starts at byte
+    ``pos``: what decides where every chunk of a UTF-8 CSV begins and ends."""
+    from .kernels import scan_records
+
+    block = max(_BLOCK_MIN, chunk_rows * 512)
+    size, count = block, 0
+    while count < chunk_rows and pos < stop:
+        fh.seek(pos)
+        buf = np.frombuffer(fh.read(min(size, stop - pos)), np.uint8)
+        at_end = pos + len(buf) >= stop
+        starts, ends, status, used = scan_records(
+            buf, ord(delimiter), at_end, chunk_rows - count, salvage.MAX_RECORD_BYTES
+        )
+        if not len(starts):  # one record longer than the block
+            if size < _BLOCK_CAP:
+                size *= 2
+                continue
+            record, end, problem = next(csv_records(fh, pos, delimiter, stop))
+            yield _Block(pos, end, 1, record=record, problem=problem)
+            count, pos, size = count + 1, end, block
+            continue
+        yield _Block(pos, pos + int(used), len(starts), buf, starts, ends, status)
+        count += len(starts)
+        pos += int(used)
+
+
+def csv_chunk_bounds(
+    path: Path, chunk_rows: int, position: int, rows_before: int, *, delimiter: str = ","
+) -> Iterator[tuple[int, int, int, int]]:
+    """(position, rows before, next position, rows) of each chunk that
+    :func:`read_csv_chunks` of a UTF-8 CSV reads from ``position`` (a byte offset after the
+    header), found without parsing a field, so that other processes can each read one."""
+    with open(path, "rb") as fh:
+        pos, row = position, rows_before
+        stop = content_end(fh)
+        while pos < stop:
+            count, end = 0, pos
+            for b in _chunk_blocks(fh, pos, stop, chunk_rows, delimiter):
+                count, end = count + b.count, b.end
+            yield pos, row, end, count
+            pos, row = end, row + count
+
+
 def _columnar_chunks(
     fh: Any,
     offset: int,
@@ -254,13 +317,12 @@ def _columnar_chunks(
     one_by_one: _Reader,
 ) -> Iterator[Chunk]:
     """Chunks of UTF-8 records found and split by compiled kernels over blocks of bytes
-    (:func:`.kernels.scan_records`, :func:`.kernels.split_fields`), the columns gathered as
+    (:func:`_chunk_blocks`, :func:`.kernels.split_fields`), the columns gathered as
     Arrow strings; the records that break the grammar, do not decode or do not have the
     header's fields are read by Python (``one_by_one``), so rejects stay what they were."""
-    from .kernels import gather_fields, scan_records, split_fields
+    from .kernels import gather_fields, split_fields
 
     delim, ncol = ord(delimiter), len(header)
-    block = max(_BLOCK_MIN, chunk_rows * 512)
     pos = offset
     while pos < stop:
         ids: list[np.ndarray] = []
@@ -269,25 +331,16 @@ def _columnar_chunks(
         slow_rows: list[list[str]] = []
         rejects: list[dict[str, Any]] = []
         count = 0
-        size = block
-        while count < chunk_rows and pos < stop:
-            fh.seek(pos)
-            buf = np.frombuffer(fh.read(min(size, stop - pos)), np.uint8)
-            at_end = pos + len(buf) >= stop
-            starts, ends, status, used = scan_records(
-                buf, delim, at_end, chunk_rows - count, salvage.MAX_RECORD_BYTES
-            )
-            if not len(starts):  # one record longer than the block
-                if size < _BLOCK_CAP:
-                    size *= 2
-                    continue
-                record, end, problem = next(csv_records(fh, pos, delimiter, stop))
-                fields = one_by_one(rejects, row + count, record, problem)
+        for b in _chunk_blocks(fh, pos, stop, chunk_rows, delimiter):
+            if b.buf is None:  # one record longer than any block
+                fields = one_by_one(rejects, row + count, b.record, b.problem)
                 if fields is not None:
                     slow_ids.append(row + count)
                     slow_rows.append(fields)
-                count, pos, size = count + 1, end, block
+                count, pos = count + 1, b.end
                 continue
+            buf, starts, ends, status = b.buf, b.starts, b.ends, b.status
+            assert starts is not None and ends is not None and status is not None
             rid = row + count + np.arange(len(starts), dtype=np.int64)
             ok = np.flatnonzero(status == RECORD_OK)
             simple, fs, fe, fq = split_fields(buf, starts[ok], ends[ok], delim, ncol)
@@ -305,13 +358,13 @@ def _columnar_chunks(
                 if status[k] == RECORD_OK:
                     record, problem = buf[starts[k] : ends[k]].tobytes(), None
                 else:  # the Python reader says what is wrong, and which bytes it keeps
-                    record, _, problem = next(csv_records(fh, pos + int(starts[k]), delimiter))
+                    record, _, problem = next(csv_records(fh, b.pos + int(starts[k]), delimiter))
                 fields = one_by_one(rejects, int(rid[k]), record, problem)
                 if fields is not None:
                     slow_ids.append(int(rid[k]))
                     slow_rows.append(fields)
-            count += len(starts)
-            pos += used
+            count += b.count
+            pos = b.end
         frame_ids = np.concatenate([*ids, np.asarray(slow_ids, dtype=np.int64)])
         data_cols = {
             h: np.concatenate(

@@ -286,6 +286,11 @@ class Locator:
 
     # ------------------------------------------------------------------ context boundaries
 
+    def load_context(self) -> None:
+        """Load the context boundary set now instead of on first use, so that copies of this
+        locator sent to worker processes carry it instead of each reading it again."""
+        self._context_index()
+
     def _context_index(self) -> Index | None:
         if self._context_source is None:
             return None
