@@ -57,6 +57,43 @@ def csv_rows(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
     return out[:p]
 
 
+@_jit
+def joined_rows(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, glue: np.ndarray, at: np.ndarray
+) -> np.ndarray:
+    """Rows of cells copied as they are between fixed pieces: row i is piece 0, cell
+    (i, 0), piece 1, ..., cell (i, ncol - 1), piece ncol, where cell (i, j) is
+    ``data[starts[i, j]:ends[i, j]]`` and piece k is ``glue[at[k]:at[k + 1]]``."""
+    n, ncol = starts.shape
+    out = np.empty(len(data) + n * len(glue), dtype=np.uint8)
+    p = 0
+    for i in range(n):
+        for j in range(ncol + 1):
+            for k in range(at[j], at[j + 1]):
+                out[p] = glue[k]
+                p += 1
+            if j < ncol:
+                for k in range(starts[i, j], ends[i, j]):
+                    out[p] = data[k]
+                    p += 1
+    return out[:p]
+
+
+@_jit
+def json_escaped(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """For each UTF-8 cell ``data[offsets[i]:offsets[i + 1]]``: whether JSON writes it with
+    an escape (a control character below 0x20, a quote or a backslash)."""
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        for k in range(offsets[i], offsets[i + 1]):
+            c = data[k]
+            if c < 32 or c == _QUOTE or c == 92:
+                out[i] = True
+                break
+    return out
+
+
 # ------------------------------------------------------------------ reading CSV records
 
 _CR = 13

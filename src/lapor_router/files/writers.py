@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -215,25 +214,24 @@ def write_part(
                 part = frame.iloc[lo : lo + _CSV_SLICE]
                 fh.write(_csv_bytes(_to_text_columns(part, geometry, fmt)).data)
     elif fmt == "jsonl":
-        text = _to_text_columns(frame, geometry, fmt)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for rec in text.to_dict(orient="records"):
-                fh.write(json.dumps(_jsonable(rec), ensure_ascii=False) + "\n")
+        with open(tmp, "wb") as fh:
+            for lo in range(0, len(frame), _CSV_SLICE):
+                text = _to_text_columns(frame.iloc[lo : lo + _CSV_SLICE], geometry, fmt)
+                cells, pieces = _json_objects(text)
+                fh.write(_joined(cells, [*pieces[:-1], pieces[-1] + "\n"], len(text)))
     elif fmt == "geojson":
         geoms = _point_geometry(frame, geometry, lonlat)
-        text = _to_text_columns(
-            frame.drop(columns=[geometry]) if geometry in frame else frame, None, fmt
-        )
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for g, rec in zip(geoms, text.to_dict(orient="records"), strict=True):
-                geo = json.loads(shapely.to_geojson(g)) if g is not None else None
-                fh.write(
-                    json.dumps(
-                        {"type": "Feature", "geometry": geo, "properties": _jsonable(rec)},
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+        props = frame.drop(columns=[geometry]) if geometry in frame else frame
+        with open(tmp, "wb") as fh:
+            for lo in range(0, len(frame), _CSV_SLICE):
+                text = _to_text_columns(props.iloc[lo : lo + _CSV_SLICE], None, fmt)
+                cells, pieces = _json_objects(text)
+                # {"type": "Feature", "geometry": …, "properties": {…}} as json.dumps writes it
+                head = ['{"type": "Feature", "geometry": ', ', "properties": ' + pieces[0]]
+                pieces = [*head, *pieces[1:]]
+                pieces[-1] += "}\n"
+                geo = _geojson_geometries(geoms[lo : lo + _CSV_SLICE])
+                fh.write(_joined([geo, *cells], pieces, len(text)))
     else:
         geoms = _point_geometry(frame, geometry, lonlat)
         table = frame.drop(columns=[geometry]) if geometry in frame else frame.copy()
@@ -269,17 +267,129 @@ def _parquet_cells(col: pd.Series) -> pd.Series:
     return pd.Series(out, index=col.index, dtype=object)
 
 
-def _jsonable(rec: Mapping[Any, Any]) -> dict[str, Any]:
-    out = {}
-    for k, v in rec.items():
-        if isinstance(v, float) and v != v:
-            v = None
-        elif isinstance(v, np.generic):
-            v = v.item()
-        elif isinstance(v, bytes):
-            v = v.hex()
-        out[str(k)] = v
-    return out
+def _json_value(v: Any) -> str:
+    """One cell as JSON text (``json.dumps``, non-ASCII as it is): NaN as null, numpy
+    scalars as Python's, bytes as hex text."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and v != v:
+        v = None
+    elif isinstance(v, bytes):
+        v = v.hex()
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _json_floats(floats: np.ndarray) -> pa.Array:
+    """Float cells as ``json.dumps`` writes them (numpy's shortest text is Python's repr;
+    NaN null, infinities ``Infinity``)."""
+    floats = np.asarray(floats, dtype=np.float64)
+    text = floats.astype(str).astype(object)
+    text[np.isnan(floats)] = "null"
+    text[np.isposinf(floats)] = "Infinity"
+    text[np.isneginf(floats)] = "-Infinity"
+    return pa.array(text, pa.string())
+
+
+def _json_cells(col: pd.Series) -> pa.Array:
+    """A column's cells as JSON text, each as :func:`_json_value` writes it: whole columns
+    of numbers, booleans and text by array kernels, cells of other or mixed types one by
+    one."""
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype):
+        if pd.api.types.is_bool_dtype(dtype):
+            return pa.array(np.where(col.to_numpy(dtype=bool), "true", "false"), pa.string())
+        if pd.api.types.is_integer_dtype(dtype):
+            return pc.cast(pa.array(col.to_numpy()), pa.string())
+        if pd.api.types.is_float_dtype(dtype):
+            return _json_floats(col.to_numpy())
+    cells = col.to_numpy(dtype=object)
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    if kind in ("string", "empty"):
+        try:
+            text = pa.array(cells, pa.string(), from_pandas=True)
+        except (pa.ArrowException, UnicodeError):  # text UTF-8 cannot hold: as json does
+            return pa.array([_json_value(v) for v in cells.tolist()], pa.string())
+        from .kernels import json_escaped
+
+        quoted = pc.binary_join_element_wise('"', text, '"', "")
+        rows = np.flatnonzero(json_escaped(*_utf8(text)))
+        if len(rows):  # the few cells with escapes: json itself, once per distinct value
+            done = _per_distinct(pd.Series(cells[rows]), _json_value).to_numpy(dtype=object)
+            mask = np.zeros(len(cells), dtype=bool)
+            mask[rows] = True
+            fixed = np.full(len(cells), None, dtype=object)
+            fixed[rows] = done
+            quoted = pc.if_else(mask, pa.array(fixed, pa.string()), quoted)
+        return pc.fill_null(quoted, "null")
+    if kind == "floating":  # floats and missing cells (null either way)
+        try:
+            floats = np.array([np.nan if v is None else v for v in cells], np.float64)
+        except TypeError:  # pd.NA or NaT among them: json says what it says of them
+            return pa.array([_json_value(v) for v in cells.tolist()], pa.string())
+        return _json_floats(floats)
+    if kind in _ONE_TYPE:  # equal values write alike: once per distinct value
+        done = _per_distinct(col, _json_value).to_numpy(dtype=object, copy=True)
+        done[pd.isna(cells)] = "null"
+        return pa.array(done, pa.string())
+    return pa.array([_json_value(v) for v in cells.tolist()], pa.string())
+
+
+def _json_objects(frame: pd.DataFrame) -> tuple[list[pa.Array], list[str]]:
+    """Each row of ``frame`` as a JSON object (``json.dumps`` of its record, keys in column
+    order): the cells as JSON text, one array per column, and the pieces of text around
+    them (one more than the columns: ``{"key": `` first, ``}`` last)."""
+    keys = [json.dumps(str(c), ensure_ascii=False) + ": " for c in frame.columns]
+    cells = [_json_cells(frame[c]) for c in frame.columns]
+    if not keys:
+        return [], ["{}"]
+    return cells, ["{" + keys[0], *(", " + k for k in keys[1:]), "}"]
+
+
+def _joined(cells: list[pa.Array], pieces: list[str], n: int) -> bytes:
+    """Rows of text cells between fixed pieces (:func:`.kernels.joined_rows`)."""
+    from .kernels import joined_rows
+
+    starts = np.empty((n, len(cells)), np.int64)
+    ends = np.empty_like(starts)
+    chunks, base = [], 0
+    for j, text in enumerate(cells):
+        offsets, data = _utf8(text)
+        chunks.append(data)
+        starts[:, j] = offsets[:-1] + base
+        ends[:, j] = offsets[1:] + base
+        base += len(data)
+    glue = [p.encode("utf-8") for p in pieces]
+    at = np.cumsum([0, *(len(g) for g in glue)], dtype=np.int64)
+    data = np.concatenate(chunks) if chunks else np.empty(0, np.uint8)
+    glue_bytes = np.frombuffer(b"".join(glue), np.uint8)
+    out: np.ndarray = joined_rows(data, starts, ends, glue_bytes, at)
+    return out.tobytes()
+
+
+def _geojson_geometries(geoms: np.ndarray) -> pa.Array:
+    """Each geometry as the GeoJSON ``json.dumps`` writes of it (None → null): points by
+    array kernels, anything else through shapely's GeoJSON one by one."""
+    out = np.full(len(geoms), "null", dtype=object)
+    present = np.flatnonzero(pd.notna(geoms))
+    if not len(present):
+        return pa.array(out, pa.string())
+    shapes = geoms[present]
+    point = (shapely.get_type_id(shapes) == 0) & ~shapely.is_empty(shapes)
+    coords = shapely.get_coordinates(shapes[point], include_z=True)
+    if len(coords):
+        finite = np.isfinite(coords)
+        nums = coords.astype(str).astype(object)
+        nums[~finite] = "null"
+        # a z shapely's writer leaves out when it is NaN
+        has_z = shapely.has_z(shapes[point]) & ~np.isnan(coords[:, 2])
+        xy = np.char.add(np.char.add(nums[:, 0].astype(str), ", "), nums[:, 1].astype(str))
+        xyz = np.where(has_z, np.char.add(np.char.add(xy, ", "), nums[:, 2].astype(str)), xy)
+        out[present[point]] = np.char.add(
+            np.char.add('{"type": "Point", "coordinates": [', xyz), "]}"
+        ).astype(object)
+    for k in np.flatnonzero(~point).tolist():
+        out[present[k]] = json.dumps(json.loads(shapely.to_geojson(shapes[k])))
+    return pa.array(out, pa.string())
 
 
 def merge_parts(parts: list[Path], dest: Path, fmt: str, columns: list[str]) -> None:
