@@ -94,7 +94,7 @@ def _candidate_text(candidates: pd.Series) -> pd.Series:
 def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.DataFrame:
     """The columns whose cells are not text yet (flags, candidates, times, a geometry in a
     text format) as text."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # the columns made text are replaced, not changed
     out["flags"] = _flag_text(out["flags"])
     if "category_candidates" in out:
         out["category_candidates"] = _candidate_text(out["category_candidates"])
