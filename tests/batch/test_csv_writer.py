@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lapor_router.files.writers import _csv_bytes, _neutralise
+from lapor_router.normalize.strings import text_series
 
 
 def _reference(frame: pd.DataFrame) -> bytes:
@@ -44,6 +46,11 @@ def test_text_and_mixed_columns_match_pandas(rows, mixed):
     frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(len(rows[0]))], dtype=object)
     frame["mixed"] = pd.Series(mixed[: len(frame)], dtype=object)
     assert _csv_bytes(frame).tobytes() == _reference(frame)
+    # the text columns as the CSV reader makes them (Arrow-backed, large strings)
+    arrow = frame.copy()
+    for c in arrow.columns[:-1]:
+        arrow[c] = text_series(pa.array(frame[c].tolist(), pa.large_string()))
+    assert _csv_bytes(arrow).tobytes() == _reference(frame)
 
 
 @settings(max_examples=100, deadline=None)

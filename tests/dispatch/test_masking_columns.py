@@ -11,10 +11,17 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lapor_router.dispatch.frames import _mask_identities, _present, _search_words, _word
+from lapor_router.dispatch.frames import (
+    _mask_columns,
+    _mask_identities,
+    _present,
+    _search_words,
+    _word,
+    input_names,
+)
 from lapor_router.dispatch.kernels import may_contain
-from lapor_router.normalize import is_present
-from lapor_router.normalize.strings import utf8_buffers
+from lapor_router.normalize import Columns, is_present
+from lapor_router.normalize.strings import TEXT_DTYPE, text_series, utf8_buffers
 from lapor_router.privacy import mask_words
 
 NAMES = st.sampled_from(
@@ -74,3 +81,32 @@ def test_the_compiled_search_finds_every_occurrence(pairs):
             assert f, (cell, word)
         if word.isascii() and cell.isascii():  # exact where no byte is beyond ASCII
             assert f == (bool(word) and word.lower() in cell.lower()), (cell, word)
+
+
+TEXTS = st.one_of(
+    CELLS.filter(lambda c: isinstance(c, str)),
+    st.sampled_from(["hub 0812-3456-7890", "+62 21 555 1234", "budi@contoh.id ya",
+                     "NIK 3171012345678901", "=1+1", "-6.2", "'", "Ani di RT 05",
+                     "0812345678901", " siti\u00a0", "İrma 081234567"]),
+    st.text(alphabet="0812-@. abİ", max_size=16),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(NAMES, TEXTS, TEXTS, st.booleans()), min_size=1, max_size=25))
+def test_arrow_text_columns_are_masked_as_object_columns(rows):
+    names, phones, notes, private = zip(*rows, strict=True)
+    cells = {"reporter_name": list(names), "reporter_phone": list(phones), "text": list(notes)}
+    plain = pd.DataFrame(cells, dtype=object)
+    arrow = pd.DataFrame({c: text_series(pa.array(v, pa.large_string())) for c, v in cells.items()})
+    flags = np.array(private, dtype=bool)
+    cols = Columns(reporter=("reporter_name", "reporter_phone")).resolve(list(plain.columns))
+    renamed = input_names(list(plain.columns))
+    outs = []
+    for frame in (plain, arrow):
+        out = frame.rename(columns=renamed)
+        _mask_columns(frame, out, cols, renamed, flags, skip=None)
+        outs.append(out)
+    for c in outs[0].columns:
+        assert outs[1][c].dtype == TEXT_DTYPE  # still Arrow-backed
+        assert outs[1][c].to_numpy(dtype=object).tolist() == outs[0][c].tolist(), c

@@ -22,8 +22,8 @@ import shapely
 
 from ..errors import BatchError, PrivacyWarning
 from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlaces
-from ..normalize import Columns, distinct, is_present, private_flag
-from ..normalize.strings import string_array, stripped, utf8_buffers
+from ..normalize import Columns, distinct, is_present, objects, private_flag
+from ..normalize.strings import arrow_text, string_array, stripped, text_series, utf8_buffers
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
 
@@ -258,7 +258,8 @@ def _mask_columns(
 ) -> None:
     """Mask ``out``'s copies of the input columns as a unit may see them: phones, e-mails
     and NIKs in every text cell; a private row's reporter values in its other cells too;
-    the reporter columns of private rows and NIK columns of every row replaced by MASK."""
+    the reporter columns of private rows and NIK columns of every row replaced by MASK.
+    Columns of Arrow-backed text are masked as Arrow arrays and stay Arrow-backed."""
     reporter = [c for c in cols.reporter if c in frame]
     if private.any() and not reporter:
         warnings.warn(
@@ -269,16 +270,34 @@ def _mask_columns(
             stacklevel=3,
         )
     rows = np.flatnonzero(private)
+    taken = pa.array(rows)
     # each private row's own values, one array per reporter column (for the search)
-    words = [_search_words(frame[c].to_numpy(dtype=object)[rows]) for c in reporter]
+    words = [_search_words(_rows_of(frame[c], rows, taken)) for c in reporter]
     for c in frame.columns:
         if c == skip or c in reporter:
+            continue
+        text = arrow_text(frame[c])
+        if text is not None:
+            masked_text = _masked_text(text)
+            if len(rows) and words:
+                cells = masked_text.take(taken)
+                fixes = _identity_fixes(cells, rows, words, frame, reporter)
+                masked_text = _patched(masked_text, *fixes)
+            out[renamed[c]] = text_series(masked_text, frame.index)
             continue
         masked = _mask_values(frame[c].to_numpy(dtype=object))
         if len(rows) and words:
             _mask_identities(masked, rows, words, frame, reporter)
         out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
     for c in reporter:
+        text = arrow_text(frame[c])
+        if text is not None:
+            hide = _present(text) & (private | is_nik_column(c))
+            masked_text = _masked_text(text)
+            if hide.any():
+                masked_text = pc.if_else(pa.array(hide), MASK, masked_text)
+            out[renamed[c]] = text_series(masked_text, frame.index)
+            continue
         values = frame[c].to_numpy(dtype=object)
         hide = _present(values) & (private | is_nik_column(c))
         masked = _mask_values(values)
@@ -286,7 +305,13 @@ def _mask_columns(
         out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
 
 
-def _present(values: np.ndarray) -> np.ndarray:
+def _rows_of(col: pd.Series, rows: np.ndarray, taken: pa.Array) -> pa.Array | np.ndarray:
+    """The cells of ``col`` at ``rows``: Arrow text taken as Arrow, other cells as objects."""
+    text = arrow_text(col)
+    return text.take(taken) if text is not None else col.to_numpy(dtype=object)[rows]
+
+
+def _present(values: np.ndarray | pa.Array) -> np.ndarray:
     """:func:`is_present` of each cell (whole columns of text at Arrow speed)."""
     text = string_array(values)
     if text is None:
@@ -301,7 +326,7 @@ def _word(value: Any) -> str:
     return word.lower() if len(word) >= 3 else ""
 
 
-def _search_words(values: np.ndarray) -> pa.Array:
+def _search_words(values: np.ndarray | pa.Array) -> pa.Array:
     """Reporter values to look for (stripped; "" when shorter than 3 characters), as text:
     what :func:`_word` gives, but for case."""
     text = string_array(values)
@@ -311,6 +336,38 @@ def _search_words(values: np.ndarray) -> pa.Array:
     return pc.if_else(pc.less(pc.utf8_length(words), 3), "", words)
 
 
+def _identity_fixes(
+    cells: pa.Array,
+    rows: np.ndarray,
+    words: list[pa.Array],
+    frame: pd.DataFrame,
+    reporter: list[str],
+) -> tuple[np.ndarray, list[str]]:
+    """Where (rows of the frame) and how each private row's reporter values are masked in
+    its cell of one column (``cells``: the private rows' cells, nulls for cells that are
+    not text): a compiled search over all rows at once finds the cells that may hold one,
+    then each of those is decided and masked as :func:`mask_words` does."""
+    from .kernels import may_contain
+
+    cell_off, cell_data = utf8_buffers(cells)
+    hit = np.zeros(len(rows), dtype=bool)
+    for w in words:
+        hit |= may_contain(cell_off, cell_data, *utf8_buffers(w))
+    at: list[int] = []
+    fixed: list[str] = []
+    hits = np.flatnonzero(hit)
+    for k, cell in zip(hits.tolist(), cells.take(pa.array(hits)).to_pylist(), strict=True):
+        if not isinstance(cell, str):
+            continue
+        i = int(rows[k])
+        own = [w for c in reporter if (w := _word(frame[c].iat[i]))]
+        low = cell.lower()
+        if any(w in low for w in own):
+            at.append(i)
+            fixed.append(mask_words(cell, own))
+    return np.asarray(at, dtype=np.int64), fixed
+
+
 def _mask_identities(
     masked: np.ndarray,
     rows: np.ndarray,
@@ -318,28 +375,38 @@ def _mask_identities(
     frame: pd.DataFrame,
     reporter: list[str],
 ) -> None:
-    """Mask, in place, each private row's reporter values where they appear in its cells
-    of one column: a compiled search over all rows at once finds the cells that may hold
-    one, then each of those is decided and masked as :func:`mask_words` does."""
-    from .kernels import may_contain
-
+    """:func:`_identity_fixes` of the private rows' cells of one column (an object array),
+    made in place."""
     cells = masked[rows]
     text = string_array(cells)
     if text is None:
         text = pa.array([v if isinstance(v, str) else "" for v in cells], pa.large_string())
-    cell_off, cell_data = utf8_buffers(text)
-    hit = np.zeros(len(rows), dtype=bool)
-    for w in words:
-        hit |= may_contain(cell_off, cell_data, *utf8_buffers(w))
-    for k in np.flatnonzero(hit).tolist():
-        i = rows[k]
-        cell = masked[i]
-        if not isinstance(cell, str):
-            continue
-        own = [w for c in reporter if (w := _word(frame[c].iat[i]))]
-        low = cell.lower()
-        if any(w in low for w in own):
-            masked[i] = mask_words(cell, own)
+    at, fixed = _identity_fixes(text, rows, words, frame, reporter)
+    if len(at):
+        masked[at] = objects(fixed)
+
+
+def _patched(text: pa.Array, at: np.ndarray, values: list[str]) -> pa.Array:
+    """``text`` with the cells at ``at`` replaced by ``values``."""
+    if not len(at):
+        return text
+    n = len(text)
+    index = np.arange(n, dtype=np.int64)
+    index[at] = n + np.arange(len(at), dtype=np.int64)
+    new = pa.array(values, pa.large_string())
+    return pa.concat_arrays([text.cast(pa.large_string()), new]).take(pa.array(index))
+
+
+def _masked_text(text: pa.Array) -> pa.Array:
+    """:func:`_mask_values` of a column of Arrow text, as Arrow text (the same array when
+    nothing is masked)."""
+    rows = np.flatnonzero(maybe_personal(text))
+    if not len(rows):
+        return text
+    values = objects(text.take(pa.array(rows)).to_pylist())
+    fixed = _mask_distinct(values)
+    changed = np.flatnonzero(fixed != values)
+    return _patched(text, rows[changed], fixed[changed].tolist())
 
 
 def _mask_values(values: np.ndarray) -> np.ndarray:

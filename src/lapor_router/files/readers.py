@@ -25,6 +25,7 @@ import shapely
 
 from ..errors import BatchError
 from ..normalize import Columns, private_flag
+from ..normalize.strings import text_series
 from ..privacy import mask_text, mask_unattributed
 from . import salvage
 from .formats import file_format
@@ -111,14 +112,29 @@ def _header_text(path: Path, line: bytes, encoding: str) -> str:
 
 @dataclass
 class Chunk:
-    """Parsed rows of one chunk (``frame`` with a ``row_id`` per row), its rejects, and
-    where the next chunk starts (a byte offset, or a row count for whole-file formats)."""
+    """Parsed rows of one chunk (``frame`` with a ``row_id`` per row; a CSV's fields as
+    Arrow-backed text columns, pandas ``str``), its rejects, and where the next chunk
+    starts (a byte offset, or a row count for whole-file formats)."""
 
     frame: pd.DataFrame
     rejects: list[dict[str, Any]]
     next_position: int
     rows_read: int
     geometry: str | None = None
+
+
+def _text_frame(columns: dict[str, pa.Array], ids: np.ndarray) -> pd.DataFrame:
+    """CSV fields as a frame of Arrow-backed text columns (pandas ``str``), ``__row_id``
+    first."""
+    frame = pd.DataFrame({h: text_series(text) for h, text in columns.items()})
+    frame.insert(0, "__row_id", np.asarray(ids, dtype=np.int64))
+    return frame
+
+
+def _text_rows(rows: list[list[str]], header: list[str], ids: list[int]) -> pd.DataFrame:
+    """CSV records read by Python as a frame of :func:`_text_frame`."""
+    cols = {h: pa.array([r[j] for r in rows], _TEXT) for j, h in enumerate(header)}
+    return _text_frame(cols, np.asarray(ids, dtype=np.int64))
 
 
 def _frame(rows: list[list[Any]], header: list[str], ids: list[int]) -> pd.DataFrame:
@@ -216,6 +232,7 @@ def read_csv_chunks(
 _Reader = Callable[[list[dict[str, Any]], int, bytes, str | None], "list[str] | None"]
 _BLOCK_MIN = 1 << 20  # bytes read at a time (at least; 512 per row of a chunk)
 _BLOCK_CAP = 64 << 20  # a record that needs more than this in one block is read by Python
+_TEXT = pa.large_string()
 
 
 def _record_chunks(
@@ -239,7 +256,7 @@ def _record_chunks(
                 rows.append(fields)
                 ids.append(row + i)
         row += len(batch)
-        frame = _frame(rows, header, ids)
+        frame = _text_rows(rows, header, ids)
         yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), batch[-1][1], len(batch))
 
 
@@ -366,20 +383,15 @@ def _columnar_chunks(
             count += b.count
             pos = b.end
         frame_ids = np.concatenate([*ids, np.asarray(slow_ids, dtype=np.int64)])
-        data_cols = {
-            h: np.concatenate(
-                [
-                    *(c[j].to_numpy(zero_copy_only=False) for c in columns),
-                    np.array([r[j] for r in slow_rows], dtype=object),
-                ]
-            ).astype(object)
-            for j, h in enumerate(header)
-        }
-        frame = pd.DataFrame(data_cols, dtype=object) if len(frame_ids) else _frame([], header, [])
-        if len(frame_ids):
-            order = np.argsort(frame_ids, kind="stable")
-            frame = frame.iloc[order].reset_index(drop=True)
-            frame.insert(0, "__row_id", frame_ids[order])
+        order = np.argsort(frame_ids, kind="stable")
+        ordered = None if (order[1:] > order[:-1]).all() else pa.array(order)
+        data_cols = {}
+        for j, h in enumerate(header):
+            text = pa.concat_arrays(
+                [*(c[j] for c in columns), pa.array([r[j] for r in slow_rows], _TEXT)]
+            )
+            data_cols[h] = text if ordered is None else text.take(ordered)
+        frame = _text_frame(data_cols, frame_ids[order])
         row += count
         yield Chunk(frame, sorted(rejects, key=lambda r: r["row_id"]), pos, count)
 

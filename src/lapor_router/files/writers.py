@@ -23,6 +23,7 @@ import shapely
 from ..dispatch import OUTPUT_COLUMNS, input_names
 from ..errors import BatchError
 from ..normalize import Columns
+from ..normalize.strings import arrow_text
 from .formats import file_format
 
 REJECT_COLUMNS = ("row_id", "raw", "reject_reason")
@@ -110,30 +111,19 @@ def _csv_cells(col: pd.Series) -> pa.Array:
     ``True``, ``20.0``), text cells that start like a formula neutralised."""
     dtype = col.dtype
     if pd.api.types.is_bool_dtype(dtype) and isinstance(dtype, np.dtype):
-        return pa.array(np.where(col.to_numpy(dtype=bool), "True", "False"), pa.string())
+        return _BOOL_TEXT.take(pa.array(col.to_numpy(dtype=bool).view(np.int8)))
     if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype):
         return pc.cast(pa.array(col.to_numpy()), pa.string())
     if pd.api.types.is_float_dtype(dtype) and isinstance(dtype, np.dtype):
         floats = col.to_numpy()
         return pa.array(np.where(np.isnan(floats), "", floats.astype(str)), pa.string())
+    arrow = arrow_text(col)
+    if arrow is not None:
+        return _csv_text(arrow)
     cells = col.to_numpy(dtype=object)
     kind = pd.api.types.infer_dtype(cells, skipna=True)
     if kind in ("string", "empty"):
-        text = pc.fill_null(pa.array(cells, pa.string(), from_pandas=True), "")
-        # first bytes at numpy speed; the plain-number test only for the few that start
-        # like a formula
-        offsets, data = _utf8(text)
-        if not len(data):
-            return text
-        nonempty = offsets[1:] > offsets[:-1]
-        first = np.where(nonempty, data[np.minimum(offsets[:-1], len(data) - 1)], 0)
-        rows = np.flatnonzero(np.isin(first, _FORMULA_BYTES))
-        if not len(rows):
-            return text
-        plain = pc.match_substring_regex(text.take(rows), _PLAIN_NUMBER_RE2)
-        formula = np.zeros(len(text), dtype=bool)
-        formula[rows[~plain.to_numpy(zero_copy_only=False)]] = True
-        return pc.if_else(formula, pc.binary_join_element_wise("'", text, ""), text)
+        return _csv_text(pa.array(cells, pa.string(), from_pandas=True))
 
     def as_text(v: Any) -> str:
         return _neutralise(v) if isinstance(v, str) else str(v)
@@ -148,6 +138,28 @@ def _csv_cells(col: pd.Series) -> pa.Array:
         done[present] = [as_text(v) for v in cells[present].tolist()]
     return pa.array(done, pa.string())
 
+
+def _csv_text(text: pa.Array) -> pa.Array:
+    """Text cells as CSV cells: "" for nulls, cells that start like a formula neutralised
+    (first bytes at numpy speed; the plain-number test only for the few that start like a
+    formula)."""
+    text = pc.fill_null(text.cast(pa.large_string()), "")
+    offsets, data = _utf8(text)
+    if not len(data):
+        return text
+    nonempty = offsets[1:] > offsets[:-1]
+    first = np.where(nonempty, data[np.minimum(offsets[:-1], len(data) - 1)], 0)
+    rows = np.flatnonzero(np.isin(first, _FORMULA_BYTES))
+    if not len(rows):
+        return text
+    plain = pc.match_substring_regex(text.take(rows), _PLAIN_NUMBER_RE2)
+    formula = np.zeros(len(text), dtype=bool)
+    formula[rows[~plain.to_numpy(zero_copy_only=False)]] = True
+    return pc.if_else(formula, pc.binary_join_element_wise(_QUOTE, text, _EMPTY), text)
+
+
+_BOOL_TEXT = pa.array(["False", "True"], pa.string())
+_QUOTE, _EMPTY = pa.scalar("'", pa.large_string()), pa.scalar("", pa.large_string())
 
 # one type whose equal values write alike (not floats: to pandas 0.0 and -0.0 are one value)
 _ONE_TYPE = ("integer", "boolean", "bytes", "date", "time")
@@ -244,7 +256,16 @@ def write_part(
             if table[c].dtype == object and c not in ("respond_by", "due_at"):
                 table[c] = _parquet_cells(table[c])
         table["geometry"] = shapely.to_wkb(geoms)
-        pq.write_table(pa.Table.from_pandas(table, preserve_index=False), tmp)
+        arrow = pa.Table.from_pandas(table, preserve_index=False)
+        # every text column as Arrow `string` (pandas writes its `str` columns as large ones)
+        schema = pa.schema(
+            [
+                f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f
+                for f in arrow.schema
+            ],
+            metadata=arrow.schema.metadata,
+        )
+        pq.write_table(arrow.cast(schema), tmp)
     os.replace(tmp, path)
 
 

@@ -15,9 +15,38 @@ PY_WHITESPACE = (
 )
 
 
-def string_array(cells: np.ndarray) -> pa.Array | None:
-    """``cells`` (an object array) as a large string array, None and NaN as nulls, when
-    every present cell is a ``str``; None when some cell is another type."""
+#: pandas' text dtype backed by Arrow (``str``: missing cells are NaN)
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def text_series(text: pa.Array, index: pd.Index | None = None) -> pd.Series:
+    """An Arrow string array as a pandas ``str`` column, without copying its cells."""
+    if not pa.types.is_large_string(text.type):
+        text = text.cast(pa.large_string())
+    return pd.Series(pd.array(text, dtype=TEXT_DTYPE), index=index)  # the same buffers
+
+
+def arrow_text(cells: pd.Series | np.ndarray) -> pa.Array | None:
+    """The Arrow array behind a pandas column of Arrow-backed text, else None."""
+    array = cells.array if isinstance(cells, pd.Series) else cells
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        text = pa.array(array)
+        return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    return None
+
+
+def string_array(cells: pd.Series | np.ndarray | pa.Array) -> pa.Array | None:
+    """``cells`` (a column, an object array) as a large string array, None and NaN as
+    nulls, when every present cell is a ``str``; None when some cell is another type.
+    Arrow text (an Arrow array, an Arrow-backed column) is taken as it is."""
+    if isinstance(cells, pa.Array):
+        textual = pa.types.is_string(cells.type) or pa.types.is_large_string(cells.type)
+        return cells.cast(pa.large_string()) if textual else None
+    text = arrow_text(cells)
+    if text is not None:
+        return text.cast(pa.large_string())
+    if isinstance(cells, pd.Series):
+        cells = cells.to_numpy(dtype=object)
     if pd.api.types.infer_dtype(cells, skipna=True) not in ("string", "empty"):
         return None
     return pa.array(cells, pa.large_string(), from_pandas=True)
