@@ -45,6 +45,7 @@ from ..normalize import (
     name_key,
     scalar,
 )
+from ..normalize.strings import arrow_text
 from . import quadtree
 from .boundaries import BoundarySet, load_boundaries, load_installed, normalize_code, transformer
 from .codes import GAP, INVALID, OUTSIDE, OVERLAP, STATUSES
@@ -394,7 +395,10 @@ class Locator:
         crs: str | None,
         shares: bool = True,
     ) -> dict[str, Any]:
-        lon_raw, lat_raw = as_array(lons, name="lons"), as_array(lats, name="lats")
+        # Arrow-backed text (a CSV's columns) is parsed by Arrow, not cell by cell
+        lon_text, lat_text = arrow_text(lons), arrow_text(lats)
+        lon_raw = lon_text if lon_text is not None else as_array(lons, name="lons")
+        lat_raw = lat_text if lat_text is not None else as_array(lats, name="lats")
         if len(lon_raw) != len(lat_raw):
             raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
         n = len(lon_raw)
@@ -402,7 +406,13 @@ class Locator:
         acc_raw = None if accuracy_m is None else as_array(accuracy_m, n, "accuracy_m")
         claims = None if claimed is None else as_array(claimed, n, "claimed")
         reason: np.ndarray | None = None
-        if crs is None and _plain_numbers(lon_raw) and _plain_numbers(lat_raw):
+        if (
+            isinstance(lon_raw, np.ndarray)
+            and isinstance(lat_raw, np.ndarray)
+            and crs is None
+            and _plain_numbers(lon_raw)
+            and _plain_numbers(lat_raw)
+        ):
             x, y = lon_raw.astype(np.float64, copy=False), lat_raw.astype(np.float64, copy=False)
         else:
             x, reason = coerce_floats(lon_raw)

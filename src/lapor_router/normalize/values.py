@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import CoordinateError
 
@@ -204,7 +206,7 @@ _PLAIN = frozenset(
 )
 
 
-def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def coerce_floats(values: np.ndarray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """float64 values and an int8 reason code per value (0 where it is a number; else the
     index of the reason in :data:`REASONS`).
 
@@ -212,7 +214,22 @@ def coerce_floats(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (NaT: missing) and raw bytes (``V``) are not numbers, without a look at each element.
     In object and text arrays, pandas parses the plain numbers and strings at once; the
     other elements, and those it cannot make a finite number of, are read value by value.
+    An Arrow string array is parsed by Arrow at once when every cell is a number literal
+    (the same float64 as pandas), else as an object array.
     """
+    if isinstance(values, pa.Array):
+        try:
+            parsed = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = values.to_numpy(zero_copy_only=False).astype(object)
+        else:
+            out = np.array(parsed, dtype=np.float64)
+            reason = np.zeros(len(out), dtype=np.int8)
+            odd = np.flatnonzero(~np.isfinite(out))  # nulls, nan, inf, beyond float64
+            for i, v in zip(odd.tolist(), values.take(pa.array(odd)).to_pylist(), strict=True):
+                out[i], why = _parse_one(v)
+                reason[i] = _CODE[why]
+            return out, reason
     n = len(values)
     reason = np.zeros(n, dtype=np.int8)
     kind = values.dtype.kind
