@@ -165,7 +165,7 @@ def route_frame_located(
     located = router.locate_many(
         lons,
         lats,
-        accuracy_m=_blank_to_none(col(cols.accuracy)),
+        accuracy_m=_accuracies(frame[cols.accuracy]) if cols.accuracy else None,
         claimed=col(cols.claimed),
         shares=False,
     )
@@ -457,6 +457,15 @@ def _lower_text(values: np.ndarray, present_only: bool = False) -> np.ndarray:
         done = [v.lower() if isinstance(v, str) else "" for v in uniques]
     out: np.ndarray = np.array(done, dtype=object)[codes]
     return out
+
+
+def _accuracies(values: pd.Series) -> pd.Series | np.ndarray | None:
+    """The accuracy cells, blank ones as missing (Arrow-backed text stays Arrow)."""
+    text = arrow_text(values)
+    if text is None:
+        return _blank_to_none(values.to_numpy(dtype=object))
+    blank = pc.equal(stripped(text), "")  # a null stays null
+    return text_series(pc.if_else(blank, pa.scalar(None, pa.large_string()), text), values.index)
 
 
 def _blank_to_none(values: np.ndarray | None) -> np.ndarray | None:

@@ -30,6 +30,7 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from .. import _data
@@ -403,7 +404,14 @@ class Locator:
             raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
         n = len(lon_raw)
         # checked before any work: a shape mistake raises, whatever the coordinates
-        acc_raw = None if accuracy_m is None else as_array(accuracy_m, n, "accuracy_m")
+        acc_text = None if accuracy_m is None else arrow_text(accuracy_m)
+        acc_raw: np.ndarray | pa.Array | None = (
+            acc_text
+            if acc_text is not None and len(acc_text) == n
+            else None
+            if accuracy_m is None
+            else as_array(accuracy_m, n, "accuracy_m")
+        )
         claims = None if claimed is None else as_array(claimed, n, "claimed")
         reason: np.ndarray | None = None
         if (
@@ -545,7 +553,7 @@ class Locator:
             "claimed": None,
         }
 
-    def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray, shares: bool) -> None:
+    def _accuracy(self, cols: dict[str, Any], acc_raw: np.ndarray | pa.Array, shares: bool) -> None:
         acc, bad = coerce_floats(acc_raw)
         given = bad != REASONS.index(MISSING)  # a missing accuracy is no accuracy
         with np.errstate(invalid="ignore"):

@@ -69,6 +69,17 @@ def _texts(values: Any, n: int) -> pd.Series:
     return cells.astype(str).where(cells.notna(), "").astype(object)
 
 
+def _utc_ns(times: pd.Series) -> np.ndarray:
+    """Aware datetimes as int64 nanoseconds since the epoch (UTC)."""
+    return pd.DatetimeIndex(times).as_unit("ns").asi8
+
+
+def _aware(ns: np.ndarray, cal: WorkCalendar) -> pd.DatetimeIndex:
+    """int64 UTC nanoseconds (NaT where the int64 minimum) as datetimes in the calendar's
+    zone (WIB for Jakarta)."""
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(cal.tz)
+
+
 def _factorize(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The codes of :func:`_key`, and the row of each code's first appearance."""
     return codes, first_rows(codes)
@@ -242,14 +253,18 @@ def decide_many(
     when_u, cflags = _created_many(list(cuniq), cal, now)
     when = pd.Series(when_u.tz_convert(cal.tz)[cinv], index=idx)
     # deadlines: vectorized per category
-    respond_by = pd.Series(pd.NaT, index=idx, dtype=f"datetime64[ns, {cal.tz.key}]")
-    due_at = respond_by.copy()
+    # as UTC nanoseconds, made aware columns once
+    respond_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    due_ns = respond_ns.copy()
     cat_key = np.array(["" if c is None else c for c in cat_u], dtype=object)[inv]
     has_unit = np.array([u is not None for u in unit_u], dtype=bool)[sinv]
     for code in sorted(pd.unique(cat_key[has_unit])):
         rows = has_unit & (cat_key == code)
         respond, resolve = deadlines_of(rg, rg.categories.get(code))
-        respond_by[rows], due_at[rows] = deadlines_many(cal, when[rows], respond, resolve)
+        r_by, d_at = deadlines_many(cal, when[rows], respond, resolve)
+        respond_ns[rows], due_ns[rows] = _utc_ns(r_by), _utc_ns(d_at)
+    respond_by = pd.Series(_aware(respond_ns, cal), index=idx)
+    due_at = pd.Series(_aware(due_ns, cal), index=idx)
     # flags: the location's, the category's, the created-at's, the selection's
     gflags = [g.flags for g in guesses]
     loc_flags = located["flags"].to_numpy()

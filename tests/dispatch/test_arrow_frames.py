@@ -1,0 +1,49 @@
+"""A frame of Arrow-backed text columns (pandas ``str``, as the CSV reader and pandas 3's
+``read_csv`` make them) routes to the same cells as the same frame of object columns:
+coordinates, accuracies (blank ones too), claims, categories, texts, times, masking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from lapor_router.dispatch import route_frame
+from lapor_router.files.readers import read_csv_chunks
+from lapor_router.normalize import Columns
+from lapor_router.normalize.strings import TEXT_DTYPE, text_series
+
+REPORTS = Path(__file__).parents[1] / "batch" / "identity" / "reports.csv"
+
+
+def _same(a: pd.Series, b: pd.Series) -> bool:
+    x, y = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
+    return all(
+        (u is v) or (u == v) or (pd.isna(u) and pd.isna(v)) for u, v in zip(x, y, strict=True)
+    )
+
+
+@pytest.mark.parametrize("odd", [False, True])
+def test_arrow_text_frame_routes_as_an_object_frame(router, odd):
+    chunk = next(iter(read_csv_chunks(REPORTS, 10_000)))
+    plain = chunk.frame.drop(columns="__row_id").astype(object)
+    if odd:  # cells Arrow's number parsing refuses, blanks, coordinates that are not numbers
+        plain.loc[0, "lon"], plain.loc[1, "lat"], plain.loc[2, "accuracy_m"] = "106,8", " ", "  "
+        plain.loc[3, "accuracy_m"], plain.loc[4, "lon"] = "-5", "1e400"
+    arrow = pd.DataFrame(
+        {c: text_series(pa.array(plain[c].tolist(), pa.large_string())) for c in plain}
+    )
+    assert (arrow.dtypes == TEXT_DTYPE).all()
+    cols = Columns(reporter=("reporter_name", "reporter_phone"))
+    now = datetime(2026, 12, 1, 2, tzinfo=UTC)
+    want = route_frame(router, plain, cols, now)
+    got = route_frame(router, arrow, cols, now)
+    assert list(got.columns) == list(want.columns)
+    differ = [c for c in want.columns if not _same(got[c], want[c])]
+    assert differ == []
+    assert (want["location_status"] == "invalid").sum() >= (2 if odd else 0)
+    assert np.asarray(want["reporter_phone"] != got["reporter_phone"]).sum() == 0
