@@ -1,6 +1,6 @@
 """A frame of Arrow-backed text columns (pandas ``str``, as the CSV reader and pandas 3's
 ``read_csv`` make them) routes to the same cells as the same frame of object columns:
-coordinates, accuracies (blank ones too), claims, categories, texts, times, masking."""
+coordinates, accuracies (blank ones too), claims, units, categories, texts, times, masking."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ def test_arrow_text_frame_routes_as_an_object_frame(router, odd):
     if odd:  # cells Arrow's number parsing refuses, blanks, coordinates that are not numbers
         plain.loc[0, "lon"], plain.loc[1, "lat"], plain.loc[2, "accuracy_m"] = "106,8", " ", "  "
         plain.loc[3, "accuracy_m"], plain.loc[4, "lon"] = "-5", "1e400"
+        # claims, times and units as exports spell them: blanks, case, junk
+        plain.loc[5, "claimed_kelurahan"], plain.loc[6, "claimed_kelurahan"] = "", " GAMBIR "
+        plain.loc[7, "created_at"], plain.loc[8, "created_at"] = "kemarin", "2026-11-03 10:00"
+        plain.loc[9, "current_unit"], plain.loc[10, "current_unit"] = " PAM_JAYA ", ""
     arrow = pd.DataFrame(
         {c: text_series(pa.array(plain[c].tolist(), pa.large_string())) for c in plain}
     )

@@ -166,7 +166,7 @@ def route_frame_located(
         lons,
         lats,
         accuracy_m=_accuracies(frame[cols.accuracy]) if cols.accuracy else None,
-        claimed=col(cols.claimed),
+        claimed=frame[cols.claimed] if cols.claimed else None,
         shares=False,
     )
     located.index = frame.index
@@ -194,7 +194,7 @@ def route_frame_located(
         located,
         col(cols.category),
         texts,
-        col(cols.created_at),
+        frame[cols.created_at] if cols.created_at else None,
         now,
         places=places,
         assets=near,
@@ -210,7 +210,7 @@ def route_frame_located(
     renamed = input_names([str(c) for c in frame.columns])
     _mask_columns(frame, out, cols, renamed, private, skip=geometry)
     unit_given = (
-        _lower_text(frame[cols.unit].to_numpy(dtype=object), present_only=True)
+        _lower_text(frame[cols.unit], present_only=True)
         if cols.unit
         else np.full(n, "", dtype=object)
     )
@@ -447,10 +447,18 @@ def _mask_distinct(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lower_text(values: np.ndarray, present_only: bool = False) -> np.ndarray:
+def _lower_text(values: np.ndarray | pd.Series, present_only: bool = False) -> np.ndarray:
     """Each cell stripped (when ``present_only``) and lower case, "" for a non-string (or, with
     ``present_only``, for a blank or missing cell); computed once per distinct value."""
-    codes, uniques = _distinct(values)
+    text = arrow_text(values)
+    if text is not None:
+        encoded = pc.dictionary_encode(text, null_encoding="encode")
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        uniques = encoded.dictionary.to_pylist()
+    else:
+        if isinstance(values, pd.Series):
+            values = values.to_numpy(dtype=object)
+        codes, uniques = _distinct(values)
     if present_only:
         done = [str(v).strip().lower() if is_present(v) else "" for v in uniques]
     else:

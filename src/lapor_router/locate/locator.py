@@ -412,7 +412,14 @@ class Locator:
             if accuracy_m is None
             else as_array(accuracy_m, n, "accuracy_m")
         )
-        claims = None if claimed is None else as_array(claimed, n, "claimed")
+        claim_text = None if claimed is None else arrow_text(claimed)
+        claims: np.ndarray | pa.Array | None = (
+            claim_text
+            if claim_text is not None and len(claim_text) == n
+            else None
+            if claimed is None
+            else as_array(claimed, n, "claimed")
+        )
         reason: np.ndarray | None = None
         if (
             isinstance(lon_raw, np.ndarray)
@@ -628,16 +635,19 @@ class Locator:
                 (str(bs.codes[r]), round(float(sh), 6)),
             )
 
-    def _claimed(self, cols: dict[str, Any], claims: np.ndarray) -> None:
+    def _claimed(self, cols: dict[str, Any], claims: np.ndarray | pa.Array) -> None:
         n = len(claims)
         claimed = np.full(n, -1, dtype=np.int64)
         chosen, multi, flags = cols["chosen"], cols["multi"], cols["flags"]
         # each distinct claim is read and matched once; rows gather the matches
         # (1, 1.0 and True are one value to pandas, not to _claim_text: see distinct)
         codes, first = distinct(claims)
-        matches = [
-            self._match_claim(t) if (t := _claim_text(claims[i])) else None for i in first.tolist()
-        ]
+        firsts = (
+            claims.take(pa.array(first)).to_pylist()
+            if isinstance(claims, pa.Array)
+            else [claims[i] for i in first.tolist()]
+        )
+        matches = [self._match_claim(t) if (t := _claim_text(c)) else None for c in firsts]
         # the row a claim names when it names exactly one, else -1
         one = np.array(
             [m[0] if m is not None and len(m) == 1 else -1 for m in matches], dtype=np.int64

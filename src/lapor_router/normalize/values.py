@@ -299,10 +299,15 @@ def first_rows(codes: np.ndarray) -> np.ndarray:
     return first
 
 
-def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def distinct(values: np.ndarray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(codes, first rows) of ``values``' distinct cells, in order of first appearance: a
     column of text alone keyed by its values, any other by each cell's ``repr`` (to pandas
-    1, 1.0 and True are one value; unhashable lists are fine)."""
+    1, 1.0 and True are one value; unhashable lists are fine). Arrow text is hashed by
+    Arrow, nulls one value apart from any text."""
+    if isinstance(values, pa.Array):
+        encoded = pc.dictionary_encode(values, null_encoding="encode")
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, first_rows(codes)
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         codes = pd.factorize(values, use_na_sentinel=False)[0]
     else:

@@ -9,9 +9,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..locate import AssetHits, TextPlace, TextPlaces
 from ..normalize import as_array, first_rows, is_missing, objects
+from ..normalize.strings import arrow_text
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
 from .decide import (
@@ -131,9 +134,6 @@ def _created_many(
 ) -> tuple[pd.DatetimeIndex, list[frozenset[str]]]:
     """:func:`parse_created` of each distinct value (``_NONE`` for a missing one): the
     instants (UTC) and the flags."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     texts = [v if isinstance(v, str) else "" for v in values]
     plain = np.asarray(
         pc.match_substring_regex(pa.array(texts, type=pa.large_string()), _PLAIN_ISO).to_numpy(
@@ -248,9 +248,18 @@ def decide_many(
         missing_u.append(tuple(missing))
     unit_id = np.array(unit_u, dtype=object)[sinv]
     # created-at: once per distinct value
-    created_s = pd.Series(as_array(created, n) if created is not None else [None] * n, dtype=object)
-    cinv, cuniq = pd.factorize(created_s.where(created_s.notna(), _NONE), use_na_sentinel=False)
-    when_u, cflags = _created_many(list(cuniq), cal, now)
+    created_text = arrow_text(created) if created is not None else None
+    if created_text is not None and len(created_text) == n:  # hashed by Arrow
+        encoded = pc.dictionary_encode(created_text, null_encoding="encode")
+        cinv = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        cuniq: list[Any] = [_NONE if v is None else v for v in encoded.dictionary.to_pylist()]
+    else:
+        created_s = pd.Series(
+            as_array(created, n) if created is not None else [None] * n, dtype=object
+        )
+        cinv, found = pd.factorize(created_s.where(created_s.notna(), _NONE), use_na_sentinel=False)
+        cuniq = list(found)
+    when_u, cflags = _created_many(cuniq, cal, now)
     when = pd.Series(when_u.tz_convert(cal.tz)[cinv], index=idx)
     # deadlines: vectorized per category
     # as UTC nanoseconds, made aware columns once
