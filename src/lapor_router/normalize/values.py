@@ -218,18 +218,7 @@ def coerce_floats(values: np.ndarray | pa.Array) -> tuple[np.ndarray, np.ndarray
     (the same float64 as pandas), else as an object array.
     """
     if isinstance(values, pa.Array):
-        try:
-            parsed = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            values = values.to_numpy(zero_copy_only=False).astype(object)
-        else:
-            out = np.array(parsed, dtype=np.float64)
-            reason = np.zeros(len(out), dtype=np.int8)
-            odd = np.flatnonzero(~np.isfinite(out))  # nulls, nan, inf, beyond float64
-            for i, v in zip(odd.tolist(), values.take(pa.array(odd)).to_pylist(), strict=True):
-                out[i], why = _parse_one(v)
-                reason[i] = _CODE[why]
-            return out, reason
+        return _text_floats(values)
     n = len(values)
     reason = np.zeros(n, dtype=np.int8)
     kind = values.dtype.kind
@@ -271,6 +260,35 @@ def coerce_floats(values: np.ndarray | pa.Array) -> tuple[np.ndarray, np.ndarray
     return out, reason
 
 
+# a decimal number literal as CSV exports write one (what Arrow's cast reads as pandas does)
+_LITERAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
+
+
+def _text_floats(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`coerce_floats` of Arrow text: the cells that are decimal literals parsed by
+    Arrow at once, the others (blanks, commas, words, nulls) as an object array."""
+    try:
+        parsed = pc.cast(text, pa.float64())
+        literal = None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        found = pc.fill_null(pc.match_substring_regex(text, _LITERAL), False)
+        literal = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+        parsed = pc.cast(text.filter(pa.array(literal)), pa.float64())
+    out = np.full(len(text), np.nan)
+    reason = np.zeros(len(text), dtype=np.int8)
+    if literal is None:
+        out[:] = parsed.to_numpy(zero_copy_only=False)
+    else:
+        out[literal] = parsed.to_numpy(zero_copy_only=False)
+        rest = np.flatnonzero(~literal)
+        out[rest], reason[rest] = coerce_floats(objects(text.take(pa.array(rest)).to_pylist()))
+    odd = np.flatnonzero(~np.isfinite(out) & (reason == 0))  # nulls, nan, inf, too big
+    for i, v in zip(odd.tolist(), text.take(pa.array(odd)).to_pylist(), strict=True):
+        out[i], why = _parse_one(v)
+        reason[i] = _CODE[why]
+    return out, reason
+
+
 def is_missing(value: Any) -> bool:
     """None, NaN, pd.NA or NaT: what files and frames use for an empty cell."""
     return (
@@ -301,15 +319,21 @@ def first_rows(codes: np.ndarray) -> np.ndarray:
 
 def distinct(values: np.ndarray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(codes, first rows) of ``values``' distinct cells, in order of first appearance: a
-    column of text alone keyed by its values, any other by each cell's ``repr`` (to pandas
-    1, 1.0 and True are one value; unhashable lists are fine). Arrow text is hashed by
-    Arrow, nulls one value apart from any text."""
+    column of text (and missing cells) keyed by its values, any other by each cell's
+    ``repr`` (to pandas 1, 1.0 and True are one value; unhashable lists are fine); missing
+    cells (None, NaN, NaT, NA) by their ``repr`` too. Arrow text is hashed by Arrow, nulls
+    one value apart from any text."""
     if isinstance(values, pa.Array):
         encoded = pc.dictionary_encode(values, null_encoding="encode")
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         return codes, first_rows(codes)
-    if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        codes = pd.factorize(values, use_na_sentinel=False)[0]
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        codes = pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
+        missing = codes < 0
+        if missing.any():  # apart from the text, and from each other by repr
+            keys = pd.Series(values[missing], dtype=object).map(repr)
+            codes[missing] = int(codes.max(initial=-1)) + 1 + pd.factorize(keys)[0]
+            codes = pd.factorize(codes)[0]  # numbered in order of first appearance
     else:
         codes = pd.factorize(pd.Series(values, dtype=object).map(repr), use_na_sentinel=False)[0]
     return codes, first_rows(codes)
