@@ -547,8 +547,7 @@ def read_parquet_chunks(
         if row + n <= position:
             row += n
             continue
-        frame = batch.to_pandas(types_mapper=None)
-        frame = frame.astype({c: object for c in frame.columns})
+        frame = _batch_frame(batch)
         ids = np.arange(row, row + n, dtype=np.int64)
         rejects = []
         if geom_col and geom_col in frame:
@@ -570,6 +569,18 @@ def read_parquet_chunks(
         frame.insert(0, "__row_id", ids)
         row += n
         yield Chunk(frame, rejects, row, n, geometry=geom_col if geom_col in frame else None)
+
+
+def _batch_frame(batch: pa.RecordBatch) -> pd.DataFrame:
+    """A record batch as a frame: text columns Arrow-backed (pandas ``str``), the others
+    as object columns of their Python values."""
+    out: dict[str, pd.Series] = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            out[name] = text_series(column)
+        else:
+            out[name] = column.to_pandas(types_mapper=None).astype(object)
+    return pd.DataFrame(out, index=pd.RangeIndex(batch.num_rows))
 
 
 READERS: dict[str, Callable[..., Iterator[Chunk]]] = {
