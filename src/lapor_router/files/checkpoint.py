@@ -11,7 +11,7 @@ import os
 import socket
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BatchError
-from ..normalize import is_present, private_flag
+from ..normalize import distinct, is_present, objects, private_flag
 
 
 @dataclass
@@ -74,25 +74,20 @@ class Tally:
             t.by_unit[unit if isinstance(unit, str) else "(none)"] += n
         rr = routed[routed["reroute"].to_numpy(dtype=bool)]
         t.rows_rerouted = len(rr)
-        kel = rr[rr["flags"].map(lambda f: "claimed_mismatch" in f).to_numpy(dtype=bool)]
+        # once per distinct value, not per row
+        fcodes, fsets = pd.factorize(rr["flags"].to_numpy(dtype=object), use_na_sentinel=False)
+        mismatch = np.array(["claimed_mismatch" in f for f in fsets], dtype=bool)
+        kel = rr[mismatch[fcodes]] if len(fsets) else rr.iloc[:0]
         t.rerouted_kelurahan.update(
-            (kel["claimed_kode"].astype(str) + " → " + kel["kelurahan_kode"].astype(str)).tolist()
+            _pair_counts(kel["claimed_kode"], kel["kelurahan_kode"], str, str)
         )
         if unit_col:
-            current = rr[unit_col].map(lambda v: str(v).strip().lower() if is_present(v) else "")
-            new_id = rr["unit_id"].map(lambda v: v.lower() if isinstance(v, str) else "")
-            new_name = rr["unit_name"].map(lambda v: v.lower() if isinstance(v, str) else "")
-            unit = rr[
-                ((current != "") & (current != new_id) & (current != new_name)).to_numpy(dtype=bool)
-            ]
+            current = _per_value(rr[unit_col], _lower_present)
+            new_id = _per_value(rr["unit_id"], _lower_text)
+            new_name = _per_value(rr["unit_name"], _lower_text)
+            unit = rr[(current != "") & (current != new_id) & (current != new_name)]
             t.rerouted_unit.update(
-                (
-                    unit[unit_col].astype(str)
-                    + " → "
-                    + unit["unit_id"].map(
-                        lambda u: u if isinstance(u, str) else "(outside Jakarta)"
-                    )
-                ).tolist()
+                _pair_counts(unit[unit_col], unit["unit_id"], str, _unit_or_outside)
             )
         t.reject_reasons.update(r["reject_reason"].split(":")[0] for r in rejects)
         return t
@@ -112,6 +107,43 @@ class Tally:
             else:
                 setattr(t, k, v)
         return t
+
+
+def _lower_present(v: Any) -> str:
+    return str(v).strip().lower() if is_present(v) else ""
+
+
+def _lower_text(v: Any) -> str:
+    return v.lower() if isinstance(v, str) else ""
+
+
+def _unit_or_outside(u: Any) -> str:
+    return u if isinstance(u, str) else "(outside Jakarta)"
+
+
+def _per_value(values: pd.Series, f: Callable[[Any], Any]) -> np.ndarray:
+    """``f`` of each cell, computed once per distinct value (:func:`distinct`)."""
+    cells = values.to_numpy(dtype=object)
+    codes, first = distinct(cells)
+    out: np.ndarray = objects([f(cells[i]) for i in first.tolist()])[codes]
+    return out
+
+
+def _pair_counts(
+    left: pd.Series, right: pd.Series, f: Callable[[Any], str], g: Callable[[Any], str]
+) -> Counter[str]:
+    """How many rows hold each ``f(left) → g(right)``, counted per distinct pair."""
+    a, b = left.to_numpy(dtype=object), right.to_numpy(dtype=object)
+    ca, fa = distinct(a)
+    cb, fb = distinct(b)
+    out: Counter[str] = Counter()
+    if not len(a):
+        return out
+    ta, tb = [f(a[i]) for i in fa.tolist()], [g(b[i]) for i in fb.tolist()]
+    keys, counts = np.unique(ca * len(fb) + cb, return_counts=True)
+    for k, n in zip(keys.tolist(), counts.tolist(), strict=True):
+        out[f"{ta[k // len(fb)]} → {tb[k % len(fb)]}"] += n
+    return out
 
 
 def _distinct_counts(values: pd.Series) -> list[tuple[Any, int]]:
