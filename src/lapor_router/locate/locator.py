@@ -396,30 +396,13 @@ class Locator:
         crs: str | None,
         shares: bool = True,
     ) -> dict[str, Any]:
-        # Arrow-backed text (a CSV's columns) is parsed by Arrow, not cell by cell
-        lon_text, lat_text = arrow_text(lons), arrow_text(lats)
-        lon_raw = lon_text if lon_text is not None else as_array(lons, name="lons")
-        lat_raw = lat_text if lat_text is not None else as_array(lats, name="lats")
+        lon_raw, lat_raw = _raw(lons, None, "lons"), _raw(lats, None, "lats")
         if len(lon_raw) != len(lat_raw):
             raise CoordinateError(f"{len(lon_raw)} longitudes but {len(lat_raw)} latitudes")
         n = len(lon_raw)
         # checked before any work: a shape mistake raises, whatever the coordinates
-        acc_text = None if accuracy_m is None else arrow_text(accuracy_m)
-        acc_raw: np.ndarray | pa.Array | None = (
-            acc_text
-            if acc_text is not None and len(acc_text) == n
-            else None
-            if accuracy_m is None
-            else as_array(accuracy_m, n, "accuracy_m")
-        )
-        claim_text = None if claimed is None else arrow_text(claimed)
-        claims: np.ndarray | pa.Array | None = (
-            claim_text
-            if claim_text is not None and len(claim_text) == n
-            else None
-            if claimed is None
-            else as_array(claimed, n, "claimed")
-        )
+        acc_raw = None if accuracy_m is None else _raw(accuracy_m, n, "accuracy_m")
+        claims = None if claimed is None else _raw(claimed, n, "claimed")
         reason: np.ndarray | None = None
         if (
             isinstance(lon_raw, np.ndarray)
@@ -783,6 +766,16 @@ class Locator:
                 self._code_tuples.clear()
             codes = self._code_tuples[rows] = tuple(self.boundaries.codes[list(rows)].tolist())
         return codes
+
+
+def _raw(values: Any, n: int | None, name: str) -> np.ndarray | pa.Array:
+    """An argument of :meth:`Locator.locate_many` as an array (:func:`as_array`), or, for a
+    column of Arrow-backed text (a CSV's), its Arrow array: parsed and hashed by Arrow, not
+    cell by cell."""
+    text = arrow_text(values)
+    if text is not None and (n is None or len(text) == n):
+        return text
+    return as_array(values, n, name)
 
 
 def _plain_numbers(raw: np.ndarray) -> bool:
