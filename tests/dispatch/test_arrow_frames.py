@@ -51,3 +51,16 @@ def test_arrow_text_frame_routes_as_an_object_frame(router, odd):
     assert differ == []
     assert (want["location_status"] == "invalid").sum() >= (2 if odd else 0)
     assert np.asarray(want["reporter_phone"] != got["reporter_phone"]).sum() == 0
+
+
+def test_numeric_extension_columns_are_read_as_their_values(router):
+    # a claim given as a nullable integer (a code without dots) is the code, not a float
+    frame = pd.DataFrame({"lon": [106.8272, 106.8272], "lat": [-6.1754, -6.1754]})
+    want = route_frame(
+        router, frame.assign(claimed_kelurahan=np.array([3171011001, 3171011001], dtype=object))
+    )
+    got = route_frame(
+        router, frame.assign(claimed_kelurahan=pd.array([3171011001, None], dtype="Int64"))
+    )
+    assert got["claimed_kode"].iloc[0] == want["claimed_kode"].iloc[0]
+    assert got["claimed_kode"].iloc[0] is not None

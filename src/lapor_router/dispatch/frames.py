@@ -161,12 +161,16 @@ def route_frame_located(
     def col(name: str | None) -> Any:
         return frame[name].to_numpy(dtype=object) if name else None
 
+    def text_or_col(name: str | None) -> Any:
+        """A column of Arrow-backed text as it is (read by Arrow), any other as objects."""
+        return frame[name] if name and arrow_text(frame[name]) is not None else col(name)
+
     # shares are not part of a routed row: only the near_boundary flag is
     located = router.locate_many(
         lons,
         lats,
         accuracy_m=_accuracies(frame[cols.accuracy]) if cols.accuracy else None,
-        claimed=frame[cols.claimed] if cols.claimed else None,
+        claimed=text_or_col(cols.claimed),
         shares=False,
     )
     located.index = frame.index
@@ -194,7 +198,7 @@ def route_frame_located(
         located,
         col(cols.category),
         texts,
-        frame[cols.created_at] if cols.created_at else None,
+        text_or_col(cols.created_at),
         now,
         places=places,
         assets=near,

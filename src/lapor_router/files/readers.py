@@ -25,7 +25,7 @@ import shapely
 
 from ..errors import BatchError
 from ..normalize import Columns, private_flag
-from ..normalize.strings import text_series
+from ..normalize.strings import TEXT_DTYPE, text_series
 from ..privacy import mask_text, mask_unattributed
 from . import salvage
 from .formats import file_format
@@ -572,15 +572,13 @@ def read_parquet_chunks(
 
 
 def _batch_frame(batch: pa.RecordBatch) -> pd.DataFrame:
-    """A record batch as a frame: text columns Arrow-backed (pandas ``str``), the others
-    as object columns of their Python values."""
-    out: dict[str, pd.Series] = {}
-    for name, column in zip(batch.schema.names, batch.columns, strict=True):
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            out[name] = text_series(column)
-        else:
-            out[name] = column.to_pandas(types_mapper=None).astype(object)
-    return pd.DataFrame(out, index=pd.RangeIndex(batch.num_rows))
+    """A record batch as pandas reads it (its pandas metadata: index, nullable types), text
+    columns Arrow-backed (pandas ``str``), the others as object columns of their values."""
+    frame: pd.DataFrame = batch.to_pandas(types_mapper=_TEXT_TYPES.get)
+    return frame.astype({c: object for c in frame.columns if frame[c].dtype != TEXT_DTYPE})
+
+
+_TEXT_TYPES = {pa.string(): TEXT_DTYPE, pa.large_string(): TEXT_DTYPE}
 
 
 READERS: dict[str, Callable[..., Iterator[Chunk]]] = {
