@@ -158,6 +158,11 @@ _MAYBE = "|".join(
 )
 
 
+# The same pattern for text that is all ASCII (about a third faster in RE2): there \p{Nd}
+# is [0-9] and the spaces above are the ASCII ones (\t \n \v \f \r, space, \x1c-\x1f).
+_MAYBE_ASCII = _MAYBE.replace(_D, "[0-9]").replace(_S, r"[\t-\r \x1c-\x1f]")
+
+
 def maybe_personal(values: Any) -> np.ndarray:
     """Which of ``values`` (strings, or an Arrow string array whose nulls are not personal)
     may hold a phone, e-mail or NIK (a vectorized pre-filter: the others are left as they
@@ -165,10 +170,14 @@ def maybe_personal(values: Any) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .normalize.strings import utf8_buffers
+
     array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.large_string())
     if not len(array):
         return np.zeros(0, dtype=bool)
-    found = pc.fill_null(pc.match_substring_regex(array, _MAYBE), False)
+    ascii_only = bool((utf8_buffers(array)[1] < 0x80).all())  # the cells' bytes, at once
+    pattern = _MAYBE_ASCII if ascii_only else _MAYBE
+    found = pc.fill_null(pc.match_substring_regex(array, pattern), False)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 

@@ -197,3 +197,25 @@ def test_the_pre_filter_passes_everything_mask_text_would_change(text):
 
     if mask_text(text) != text:
         assert maybe_personal([text])[0], text
+
+
+ASCII_PIECES = st.sampled_from(
+    ["0", "62", "+62", "+", "8", "12", "3456", "7890", "21", "(", ")", " ", "  ", ".", "-",
+     "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "a", "_", "@", "x.co", "3171", "010190",
+     "0004", "31", "71", "\n", "/", "\x7f"]
+)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.lists(ASCII_PIECES, max_size=14).map("".join), min_size=1, max_size=8))
+def test_the_ascii_pre_filter_is_the_pre_filter_on_ascii_text(texts):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from lapor_router.privacy import _MAYBE, _MAYBE_ASCII, maybe_personal
+
+    array = pa.array(texts, pa.large_string())
+    full = pc.match_substring_regex(array, _MAYBE).to_pylist()
+    assert pc.match_substring_regex(array, _MAYBE_ASCII).to_pylist() == full
+    assert maybe_personal(array).tolist() == full
+    assert maybe_personal([*texts, "é"]).tolist() == [*full, False]  # not ASCII: the full one
