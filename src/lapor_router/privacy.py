@@ -170,12 +170,10 @@ def maybe_personal(values: Any) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .normalize.strings import utf8_buffers
-
     array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.large_string())
     if not len(array):
         return np.zeros(0, dtype=bool)
-    ascii_only = bool((utf8_buffers(array)[1] < 0x80).all())  # the cells' bytes, at once
+    ascii_only = pc.all(pc.string_is_ascii(array)).as_py() is not False  # nulls: no text
     pattern = _MAYBE_ASCII if ascii_only else _MAYBE
     found = pc.fill_null(pc.match_substring_regex(array, pattern), False)
     return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
