@@ -349,3 +349,55 @@ def gather_fields(
                     p += 1
             offsets[j, a + 1] = p
     return data, offsets
+
+
+@_jit
+def _put(out: np.ndarray, p: int, value: int, width: int) -> None:
+    for k in range(width - 1, -1, -1):
+        out[p + k] = 48 + value % 10
+        value //= 10
+
+
+@_jit
+def iso_seconds(wall: np.ndarray, minutes: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DDTHH:MM:SS±HH:MM`` (25 bytes) of each present cell: ``wall`` the local wall
+    time in seconds since 1970-01-01, ``minutes`` the UTC offset in minutes; absent cells
+    write nothing. Years 1000..9999 only (the caller checks)."""
+    n = len(wall)
+    out = np.empty(25 * n, dtype=np.uint8)
+    p = 0
+    for i in range(n):
+        if not present[i]:
+            continue
+        s = wall[i]
+        days = s // 86400
+        sod = s - days * 86400
+        # the civil date of a day count (H. Hinnant's days_from_civil, inverted)
+        z = days + 719468
+        era = (z if z >= 0 else z - 146096) // 146097
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        day = doy - (153 * mp + 2) // 5 + 1
+        month = mp + 3 if mp < 10 else mp - 9
+        year = yoe + era * 400 + (1 if month <= 2 else 0)
+        _put(out, p, year, 4)
+        out[p + 4] = 45
+        _put(out, p + 5, month, 2)
+        out[p + 7] = 45
+        _put(out, p + 8, day, 2)
+        out[p + 10] = 84
+        _put(out, p + 11, sod // 3600, 2)
+        out[p + 13] = 58
+        _put(out, p + 14, (sod // 60) % 60, 2)
+        out[p + 16] = 58
+        _put(out, p + 17, sod % 60, 2)
+        m = minutes[i]
+        out[p + 19] = 43 if m >= 0 else 45
+        m = abs(m)
+        _put(out, p + 20, m // 60, 2)
+        out[p + 22] = 58
+        _put(out, p + 23, m % 60, 2)
+        p += 25
+    return out[:p]

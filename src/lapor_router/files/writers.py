@@ -23,7 +23,7 @@ import shapely
 from ..dispatch import OUTPUT_COLUMNS, input_names
 from ..errors import BatchError
 from ..normalize import Columns
-from ..normalize.strings import arrow_text
+from ..normalize.strings import arrow_text, text_series
 from .formats import file_format
 
 REJECT_COLUMNS = ("row_id", "raw", "reject_reason")
@@ -45,18 +45,40 @@ def _neutralise(value: Any) -> Any:
     return value
 
 
+_YEAR_1000 = int(np.datetime64("1000-01-01T00:00:00", "s").astype(np.int64))
+_YEAR_10000 = int(np.datetime64("9999-12-31T23:59:59", "s").astype(np.int64)) + 1
+
+
 def _iso(times: pd.Series) -> pd.Series:
     """ISO 8601 text of aware datetimes to the second (as ``datetime.isoformat`` writes them
-    with ``timespec="seconds"``, the offset included), None for NaT."""
+    with ``timespec="seconds"``, the offset included), missing for NaT: Arrow-backed text
+    written by a compiled kernel for years 1000 to 9999, else an object column (None)."""
     wall = times.dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
     utc = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
     diff = wall - utc
     diff[np.isnat(diff)] = np.timedelta64(0, "s")
     minutes = (diff // np.timedelta64(1, "m")).astype(np.int64, copy=False)
+    present = times.notna().to_numpy()
+    seconds = wall.astype(np.int64)
+    if not len(seconds) or (
+        (seconds[present] >= _YEAR_1000).all() and (seconds[present] < _YEAR_10000).all()
+    ):  # a compiled kernel writes them; arrays of text, not a str per cell
+        from .kernels import iso_seconds
+
+        data = iso_seconds(seconds, minutes, present)
+        bounds = np.zeros(len(seconds) + 1, dtype=np.int64)
+        np.cumsum(np.where(present, 25, 0), out=bounds[1:])
+        text_array = pa.LargeStringArray.from_buffers(
+            len(seconds),
+            pa.py_buffer(bounds),
+            pa.py_buffer(data),
+            pa.py_buffer(np.packbits(present, bitorder="little")),
+        )
+        return text_series(text_array, times.index)
     text = np.datetime_as_string(wall, unit="s")
     offsets = {
         m: f"{'+' if m >= 0 else '-'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
-        for m in np.unique(minutes[times.notna().to_numpy()]).tolist()
+        for m in np.unique(minutes[present]).tolist()
     }
     distinct, at = np.unique(minutes, return_inverse=True)
     zone = np.array([offsets.get(m, "") for m in distinct.tolist()], dtype=object)[at]
