@@ -30,6 +30,8 @@ REJECT_COLUMNS = ("row_id", "raw", "reject_reason")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _FORMULA_BYTES = np.frombuffer("".join(_FORMULA_START).encode(), np.uint8)
+_STARTS_FORMULA = np.zeros(256, dtype=bool)  # by first byte
+_STARTS_FORMULA[_FORMULA_BYTES] = True
 # _PLAIN_NUMBER in RE2 for Arrow's string kernels (\p{Nd} is what \d is to Python)
 _PLAIN_NUMBER_RE2 = r"^[+-]?(\p{Nd}+\.?\p{Nd}*|\.\p{Nd}+)([eE][+-]?\p{Nd}+)?$"
 
@@ -145,7 +147,7 @@ def _csv_cells(col: pd.Series) -> pa.Array:
     cells = col.to_numpy(dtype=object)
     kind = pd.api.types.infer_dtype(cells, skipna=True)
     if kind in ("string", "empty"):
-        return _csv_text(pa.array(cells, pa.string(), from_pandas=True))
+        return _csv_text(pa.array(cells, pa.large_string(), from_pandas=True))
 
     def as_text(v: Any) -> str:
         return _neutralise(v) if isinstance(v, str) else str(v)
@@ -171,7 +173,7 @@ def _csv_text(text: pa.Array) -> pa.Array:
         return text
     nonempty = offsets[1:] > offsets[:-1]
     first = np.where(nonempty, data[np.minimum(offsets[:-1], len(data) - 1)], 0)
-    rows = np.flatnonzero(np.isin(first, _FORMULA_BYTES))
+    rows = np.flatnonzero(_STARTS_FORMULA[first])
     if not len(rows):
         return text
     plain = pc.match_substring_regex(text.take(rows), _PLAIN_NUMBER_RE2)
