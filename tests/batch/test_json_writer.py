@@ -9,11 +9,13 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lapor_router.files.writers import _geojson_geometries, _joined, _json_objects
+from lapor_router.normalize.strings import text_series
 
 
 def _plain(v):
@@ -62,6 +64,11 @@ def test_text_and_mixed_columns_match_json_dumps(rows, mixed, floating):
     frame["floating"] = pd.Series(floating[: len(frame)], dtype=object)
     frame['odd "key"'] = pd.Series([b"\x00\xff"] * len(frame), dtype=object)
     assert _lines(frame) == _reference(frame)
+    # the text columns as the readers make them (Arrow-backed, nulls as NaN)
+    arrow = frame.copy()
+    for c in [c for c in frame.columns if str(c).startswith("c")]:
+        arrow[c] = text_series(pa.array(frame[c].tolist(), pa.large_string()))
+    assert _lines(arrow) == _reference(frame)
 
 
 @settings(max_examples=100, deadline=None)

@@ -347,6 +347,9 @@ def _json_cells(col: pd.Series) -> pa.Array:
             return pc.cast(pa.array(col.to_numpy()), pa.string())
         if pd.api.types.is_float_dtype(dtype):
             return _json_floats(col.to_numpy())
+    arrow = arrow_text(col)
+    if arrow is not None:
+        return _json_text(arrow.cast(pa.string()))
     cells = col.to_numpy(dtype=object)
     kind = pd.api.types.infer_dtype(cells, skipna=True)
     if kind in ("string", "empty"):
@@ -354,18 +357,7 @@ def _json_cells(col: pd.Series) -> pa.Array:
             text = pa.array(cells, pa.string(), from_pandas=True)
         except (pa.ArrowException, UnicodeError):  # text UTF-8 cannot hold: as json does
             return pa.array([_json_value(v) for v in cells.tolist()], pa.string())
-        from .kernels import json_escaped
-
-        quoted = pc.binary_join_element_wise('"', text, '"', "")
-        rows = np.flatnonzero(json_escaped(*_utf8(text)))
-        if len(rows):  # the few cells with escapes: json itself, once per distinct value
-            done = _per_distinct(pd.Series(cells[rows]), _json_value).to_numpy(dtype=object)
-            mask = np.zeros(len(cells), dtype=bool)
-            mask[rows] = True
-            fixed = np.full(len(cells), None, dtype=object)
-            fixed[rows] = done
-            quoted = pc.if_else(mask, pa.array(fixed, pa.string()), quoted)
-        return pc.fill_null(quoted, "null")
+        return _json_text(text)
     if kind == "floating":  # floats and missing cells (null either way)
         try:
             floats = np.array([np.nan if v is None else v for v in cells], np.float64)
@@ -377,6 +369,24 @@ def _json_cells(col: pd.Series) -> pa.Array:
         done[pd.isna(cells)] = "null"
         return pa.array(done, pa.string())
     return pa.array([_json_value(v) for v in cells.tolist()], pa.string())
+
+
+def _json_text(text: pa.Array) -> pa.Array:
+    """Text cells as JSON strings (nulls as ``null``): quoted as they are, the few cells
+    with something to escape by json itself, once per distinct value."""
+    from .kernels import json_escaped
+
+    quoted = pc.binary_join_element_wise('"', text, '"', "")
+    rows = np.flatnonzero(json_escaped(*_utf8(text)))
+    if len(rows):
+        cells = pd.Series(text.take(pa.array(rows)).to_pylist(), dtype=object)
+        done = _per_distinct(cells, _json_value).to_numpy(dtype=object)
+        mask = np.zeros(len(text), dtype=bool)
+        mask[rows] = True
+        fixed = np.full(len(text), None, dtype=object)
+        fixed[rows] = done
+        quoted = pc.if_else(mask, pa.array(fixed, pa.string()), quoted)
+    return pc.fill_null(quoted, "null")
 
 
 def _json_objects(frame: pd.DataFrame) -> tuple[list[pa.Array], list[str]]:
