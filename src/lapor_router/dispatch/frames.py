@@ -22,7 +22,7 @@ import shapely
 
 from ..errors import BatchError, PrivacyWarning
 from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlaces
-from ..normalize import Columns, distinct, is_present, objects, private_flag
+from ..normalize import Columns, distinct_values, is_present, objects, private_flag
 from ..normalize.strings import arrow_text, string_array, stripped, text_series, utf8_buffers
 from ..privacy import MASK, is_nik_column, mask_values, mask_words, maybe_personal
 from ..route import CategoryClassifier, RuleGraph, WorkCalendar, decide_many
@@ -455,14 +455,9 @@ def _lower_text(values: np.ndarray | pd.Series, present_only: bool = False) -> n
     """Each cell stripped (when ``present_only``) and lower case, "" for a non-string (or, with
     ``present_only``, for a blank or missing cell); computed once per distinct value."""
     text = arrow_text(values)
-    if text is not None:
-        encoded = pc.dictionary_encode(text, null_encoding="encode")
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        uniques = encoded.dictionary.to_pylist()
-    else:
-        if isinstance(values, pd.Series):
-            values = values.to_numpy(dtype=object)
-        codes, uniques = _distinct(values)
+    if text is None and isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object)
+    codes, uniques = distinct_values(text if text is not None else values)
     if present_only:
         done = [str(v).strip().lower() if is_present(v) else "" for v in uniques]
     else:
@@ -486,13 +481,7 @@ def _blank_to_none(values: np.ndarray | None) -> np.ndarray | None:
     out = values.copy()
     if not len(out):
         return out
-    codes, uniques = _distinct(values)
+    codes, uniques = distinct_values(values)
     blank = np.array([isinstance(v, str) and not v.strip() for v in uniques], dtype=bool)
     out[blank[codes]] = None
     return out
-
-
-def _distinct(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """Codes of ``values`` and their distinct values (:func:`~lapor_router.normalize.distinct`)."""
-    codes, first = distinct(values)
-    return codes, values[first].tolist()

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BatchError
-from ..normalize import distinct, is_present, objects, private_flag
+from ..normalize import distinct_values, is_present, objects, private_flag
 
 
 @dataclass
@@ -123,9 +123,8 @@ def _unit_or_outside(u: Any) -> str:
 
 def _per_value(values: pd.Series, f: Callable[[Any], Any]) -> np.ndarray:
     """``f`` of each cell, computed once per distinct value (:func:`distinct`)."""
-    cells = values.to_numpy(dtype=object)
-    codes, first = distinct(cells)
-    out: np.ndarray = objects([f(cells[i]) for i in first.tolist()])[codes]
+    codes, uniques = distinct_values(values.to_numpy(dtype=object))
+    out: np.ndarray = objects([f(u) for u in uniques])[codes]
     return out
 
 
@@ -133,16 +132,15 @@ def _pair_counts(
     left: pd.Series, right: pd.Series, f: Callable[[Any], str], g: Callable[[Any], str]
 ) -> Counter[str]:
     """How many rows hold each ``f(left) → g(right)``, counted per distinct pair."""
-    a, b = left.to_numpy(dtype=object), right.to_numpy(dtype=object)
-    ca, fa = distinct(a)
-    cb, fb = distinct(b)
+    ca, ua = distinct_values(left.to_numpy(dtype=object))
+    cb, ub = distinct_values(right.to_numpy(dtype=object))
     out: Counter[str] = Counter()
-    if not len(a):
+    if not len(ca):
         return out
-    ta, tb = [f(a[i]) for i in fa.tolist()], [g(b[i]) for i in fb.tolist()]
-    keys, counts = np.unique(ca * len(fb) + cb, return_counts=True)
+    ta, tb = [f(u) for u in ua], [g(u) for u in ub]
+    keys, counts = np.unique(ca * len(ub) + cb, return_counts=True)
     for k, n in zip(keys.tolist(), counts.tolist(), strict=True):
-        out[f"{ta[k // len(fb)]} → {tb[k % len(fb)]}"] += n
+        out[f"{ta[k // len(ub)]} → {tb[k % len(ub)]}"] += n
     return out
 
 

@@ -42,7 +42,7 @@ from ..normalize import (
     REASONS,
     as_array,
     coerce_floats,
-    distinct,
+    distinct_values,
     name_key,
     scalar,
 )
@@ -624,12 +624,7 @@ class Locator:
         chosen, multi, flags = cols["chosen"], cols["multi"], cols["flags"]
         # each distinct claim is read and matched once; rows gather the matches
         # (1, 1.0 and True are one value to pandas, not to _claim_text: see distinct)
-        codes, first = distinct(claims)
-        firsts = (
-            claims.take(pa.array(first)).to_pylist()
-            if isinstance(claims, pa.Array)
-            else [claims[i] for i in first.tolist()]
-        )
+        codes, firsts = distinct_values(claims)
         matches = [self._match_claim(t) if (t := _claim_text(c)) else None for c in firsts]
         # the row a claim names when it names exactly one, else -1
         one = np.array(

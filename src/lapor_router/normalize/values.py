@@ -289,6 +289,15 @@ def _text_floats(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return out, reason
 
 
+def distinct_values(values: np.ndarray | pa.Array) -> tuple[np.ndarray, list[Any]]:
+    """:func:`distinct`'s codes and the distinct values themselves, code by code (an
+    Arrow null as None)."""
+    codes, first = distinct(values)
+    if isinstance(values, pa.Array):
+        return codes, values.take(pa.array(first)).to_pylist()
+    return codes, values[first].tolist()
+
+
 def is_missing(value: Any) -> bool:
     """None, NaN, pd.NA or NaT: what files and frames use for an empty cell."""
     return (

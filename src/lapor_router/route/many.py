@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..locate import AssetHits, TextPlace, TextPlaces
-from ..normalize import as_array, first_rows, is_missing, objects
+from ..normalize import as_array, distinct_values, first_rows, is_missing, objects
 from ..normalize.strings import arrow_text
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
@@ -250,9 +250,8 @@ def decide_many(
     # created-at: once per distinct value
     created_text = arrow_text(created) if created is not None else None
     if created_text is not None and len(created_text) == n:  # hashed by Arrow
-        encoded = pc.dictionary_encode(created_text, null_encoding="encode")
-        cinv = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        cuniq: list[Any] = [_NONE if v is None else v for v in encoded.dictionary.to_pylist()]
+        cinv, found_text = distinct_values(created_text)
+        cuniq: list[Any] = [_NONE if v is None else v for v in found_text]
     else:
         created_s = pd.Series(
             as_array(created, n) if created is not None else [None] * n, dtype=object
