@@ -23,7 +23,7 @@ import shapely
 from ..dispatch import OUTPUT_COLUMNS, input_names
 from ..errors import BatchError
 from ..normalize import Columns
-from ..normalize.strings import arrow_text, text_series
+from ..normalize.strings import arrow_text, text_series, utf8_buffers
 from .formats import file_format
 
 REJECT_COLUMNS = ("row_id", "raw", "reject_reason")
@@ -168,7 +168,7 @@ def _csv_text(text: pa.Array) -> pa.Array:
     (first bytes at numpy speed; the plain-number test only for the few that start like a
     formula)."""
     text = pc.fill_null(text.cast(pa.large_string()), "")
-    offsets, data = _utf8(text)
+    offsets, data = utf8_buffers(text)
     if not len(data):
         return text
     nonempty = offsets[1:] > offsets[:-1]
@@ -189,19 +189,6 @@ _QUOTE, _EMPTY = pa.scalar("'", pa.large_string()), pa.scalar("", pa.large_strin
 _ONE_TYPE = ("integer", "boolean", "bytes", "date", "time")
 
 
-def _utf8(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The offsets (int64, one more than cells, starting at 0) and the UTF-8 bytes of a
-    string array's cells, without copying where Arrow's buffers allow."""
-    text = text.cast(pa.large_string())
-    _, offsets_buf, data_buf = text.buffers()
-    offsets = np.frombuffer(offsets_buf, np.int64)[text.offset : text.offset + len(text) + 1]
-    lo, hi = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
-    data = (
-        np.frombuffer(data_buf, np.uint8)[lo:hi] if data_buf is not None else np.empty(0, np.uint8)
-    )
-    return offsets - lo, data
-
-
 def _csv_bytes(frame: pd.DataFrame) -> np.ndarray:
     """The rows of ``frame`` (no header) as pandas' ``to_csv`` writes them, as UTF-8 bytes:
     each column's cells made text by Arrow, the rows joined by a compiled kernel."""
@@ -212,7 +199,7 @@ def _csv_bytes(frame: pd.DataFrame) -> np.ndarray:
     ends = np.empty_like(starts)
     for j, c in enumerate(frame.columns):
         text = _csv_cells(frame[c])
-        offsets, data = _utf8(text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text)
+        offsets, data = utf8_buffers(text)
         chunks.append(data)
         starts[:, j] = offsets[:-1] + base
         ends[:, j] = offsets[1:] + base
@@ -377,7 +364,7 @@ def _json_text(text: pa.Array) -> pa.Array:
     from .kernels import json_escaped
 
     quoted = pc.binary_join_element_wise('"', text, '"', "")
-    rows = np.flatnonzero(json_escaped(*_utf8(text)))
+    rows = np.flatnonzero(json_escaped(*utf8_buffers(text)))
     if len(rows):
         cells = pd.Series(text.take(pa.array(rows)).to_pylist(), dtype=object)
         done = _per_distinct(cells, _json_value).to_numpy(dtype=object)
@@ -408,7 +395,7 @@ def _joined(cells: list[pa.Array], pieces: list[str], n: int) -> bytes:
     ends = np.empty_like(starts)
     chunks, base = [], 0
     for j, text in enumerate(cells):
-        offsets, data = _utf8(text)
+        offsets, data = utf8_buffers(text)
         chunks.append(data)
         starts[:, j] = offsets[:-1] + base
         ends[:, j] = offsets[1:] + base
