@@ -101,3 +101,32 @@ def test_worker_processes_refuse_as_one_process_does(router, tmp_path):
     with pytest.raises(BatchError, match="workers must be at least 1"):
         _route(router, HERE / "reports.csv", tmp_path / "o3.csv", 0)
     assert not (tmp_path / "o3.csv.parts").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux only")
+def test_workers_are_forked_unless_another_thread_runs(router, tmp_path, monkeypatch):
+    # forked workers share this process's router; with another Python thread running
+    # (a caller's), each worker is a fresh interpreter instead. Same files either way.
+    import threading
+
+    from lapor_router.batch import engine, run
+
+    if threading.active_count() != 1:
+        pytest.skip("an earlier test left a thread running in this process")
+    engines: list = []
+    make = run._make_engine
+    monkeypatch.setattr(run, "_make_engine", lambda *a: engines.append(make(*a)) or engines[-1])
+    _route(router, HERE / "reports.csv", tmp_path / "one.csv", None)
+    _route(router, HERE / "reports.csv", tmp_path / "fork.csv", 2)
+    assert engine._WORKER_ROUTER is None  # the children hold it, not this process
+    stop = threading.Event()
+    caller = threading.Thread(target=stop.wait)
+    caller.start()
+    try:
+        _route(router, HERE / "reports.csv", tmp_path / "spawn.csv", 2)
+    finally:
+        stop.set()
+        caller.join()
+    assert [getattr(e, "start_method", None) for e in engines] == [None, "fork", "spawn"]
+    assert _outputs(tmp_path / "fork.csv") == _outputs(tmp_path / "one.csv")
+    assert _outputs(tmp_path / "spawn.csv") == _outputs(tmp_path / "one.csv")

@@ -12,7 +12,7 @@ import os
 import pickle
 import sys
 import warnings
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -167,30 +167,61 @@ def _route_and_write(
 
 
 class ProcessEngine:
-    """Reads, routes and writes chunks in ``workers`` processes on this machine (each with
-    its own copy of the router, sent once when it starts), so that every core works; this
-    process only finds where the chunks of a UTF-8 CSV begin (:class:`Span`), and reads
-    the chunks of other files itself."""
+    """Reads, routes and writes chunks in ``workers`` processes on this machine, so that
+    every core works; this process only finds where the chunks of a UTF-8 CSV begin
+    (:class:`Span`), and reads the chunks of other files itself.
+
+    The workers start with the first chunk. On Linux, when this interpreter then runs no
+    other Python thread, they are forked from it (``start_method == "fork"``): they share
+    its loaded router and its warmed kernels, and start in milliseconds (Arrow's and
+    numba's native threads are safe to fork past: Arrow rebuilds its thread pools in a
+    child). Otherwise each is a fresh interpreter (``"spawn"``) sent a pickled router,
+    which costs each one 1–3 s before its first chunk."""
 
     def __init__(self, router: Router, workers: int) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        _ = router.rules  # compile and load before shipping, so workers never repeat it
+        _ = router.rules  # compile and load before the workers start, so none repeats it
         router.load_context()
+        self.router = router
         self.window = workers
-        self.pool = ProcessPoolExecutor(
-            workers,
-            # a fresh interpreter: no thread of this one (Arrow's, the writer's) is forked
+        self.start_method: str | None = None  # "fork" or "spawn", once the workers start
+        self.pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        import multiprocessing
+        import threading
+
+        global _WORKER_ROUTER
+        if sys.platform.startswith("linux") and threading.active_count() == 1:
+            self.start_method = "fork"
+            _WORKER_ROUTER = self.router
+            # a fork pool forks all its workers at its first submit, before its own thread
+            return ProcessPoolExecutor(
+                self.window,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_die_with,
+                initargs=(os.getpid(),),
+            )
+        self.start_method = "spawn"
+        return ProcessPoolExecutor(
+            self.window,
+            # a fresh interpreter: no thread of this one (the caller's) is forked
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(pickle.dumps(router), os.getpid()),
+            initargs=(pickle.dumps(self.router), os.getpid()),
         )
 
     def submit(
         self, chunk: Chunk | Span, columns: Columns, now: datetime, finish: PartWriter
     ) -> Future[Done]:
-        return self.pool.submit(_route_and_write, chunk, columns, now, finish)
+        global _WORKER_ROUTER
+        first = self.pool is None
+        pool = self.pool = self.pool or self._start()
+        try:
+            return pool.submit(_route_and_write, chunk, columns, now, finish)
+        finally:
+            if first:
+                _WORKER_ROUTER = None  # forked by now: the children hold it, not this process
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)

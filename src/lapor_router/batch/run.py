@@ -224,12 +224,10 @@ def _run(
     rows_before = done[-1]["rows_end"] if done else 0
     reader = READERS[in_fmt](src, chunk_rows, position, rows_before, columns, **options)
     engine_impl = _make_engine(engine, router, workers, scheduler)
-    bar = _progress(progress)
-    task = (
-        bar.add_task("routing", total=src.stat().st_size if in_fmt in ("csv", "jsonl") else None)
-        if bar
-        else None
-    )
+    # the progress bar's thread starts after the first chunk is in the engine's hands, so
+    # that worker processes forked at the first chunk inherit no thread of this run
+    bar: Progress | None = None
+    task, bar_started = None, False
     header_cols: list[str] | None = state.get("columns")
     # chunks in flight, oldest first: each one's checkpoint is saved only once its part and
     # rejects are in place, so checkpoints stay in chunk order
@@ -269,6 +267,10 @@ def _run(
                 fmt=out_fmt,
             )
             pending.append((engine_impl.submit(chunk, columns, run_now, finish), finish.part.name))
+            if not bar_started:
+                bar, bar_started = _progress(progress), True
+                size = src.stat().st_size if in_fmt in ("csv", "jsonl") else None
+                task = bar.add_task("routing", total=size) if bar else None
             while len(pending) > engine_impl.window:
                 settle()
         while pending:
