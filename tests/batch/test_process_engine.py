@@ -103,30 +103,54 @@ def test_worker_processes_refuse_as_one_process_does(router, tmp_path):
     assert not (tmp_path / "o3.csv.parts").exists()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux only")
-def test_workers_are_forked_unless_another_thread_runs(router, tmp_path, monkeypatch):
-    # forked workers share this process's router; with another Python thread running
-    # (a caller's), each worker is a fresh interpreter instead. Same files either way.
-    import threading
-
-    from lapor_router.batch import engine, run
-
-    if threading.active_count() != 1:
-        pytest.skip("an earlier test left a thread running in this process")
-    engines: list = []
-    make = run._make_engine
-    monkeypatch.setattr(run, "_make_engine", lambda *a: engines.append(make(*a)) or engines[-1])
-    _route(router, HERE / "reports.csv", tmp_path / "one.csv", None)
-    _route(router, HERE / "reports.csv", tmp_path / "fork.csv", 2)
-    assert engine._WORKER_ROUTER is None  # the children hold it, not this process
+_FORK_OR_SPAWN = """
+import json, sys, threading
+sys.path[:0] = [sys.argv[3], sys.argv[4]]
+from conftest import BOUNDARIES
+from test_output_identity import NOW, REPORTER
+from lapor_router import Router, load_boundaries
+from lapor_router.batch import Columns, engine, route_file, run
+d = BOUNDARIES
+b = load_boundaries(d / "jakarta_kel.parquet", kecamatan=d / "jakarta_kec.parquet",
+                    kota=d / "jakarta_kab.parquet", province=d / "jakarta_prov.parquet")
+router = Router(b, context=d / "jawabarat_banten_dki_kel.parquet")
+engines = []
+make = run._make_engine
+run._make_engine = lambda *a: engines.append(make(*a)) or engines[-1]
+def go(out):
+    route_file(sys.argv[1], out, columns=Columns(reporter=REPORTER), chunk_rows=70, router=router,
+               now=NOW, progress=False, workers=2)
+if __name__ == "__main__":
+    alone = threading.active_count()
+    go(sys.argv[2] + "/fork.csv")
+    left = engine._WORKER_ROUTER is None
     stop = threading.Event()
     caller = threading.Thread(target=stop.wait)
     caller.start()
     try:
-        _route(router, HERE / "reports.csv", tmp_path / "spawn.csv", 2)
+        go(sys.argv[2] + "/spawn.csv")
     finally:
         stop.set()
         caller.join()
-    assert [getattr(e, "start_method", None) for e in engines] == [None, "fork", "spawn"]
+    print(json.dumps({"threads": alone, "cleared": left,
+                      "methods": [e.start_method for e in engines]}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux only")
+def test_workers_are_forked_unless_another_thread_runs(router, tmp_path):
+    # forked workers share the run's router; with another Python thread running (a
+    # caller's), each worker is a fresh interpreter instead. Same files either way. In a
+    # fresh interpreter, as a batch job runs (a dask client, say, leaves threads behind).
+    import subprocess
+
+    _route(router, HERE / "reports.csv", tmp_path / "one.csv", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _FORK_OR_SPAWN, str(HERE / "reports.csv"), str(tmp_path),
+         str(ROOT / "tests" / "batch"), str(ROOT / "tests")],
+        capture_output=True, text=True, check=True, cwd=ROOT / "tests",
+    )  # fmt: skip
+    said = json.loads(done.stdout.strip().splitlines()[-1])
+    assert said == {"threads": 1, "cleared": True, "methods": ["fork", "spawn"]}
     assert _outputs(tmp_path / "fork.csv") == _outputs(tmp_path / "one.csv")
     assert _outputs(tmp_path / "spawn.csv") == _outputs(tmp_path / "one.csv")

@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import BatchError, NothingToResumeError
 from ..files import (
+    PART_SUFFIX,
     READERS,
     REJECT_COLUMNS,
     Chunk,
+    ParquetMerge,
     Tally,
     csv_chunk_bounds,
     csv_delimiter,
@@ -251,6 +253,8 @@ def _run(
             }
         )
         save(progress_file, state)
+        if merge is not None:
+            merge.add(work / part_name)
         if bar is not None and task is not None:
             bar.update(
                 task,
@@ -258,11 +262,17 @@ def _run(
                 advance=None if in_fmt in ("csv", "jsonl") else 1,
             )
 
+    # a Parquet output is written as the chunks are checkpointed (the earlier ones first)
+    merge = ParquetMerge(work / "output.parquet") if out_fmt == "parquet" else None
+    if merge is not None:
+        for d in done:
+            merge.add(work / d["part"])
+    routed_all = False
     try:
         for chunk in _chunks(reader, engine_impl, src, in_fmt, chunk_rows, rows_before, options):
             k = len(done) + len(pending)
             finish = PartWriter(
-                part=work / f"part-{k:06d}{dest.suffix}",
+                part=work / f"part-{k:06d}{PART_SUFFIX[out_fmt]}",
                 rejects=work / f"rejects-{k:06d}.csv",
                 fmt=out_fmt,
             )
@@ -275,17 +285,22 @@ def _run(
                 settle()
         while pending:
             settle()
+        routed_all = True
     finally:
         engine_impl.close()
         if bar is not None:
             bar.stop()
+        if merge is not None and not routed_all:  # stopped by an error: no thread left behind
+            merge.close()
     total = Tally()
     for d in done:
         total.add(Tally.from_dict(d["tally"]))
     private_rows = total.rows_private
     parts = [work / d["part"] for d in done]
     partial = dest.with_name(dest.name + ".partial")
-    if parts:
+    if merge is not None and parts and merge.finish():
+        os.replace(merge.dest, partial)
+    elif parts:
         merge_parts(parts, partial, out_fmt, header_cols or [])
     else:
         empty_output(src, partial, out_fmt, columns, **options)

@@ -22,8 +22,10 @@ from .readers import (
     text_encoding,
 )
 from .writers import (
+    PART_SUFFIX,
     REJECT_COLUMNS,
     TABLE_FORMATS,
+    ParquetMerge,
     empty_output,
     merge_parts,
     write_part,
@@ -33,10 +35,12 @@ from .writers import (
 
 __all__ = [
     "FORMATS",
+    "PART_SUFFIX",
     "READERS",
     "REJECT_COLUMNS",
     "TABLE_FORMATS",
     "Chunk",
+    "ParquetMerge",
     "Tally",
     "csv_chunk_bounds",
     "csv_delimiter",

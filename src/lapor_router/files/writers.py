@@ -276,8 +276,88 @@ def write_part(
             ],
             metadata=arrow.schema.metadata,
         )
-        pq.write_table(arrow.cast(schema), tmp)
+        # the part as an Arrow IPC file: written and read back without encoding a cell; the
+        # Parquet encoding is done once, by the merge (:class:`ParquetMerge`)
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, schema) as ipc:
+            ipc.write_table(arrow.cast(schema))
     os.replace(tmp, path)
+
+
+PART_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "geojson": ".geojson", "parquet": ".arrow"}
+
+
+def _read_part(path: Path) -> pa.Table:
+    """A Parquet output's part: an Arrow IPC file, or a Parquet file left by an
+    interrupted run of an earlier version."""
+    if path.suffix == ".arrow":
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).read_all()
+    return pq.read_table(path)
+
+
+def _part_schema(path: Path) -> pa.Schema:
+    if path.suffix == ".arrow":
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).schema
+    return pq.read_schema(path)
+
+
+class ParquetMerge:
+    """A Parquet output written while the run goes on: each checkpointed part (in chunk
+    order, :meth:`add`) is appended to one file on a thread of its own, so that Arrow's
+    encoding (which releases the GIL) overlaps the routing of later chunks.
+
+    The file gets the types :func:`merge_parts` would give it: the first part's, which a
+    later part may match or leave without a value (Arrow's null type). The stream stops at
+    a part whose columns differ, or that has values of another type (a column with no value
+    in the first chunk and text in a later one, say); :meth:`finish` then says so, and
+    :func:`merge_parts` writes the whole output again from the parts, types unified."""
+
+    def __init__(self, dest: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.dest = dest
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="lapor-merge")
+        self._pending: list[Any] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+        self.complete = True
+
+    def add(self, part: Path) -> None:
+        self._pending.append(self._thread.submit(self._append, part))
+
+    def _append(self, part: Path) -> None:
+        if not self.complete:
+            return
+        table = _read_part(part)
+        fields = list(table.schema.remove_metadata())
+        if self._schema is None:
+            self._schema = pa.schema(fields, metadata={b"geo": _geo_metadata()})
+            self._writer = pq.ParquetWriter(self.dest, self._schema)
+        elif [f.name for f in fields] != self._schema.names or any(
+            not (pa.types.is_null(f.type) or f.equals(self._schema.field(f.name)))
+            for f in fields
+        ):
+            self.complete = False  # merge_parts unifies the parts' types instead
+            return
+        assert self._writer is not None
+        self._writer.write_table(table.cast(self._schema))
+
+    def finish(self) -> bool:
+        """Wait for the parts added; True when ``dest`` (closed) holds them all, with the
+        types :func:`merge_parts` would give them."""
+        try:
+            for f in self._pending:
+                f.result()
+        finally:
+            self.close()
+        return self.complete and self._schema is not None
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 def _parquet_cells(col: pd.Series) -> pd.Series:
@@ -460,14 +540,13 @@ def merge_parts(parts: list[Path], dest: Path, fmt: str, columns: list[str]) -> 
                         first = False
             out.write("\n]}\n")
     else:
-        schemas = [pq.read_schema(p) for p in parts]
         schema = pa.unify_schemas(
-            [s.remove_metadata() for s in schemas], promote_options="permissive"
+            [_part_schema(p).remove_metadata() for p in parts], promote_options="permissive"
         )
         schema = schema.with_metadata({b"geo": _geo_metadata()})
         with pq.ParquetWriter(dest, schema) as writer:
             for p in parts:
-                writer.write_table(pq.read_table(p).cast(schema))
+                writer.write_table(_read_part(p).cast(schema))
 
 
 @functools.cache

@@ -1,0 +1,235 @@
+"""A Parquet output is written while the run goes on (:class:`ParquetMerge`): the same
+bytes as merging the parts at the end, the parts' types unified when they differ, old
+Parquet parts still merged, and a run killed with ``kill -9`` resumed to the same bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lapor_router.batch import Columns, route_file
+from lapor_router.batch import run as batch_run
+from lapor_router.files import ParquetMerge, merge_parts
+
+from conftest import BOUNDARIES, ROOT
+
+sys.path.insert(0, str(ROOT / "examples"))
+from generate_reports import generate, write_csv
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+REPORTER = Columns(reporter=("reporter_name", "reporter_phone"))
+
+
+def _ipc(table: pa.Table, path: Path) -> Path:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+        w.write_table(table)
+    return path
+
+
+def _tables(n: int) -> list[pa.Table]:
+    rng = np.random.default_rng(3)
+    return [
+        pa.table(
+            {
+                "kode": pa.array([f"31710{k}{i:04d}" for i in range(50)]),
+                "score": pa.array(rng.random(50)),
+                "geometry": pa.array([b"\x01\x01\x00\x00\x00" + bytes(16)] * 50),
+            },
+            metadata={b"pandas": b"{}"},
+        )
+        for k in range(n)
+    ]
+
+
+def test_streamed_output_is_the_merge_of_the_parts(tmp_path):
+    parts = [_ipc(t, tmp_path / f"part-{k:06d}.arrow") for k, t in enumerate(_tables(4))]
+    merge = ParquetMerge(tmp_path / "streamed.parquet")
+    for p in parts:
+        merge.add(p)
+    assert merge.finish()
+    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
+    assert (tmp_path / "streamed.parquet").read_bytes() == (
+        tmp_path / "merged.parquet"
+    ).read_bytes()
+    assert pq.read_table(tmp_path / "streamed.parquet").num_rows == 200
+
+
+def _stream(parts: list[Path], dest: Path) -> bool:
+    merge = ParquetMerge(dest)
+    for p in parts:
+        merge.add(p)
+    return merge.finish()
+
+
+def test_a_column_with_no_value_in_a_later_part_is_streamed(tmp_path):
+    first, second = _tables(2)
+    second = second.set_column(0, "kode", pa.nulls(50))  # no value in the second chunk
+    parts = [_ipc(first, tmp_path / "a.arrow"), _ipc(second, tmp_path / "b.arrow")]
+    assert _stream(parts, tmp_path / "streamed.parquet")
+    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
+    assert (tmp_path / "streamed.parquet").read_bytes() == (
+        tmp_path / "merged.parquet"
+    ).read_bytes()
+    assert pq.read_schema(tmp_path / "streamed.parquet").field("kode").type == pa.string()
+
+
+@pytest.mark.parametrize(
+    "first_score",
+    [
+        pa.array(np.arange(50)),  # int64 here, float64 in the next part
+        pa.nulls(50),  # null here, float64 next: not text
+    ],
+)
+def test_parts_of_other_types_stop_the_stream_and_the_merge_unifies_them(tmp_path, first_score):
+    first, second = _tables(2)
+    first = first.set_column(1, "score", first_score)
+    parts = [_ipc(first, tmp_path / "a.arrow"), _ipc(second, tmp_path / "b.arrow")]
+    assert not _stream(parts, tmp_path / "streamed.parquet")
+    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
+    assert pq.read_schema(tmp_path / "merged.parquet").field("score").type == pa.float64()
+
+
+def test_a_column_with_no_value_in_any_part_is_streamed_as_the_merge_types_it(tmp_path):
+    parts = [
+        _ipc(t.set_column(0, "kode", pa.nulls(50)), tmp_path / f"{k}.arrow")
+        for k, t in enumerate(_tables(3))
+    ]
+    assert _stream(parts, tmp_path / "streamed.parquet")
+    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
+    assert (tmp_path / "streamed.parquet").read_bytes() == (
+        tmp_path / "merged.parquet"
+    ).read_bytes()
+    assert pq.read_schema(tmp_path / "merged.parquet").field("kode").type == pa.null()
+
+
+def test_parquet_parts_of_an_earlier_version_are_still_merged(tmp_path):
+    a, b = _tables(2)
+    pq.write_table(a, tmp_path / "part-000000.parquet")
+    parts = [tmp_path / "part-000000.parquet", _ipc(b, tmp_path / "part-000001.arrow")]
+    merge_parts(parts, tmp_path / "mixed.parquet", "parquet", [])
+    both = [_ipc(a, tmp_path / "a.arrow"), parts[1]]
+    merge_parts(both, tmp_path / "arrow.parquet", "parquet", [])
+    assert pq.read_table(tmp_path / "mixed.parquet").equals(
+        pq.read_table(tmp_path / "arrow.parquet")
+    )
+
+
+@pytest.mark.parametrize(
+    "rows, chunk_rows, streams",
+    [
+        (300, 100, False),  # `extra` has no value in the first chunk, text in later ones
+        (300, 150, True),
+        (3000, 1000, True),
+    ],
+)
+def test_a_streamed_run_writes_the_bytes_of_a_merge_at_the_end(
+    router, tmp_path, monkeypatch, rows, chunk_rows, streams
+):
+    reports = generate(rows, BOUNDARIES / "jakarta_kel.parquet", seed=4)
+    # a column of the input with no value in the first chunk, then numbers
+    reports["extra"] = np.where(np.arange(rows) < 120, np.nan, np.arange(rows) / 4)
+    if rows >= 3000:  # the place columns get values too
+        named = " di kel. Menteng RW 03 jl. Sudirman kecamatan Tebet"
+        reports.loc[::50, "text"] = reports.loc[::50, "text"] + named
+    src = tmp_path / "r.parquet"
+    reports.to_parquet(src)
+    merged: list[int] = []
+    merge = batch_run.merge_parts
+    monkeypatch.setattr(
+        batch_run, "merge_parts", lambda p, *a: merged.append(len(p)) or merge(p, *a)
+    )
+    kw = {"router": router, "now": NOW, "progress": False, "chunk_rows": chunk_rows}
+    route_file(src, tmp_path / "streamed.parquet", **kw)
+    streamed = not merged
+    monkeypatch.setattr(ParquetMerge, "finish", lambda self: self.close() or False)
+    route_file(src, tmp_path / "merged.parquet", **kw)
+    assert merged[-1] == -(-rows // chunk_rows)
+    assert (tmp_path / "streamed.parquet").read_bytes() == (
+        tmp_path / "merged.parquet"
+    ).read_bytes()
+    table = pq.read_table(tmp_path / "streamed.parquet")
+    assert table.num_rows == rows and table["extra"].null_count == 120
+    assert streamed == streams
+
+
+def test_a_killed_parquet_run_resumes_to_the_bytes_of_a_clean_run(router, tmp_path):
+    src = tmp_path / "big.csv"
+    reports = generate(4000, BOUNDARIES / "jakarta_kel.parquet", seed=8)
+    named = " di kel. Menteng RW 03 jl. Sudirman kecamatan Tebet"  # so that the run streams
+    reports.loc[::50, "text"] = reports.loc[::50, "text"] + named
+    write_csv(reports, src, broken=20, seed=5)
+    clean = tmp_path / "clean.parquet"
+    route_file(src, clean, columns=REPORTER, chunk_rows=100, router=router, now=NOW, progress=False)
+    out = tmp_path / "killed.parquet"
+    script = (
+        "import sys; from datetime import datetime; from zoneinfo import ZoneInfo\n"
+        "sys.path.insert(0, sys.argv[4])\n"
+        "from conftest import BOUNDARIES\n"
+        "from lapor_router import Router, load_boundaries\n"
+        "from lapor_router.batch import route_file, Columns\n"
+        "b = load_boundaries(BOUNDARIES / 'jakarta_kel.parquet',"
+        " kecamatan=BOUNDARIES / 'jakarta_kec.parquet', kota=BOUNDARIES / 'jakarta_kab.parquet',"
+        " province=BOUNDARIES / 'jakarta_prov.parquet')\n"
+        "r = Router(b, context=BOUNDARIES / 'jawabarat_banten_dki_kel.parquet')\n"
+        "now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo('Asia/Jakarta'))\n"
+        "route_file(sys.argv[1], sys.argv[2], columns=Columns(reporter=('reporter_name',"
+        "'reporter_phone')), chunk_rows=100, router=r, now=now, progress=False,"
+        " resume=sys.argv[3] == '1')\n"
+    )
+    args = [sys.executable, "-c", script, str(src), str(out), "0", str(ROOT / "tests")]
+    proc = subprocess.Popen(args)
+    progress = tmp_path / "killed.parquet.parts" / "progress.json"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if len(json.loads(progress.read_text())["chunks"]) >= 5:
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(json.loads(progress.read_text())["chunks"])
+    assert 5 <= done < 41, "the run was killed part-way"
+    assert not out.exists()
+    args[5] = "1"
+    subprocess.run(args, check=True)
+    assert out.read_bytes() == clean.read_bytes()
+    assert not (tmp_path / "killed.parquet.parts").exists()
+
+
+@pytest.mark.parametrize("fail_at", [1, 3])
+def test_a_run_stopped_by_an_error_leaves_no_merge_thread(router, tmp_path, monkeypatch, fail_at):
+    import threading
+
+    src = tmp_path / "r.csv"
+    write_csv(generate(500, BOUNDARIES / "jakarta_kel.parquet", seed=6), src)
+    from lapor_router.batch import engine
+
+    calls = {"n": 0}
+    route = engine.route_chunk
+
+    def failing(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise OSError(5, "Input/output error")
+        return route(*a, **k)
+
+    monkeypatch.setattr(engine, "route_chunk", failing)
+    with pytest.raises(Exception, match="Input/output error"):
+        route_file(src, tmp_path / "o.parquet", router=router, now=NOW, progress=False,
+                   chunk_rows=100)  # fmt: skip
+    assert not [t for t in threading.enumerate() if t.name.startswith("lapor-merge")]
+    assert not (tmp_path / "o.parquet").exists()
