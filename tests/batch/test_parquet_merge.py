@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -164,12 +166,20 @@ def test_a_streamed_run_writes_the_bytes_of_a_merge_at_the_end(
     assert streamed == streams
 
 
-def test_a_killed_parquet_run_resumes_to_the_bytes_of_a_clean_run(router, tmp_path):
-    src = tmp_path / "big.csv"
+@pytest.mark.parametrize("in_fmt, workers", [("csv", None), ("parquet", 2)])
+def test_a_killed_parquet_run_resumes_to_the_bytes_of_a_clean_run(
+    router, tmp_path, in_fmt, workers
+):
+    src = tmp_path / f"big.{in_fmt}"
     reports = generate(4000, BOUNDARIES / "jakarta_kel.parquet", seed=8)
     named = " di kel. Menteng RW 03 jl. Sudirman kecamatan Tebet"  # so that the run streams
     reports.loc[::50, "text"] = reports.loc[::50, "text"] + named
-    write_csv(reports, src, broken=20, seed=5)
+    if in_fmt == "csv":
+        write_csv(reports, src, broken=20, seed=5)
+    else:  # record batches sent to two worker processes
+        lon, lat = (pd.to_numeric(reports[c], errors="coerce") for c in ("lon", "lat"))
+        points = gpd.points_from_xy(lon, lat)
+        gpd.GeoDataFrame(reports.drop(columns=["lon", "lat"]), geometry=points).to_parquet(src)
     clean = tmp_path / "clean.parquet"
     route_file(src, clean, columns=REPORTER, chunk_rows=100, router=router, now=NOW, progress=False)
     out = tmp_path / "killed.parquet"
@@ -186,7 +196,7 @@ def test_a_killed_parquet_run_resumes_to_the_bytes_of_a_clean_run(router, tmp_pa
         "now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo('Asia/Jakarta'))\n"
         "route_file(sys.argv[1], sys.argv[2], columns=Columns(reporter=('reporter_name',"
         "'reporter_phone')), chunk_rows=100, router=r, now=now, progress=False,"
-        " resume=sys.argv[3] == '1')\n"
+        f" resume=sys.argv[3] == '1', workers={workers})\n"
     )
     args = [sys.executable, "-c", script, str(src), str(out), "0", str(ROOT / "tests")]
     proc = subprocess.Popen(args)

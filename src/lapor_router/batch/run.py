@@ -36,13 +36,15 @@ from ..files import (
     fingerprint,
     merge_parts,
     output_lock,
+    parquet_batches,
+    parquet_chunk,
     save,
     text_encoding,
     writable_folder,
 )
 from ..normalize import Columns
 from ..router import Router
-from .engine import Done, LocalEngine, PartWriter, ProcessEngine, Span
+from .engine import Batch, Done, LocalEngine, PartWriter, ProcessEngine, Span
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -371,10 +373,20 @@ def _chunks(
     chunk_rows: int,
     rows_before: int,
     options: dict[str, str],
-) -> Iterator[Chunk | Span]:
-    """The chunks to route: read here, or, for worker processes and a UTF-8 CSV, the first
-    one read here (a bad header is refused before any worker starts on it) and the others
-    as spans that each worker reads itself."""
+) -> Iterator[Chunk | Span | Batch]:
+    """The chunks to route: read here, or, for worker processes, the first one read here (a
+    bad header is refused before any worker starts on it) and the others as spans of a
+    UTF-8 CSV that each worker reads itself, or as Parquet record batches that each worker
+    makes a chunk."""
+    if isinstance(engine, ProcessEngine) and in_fmt == "parquet":
+        # a Parquet chunk's position is its first row: the rows before it
+        batches = parquet_batches(src, chunk_rows, rows_before)
+        head = next(batches, None)
+        if head is not None:
+            yield parquet_chunk(*head)
+        for batch, row, geometry in batches:
+            yield Batch(batch, row, geometry)
+        return
     if not isinstance(engine, ProcessEngine) or in_fmt != "csv" or options["encoding"] != "utf-8":
         yield from reader
         return

@@ -18,6 +18,8 @@ from .readers import (
     Chunk,
     csv_chunk_bounds,
     csv_delimiter,
+    parquet_batches,
+    parquet_chunk,
     read_whole,
     text_encoding,
 )
@@ -49,6 +51,8 @@ __all__ = [
     "fingerprint",
     "merge_parts",
     "output_lock",
+    "parquet_batches",
+    "parquet_chunk",
     "read_whole",
     "save",
     "text_encoding",

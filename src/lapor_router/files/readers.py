@@ -535,6 +535,16 @@ def read_parquet_chunks(
     columns: Columns | None = None,
 ) -> Iterator[Chunk]:
     """(Geo)Parquet in record batches; a geometry that is not readable WKB is a reject."""
+    for batch, row, geom_col in parquet_batches(path, chunk_rows, position):
+        yield parquet_chunk(batch, row, geom_col)
+
+
+def parquet_batches(
+    path: Path, chunk_rows: int, position: int = 0
+) -> Iterator[tuple[pa.RecordBatch, int, str | None]]:
+    """The record batches of :func:`read_parquet_chunks` from row ``position`` on, each with
+    the number of its first row and the file's geometry column (for :func:`parquet_chunk`,
+    here or in a worker process)."""
     try:
         pf = pq.ParquetFile(path)
     except (OSError, pa.ArrowException) as exc:
@@ -544,31 +554,35 @@ def read_parquet_chunks(
     row = 0
     for batch in pf.iter_batches(batch_size=chunk_rows):
         n = batch.num_rows
-        if row + n <= position:
-            row += n
-            continue
-        frame = _batch_frame(batch)
-        ids = np.arange(row, row + n, dtype=np.int64)
-        rejects = []
-        if geom_col and geom_col in frame:
-            wkb = frame[geom_col].to_numpy()
-            geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-            bad = np.flatnonzero(pd.isna(geoms) & pd.notna(wkb))
-            for b in bad:
-                rejects.append(
-                    {
-                        "row_id": int(ids[b]),
-                        "raw": bytes(wkb[b]).hex(),
-                        "reject_reason": "unreadable geometry (invalid WKB)",
-                    }
-                )
-            keep = np.setdiff1d(np.arange(n), bad)
-            frame = frame.iloc[keep].reset_index(drop=True)
-            frame[geom_col] = pd.Series(geoms[keep], dtype=object)
-            ids = ids[keep]
-        frame.insert(0, "__row_id", ids)
+        if row + n > position:
+            yield batch, row, geom_col
         row += n
-        yield Chunk(frame, rejects, row, n, geometry=geom_col if geom_col in frame else None)
+
+
+def parquet_chunk(batch: pa.RecordBatch, row: int, geom_col: str | None) -> Chunk:
+    """One record batch of a Parquet file whose first row is row ``row``, as a chunk."""
+    n = batch.num_rows
+    frame = _batch_frame(batch)
+    ids = np.arange(row, row + n, dtype=np.int64)
+    rejects = []
+    if geom_col and geom_col in frame:
+        wkb = frame[geom_col].to_numpy()
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+        bad = np.flatnonzero(pd.isna(geoms) & pd.notna(wkb))
+        for b in bad:
+            rejects.append(
+                {
+                    "row_id": int(ids[b]),
+                    "raw": bytes(wkb[b]).hex(),
+                    "reject_reason": "unreadable geometry (invalid WKB)",
+                }
+            )
+        keep = np.setdiff1d(np.arange(n), bad)
+        frame = frame.iloc[keep].reset_index(drop=True)
+        frame[geom_col] = pd.Series(geoms[keep], dtype=object)
+        ids = ids[keep]
+    frame.insert(0, "__row_id", ids)
+    return Chunk(frame, rejects, row + n, n, geometry=geom_col if geom_col in frame else None)
 
 
 def _batch_frame(batch: pa.RecordBatch) -> pd.DataFrame:

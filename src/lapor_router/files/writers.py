@@ -335,8 +335,7 @@ class ParquetMerge:
             self._schema = pa.schema(fields, metadata={b"geo": _geo_metadata()})
             self._writer = pq.ParquetWriter(self.dest, self._schema)
         elif [f.name for f in fields] != self._schema.names or any(
-            not (pa.types.is_null(f.type) or f.equals(self._schema.field(f.name)))
-            for f in fields
+            not (pa.types.is_null(f.type) or f.equals(self._schema.field(f.name))) for f in fields
         ):
             self.complete = False  # merge_parts unifies the parts' types instead
             return
