@@ -153,7 +153,7 @@ def main() -> None:
     ap.add_argument(
         "--skip",
         default="",
-        help="peers to leave out: lapor,parquet,workers,duckdb,geopandas,floor",
+        help="peers to leave out: lapor,parquet,workers,parquet2,duckdb,geopandas,floor",
     )
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -168,13 +168,14 @@ def main() -> None:
             check=True, capture_output=True,
         )  # fmt: skip
     pq = work / f"reports_{args.rows}.parquet"
-    if "parquet" not in skip and not pq.exists():
+    if not {"parquet", "parquet2"} <= skip and not pq.exists():
         to_geoparquet(src, pq)
     peers: dict[str, tuple[str, Path, Path, tuple[str, ...]]] = {
         "lapor-router CSV→CSV": (LAPOR, src, work / "out_lapor.csv", ()),
         "lapor-router Parquet→Parquet": (LAPOR, pq, work / "out_lapor.parquet", ()),
         # the same run in two worker processes (route_file(workers=2), --workers 2)
         "lapor-router CSV→CSV, 2 workers": (LAPOR, src, work / "out_lapor2.csv", ("2",)),
+        "lapor-router Parquet→Parquet, 2 workers": (LAPOR, pq, work / "out_lapor2.parquet", ("2",)),
         "DuckDB spatial join + CSV write": (DUCKDB, src, work / "out_duckdb.csv", ()),
         "geopandas sjoin script": (GEOPANDAS, src, work / "out_gpd.csv", ()),
         # no routing at all: the routed output's rows read and written back by Arrow's C++
@@ -187,7 +188,11 @@ def main() -> None:
         ),
     }
     keys = dict(
-        zip(("lapor", "parquet", "workers", "duckdb", "geopandas", "floor"), peers, strict=True)
+        zip(
+            ("lapor", "parquet", "workers", "parquet2", "duckdb", "geopandas", "floor"),
+            peers,
+            strict=True,
+        )
     )
     if "lapor" in skip:
         skip.add("floor")  # it copies lapor-router's output
@@ -209,7 +214,7 @@ def main() -> None:
     )
     duck = results.get("DuckDB spatial join + CSV write")
     duck_rate = args.rows / statistics.median(r["work"] for r in duck) if duck else None
-    print(f"{'peer':32s} {'rows/s':>10s} {'× DuckDB':>9s} {'work s':>7s} {'setup s':>8s} "
+    print(f"{'peer':40s} {'rows/s':>10s} {'× DuckDB':>9s} {'work s':>7s} {'setup s':>8s} "
           f"{'peak RSS':>9s}  notes")  # fmt: skip
     for name, runs in results.items():
         w = statistics.median(r["work"] for r in runs)
@@ -228,7 +233,7 @@ def main() -> None:
             notes.append(
                 f"{int(runs[0]['written']):,} written + {int(runs[0]['rejected']):,} rejected"
             )
-        print(f"{name:32s} {rate:10,.0f} {ratio} {w:7.2f} {setup:8.2f} {rss:8,.0f}M  "
+        print(f"{name:40s} {rate:10,.0f} {ratio} {w:7.2f} {setup:8.2f} {rss:8,.0f}M  "
               + "; ".join(notes))  # fmt: skip
 
 
