@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from killed_runs import kill_after, resume
 
 from lapor_router import Report, Router
 from lapor_router.batch import OUTPUT_COLUMNS, BatchError, Columns, route_file, route_frame
@@ -359,40 +356,10 @@ def test_resume_after_sigkill_equals_a_clean_run(router, tmp_path, reports, work
     clean = tmp_path / "clean.csv"
     route_file(src, clean, columns=REPORTER, chunk_rows=100, router=router, now=NOW, progress=False)
     out = tmp_path / "killed.csv"
-    script = (
-        "import sys; from datetime import datetime; from zoneinfo import ZoneInfo\n"
-        "sys.path.insert(0, sys.argv[4])\n"
-        "from conftest import BOUNDARIES\n"
-        "from lapor_router import Router, load_boundaries\n"
-        "from lapor_router.batch import route_file, Columns\n"
-        # the router of the `router` fixture: the same boundary and context sets
-        "b = load_boundaries(BOUNDARIES / 'jakarta_kel.parquet',"
-        " kecamatan=BOUNDARIES / 'jakarta_kec.parquet', kota=BOUNDARIES / 'jakarta_kab.parquet',"
-        " province=BOUNDARIES / 'jakarta_prov.parquet')\n"
-        "r = Router(b, context=BOUNDARIES / 'jawabarat_banten_dki_kel.parquet')\n"
-        "now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo('Asia/Jakarta'))\n"
-        "route_file(sys.argv[1], sys.argv[2], columns=Columns(reporter=('reporter_name',"
-        "'reporter_phone')), chunk_rows=100, router=r, now=now, progress=False,"
-        f" resume=sys.argv[3] == '1', workers={workers})\n"
-    )
-    args = [sys.executable, "-c", script, str(src), str(out), "0", str(ROOT / "tests")]
-    proc = subprocess.Popen(args)
-    progress = tmp_path / "killed.csv.parts" / "progress.json"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if len(json.loads(progress.read_text())["chunks"]) >= 3:
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = len(json.loads(progress.read_text())["chunks"])
+    done = kill_after(src, out, 3, workers)
     assert 3 <= done < 41, "the run was killed part-way"
     assert not out.exists(), "an interrupted run leaves no complete-looking output"
-    args[5] = "1"
-    subprocess.run(args, check=True)
+    resume(src, out, workers)
     assert out.read_bytes() == clean.read_bytes()
     assert (tmp_path / "killed.csv.rejects.csv").read_bytes() == (
         tmp_path / "clean.csv.rejects.csv"

@@ -4,12 +4,7 @@ Parquet parts still merged, and a run killed with ``kill -9`` resumed to the sam
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from killed_runs import kill_after, resume
 
 from lapor_router.batch import Columns, route_file
 from lapor_router.batch import run as batch_run
@@ -57,14 +53,7 @@ def _tables(n: int) -> list[pa.Table]:
 
 def test_streamed_output_is_the_merge_of_the_parts(tmp_path):
     parts = [_ipc(t, tmp_path / f"part-{k:06d}.arrow") for k, t in enumerate(_tables(4))]
-    merge = ParquetMerge(tmp_path / "streamed.parquet")
-    for p in parts:
-        merge.add(p)
-    assert merge.finish()
-    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
-    assert (tmp_path / "streamed.parquet").read_bytes() == (
-        tmp_path / "merged.parquet"
-    ).read_bytes()
+    _streamed_as_merged(parts, tmp_path)
     assert pq.read_table(tmp_path / "streamed.parquet").num_rows == 200
 
 
@@ -75,16 +64,20 @@ def _stream(parts: list[Path], dest: Path) -> bool:
     return merge.finish()
 
 
+def _streamed_as_merged(parts: list[Path], tmp_path: Path) -> pa.Schema:
+    """Stream the parts and merge them at the end: the same bytes; the file's schema."""
+    assert _stream(parts, tmp_path / "streamed.parquet")
+    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
+    streamed = (tmp_path / "streamed.parquet").read_bytes()
+    assert streamed == (tmp_path / "merged.parquet").read_bytes()
+    return pq.read_schema(tmp_path / "streamed.parquet")
+
+
 def test_a_column_with_no_value_in_a_later_part_is_streamed(tmp_path):
     first, second = _tables(2)
     second = second.set_column(0, "kode", pa.nulls(50))  # no value in the second chunk
     parts = [_ipc(first, tmp_path / "a.arrow"), _ipc(second, tmp_path / "b.arrow")]
-    assert _stream(parts, tmp_path / "streamed.parquet")
-    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
-    assert (tmp_path / "streamed.parquet").read_bytes() == (
-        tmp_path / "merged.parquet"
-    ).read_bytes()
-    assert pq.read_schema(tmp_path / "streamed.parquet").field("kode").type == pa.string()
+    assert _streamed_as_merged(parts, tmp_path).field("kode").type == pa.string()
 
 
 @pytest.mark.parametrize(
@@ -108,12 +101,7 @@ def test_a_column_with_no_value_in_any_part_is_streamed_as_the_merge_types_it(tm
         _ipc(t.set_column(0, "kode", pa.nulls(50)), tmp_path / f"{k}.arrow")
         for k, t in enumerate(_tables(3))
     ]
-    assert _stream(parts, tmp_path / "streamed.parquet")
-    merge_parts(parts, tmp_path / "merged.parquet", "parquet", [])
-    assert (tmp_path / "streamed.parquet").read_bytes() == (
-        tmp_path / "merged.parquet"
-    ).read_bytes()
-    assert pq.read_schema(tmp_path / "merged.parquet").field("kode").type == pa.null()
+    assert _streamed_as_merged(parts, tmp_path).field("kode").type == pa.null()
 
 
 def test_parquet_parts_of_an_earlier_version_are_still_merged(tmp_path):
@@ -183,39 +171,10 @@ def test_a_killed_parquet_run_resumes_to_the_bytes_of_a_clean_run(
     clean = tmp_path / "clean.parquet"
     route_file(src, clean, columns=REPORTER, chunk_rows=100, router=router, now=NOW, progress=False)
     out = tmp_path / "killed.parquet"
-    script = (
-        "import sys; from datetime import datetime; from zoneinfo import ZoneInfo\n"
-        "sys.path.insert(0, sys.argv[4])\n"
-        "from conftest import BOUNDARIES\n"
-        "from lapor_router import Router, load_boundaries\n"
-        "from lapor_router.batch import route_file, Columns\n"
-        "b = load_boundaries(BOUNDARIES / 'jakarta_kel.parquet',"
-        " kecamatan=BOUNDARIES / 'jakarta_kec.parquet', kota=BOUNDARIES / 'jakarta_kab.parquet',"
-        " province=BOUNDARIES / 'jakarta_prov.parquet')\n"
-        "r = Router(b, context=BOUNDARIES / 'jawabarat_banten_dki_kel.parquet')\n"
-        "now = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo('Asia/Jakarta'))\n"
-        "route_file(sys.argv[1], sys.argv[2], columns=Columns(reporter=('reporter_name',"
-        "'reporter_phone')), chunk_rows=100, router=r, now=now, progress=False,"
-        f" resume=sys.argv[3] == '1', workers={workers})\n"
-    )
-    args = [sys.executable, "-c", script, str(src), str(out), "0", str(ROOT / "tests")]
-    proc = subprocess.Popen(args)
-    progress = tmp_path / "killed.parquet.parts" / "progress.json"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if len(json.loads(progress.read_text())["chunks"]) >= 5:
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.005)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = len(json.loads(progress.read_text())["chunks"])
+    done = kill_after(src, out, 5, workers)
     assert 5 <= done < 41, "the run was killed part-way"
     assert not out.exists()
-    args[5] = "1"
-    subprocess.run(args, check=True)
+    resume(src, out, workers)
     assert out.read_bytes() == clean.read_bytes()
     assert not (tmp_path / "killed.parquet.parts").exists()
 
