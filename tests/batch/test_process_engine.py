@@ -117,9 +117,13 @@ router = Router(b, context=d / "jawabarat_banten_dki_kel.parquet")
 engines = []
 make = run._make_engine
 run._make_engine = lambda *a: engines.append(make(*a)) or engines[-1]
-def go(out):
+def go(out, resume=False):
     route_file(sys.argv[1], out, columns=Columns(reporter=REPORTER), chunk_rows=70, router=router,
-               now=NOW, progress=False, workers=2)
+               now=NOW, progress=False, workers=2, resume=resume)
+def stop_after_3(path, state, save=run.save):
+    save(path, state)
+    if len(state.get("chunks", [])) == 3:
+        raise KeyboardInterrupt
 if __name__ == "__main__":
     alone = threading.active_count()
     go(sys.argv[2] + "/fork.csv")
@@ -132,7 +136,15 @@ if __name__ == "__main__":
     finally:
         stop.set()
         caller.join()
-    print(json.dumps({"threads": alone, "cleared": left,
+    run.save = stop_after_3  # a Parquet run stopped after 3 chunks, then resumed
+    try:
+        go(sys.argv[2] + "/resumed.parquet")
+    except KeyboardInterrupt:
+        pass
+    run.save = stop_after_3.__defaults__[0]
+    after_stop = threading.active_count()
+    go(sys.argv[2] + "/resumed.parquet", resume=True)
+    print(json.dumps({"threads": alone, "cleared": left, "after_stop": after_stop,
                       "methods": [e.start_method for e in engines]}))
 """
 
@@ -151,6 +163,10 @@ def test_workers_are_forked_unless_another_thread_runs(router, tmp_path):
         capture_output=True, text=True, check=True, cwd=ROOT / "tests",
     )  # fmt: skip
     said = json.loads(done.stdout.strip().splitlines()[-1])
-    assert said == {"threads": 1, "cleared": True, "methods": ["fork", "spawn"]}
+    # a resumed run forks too: the Parquet output's thread starts after its first chunk
+    methods = ["fork", "spawn", "fork", "fork"]
+    assert said == {"threads": 1, "cleared": True, "after_stop": 1, "methods": methods}
     assert _outputs(tmp_path / "fork.csv") == _outputs(tmp_path / "one.csv")
     assert _outputs(tmp_path / "spawn.csv") == _outputs(tmp_path / "one.csv")
+    _route(router, HERE / "reports.csv", tmp_path / "one.parquet", None)
+    assert _outputs(tmp_path / "resumed.parquet") == _outputs(tmp_path / "one.parquet")

@@ -231,7 +231,7 @@ def _run(
     # the progress bar's thread starts after the first chunk is in the engine's hands, so
     # that worker processes forked at the first chunk inherit no thread of this run
     bar: Progress | None = None
-    task, bar_started = None, False
+    task, started = None, False
     header_cols: list[str] | None = state.get("columns")
     # chunks in flight, oldest first: each one's checkpoint is saved only once its part and
     # rejects are in place, so checkpoints stay in chunk order
@@ -264,11 +264,9 @@ def _run(
                 advance=None if in_fmt in ("csv", "jsonl") else 1,
             )
 
-    # a Parquet output is written as the chunks are checkpointed (the earlier ones first)
+    # a Parquet output is written as the chunks are checkpointed (a resumed run's earlier
+    # ones first, fed once the first chunk is submitted: its thread starts after any fork)
     merge = ParquetMerge(work / "output.parquet") if out_fmt == "parquet" else None
-    if merge is not None:
-        for d in done:
-            merge.add(work / d["part"])
     routed_all = False
     try:
         for chunk in _chunks(reader, engine_impl, src, in_fmt, chunk_rows, rows_before, options):
@@ -279,10 +277,14 @@ def _run(
                 fmt=out_fmt,
             )
             pending.append((engine_impl.submit(chunk, columns, run_now, finish), finish.part.name))
-            if not bar_started:
-                bar, bar_started = _progress(progress), True
+            if not started:  # the first chunk is in the engine's hands (workers forked)
+                started = True
+                bar = _progress(progress)
                 size = src.stat().st_size if in_fmt in ("csv", "jsonl") else None
                 task = bar.add_task("routing", total=size) if bar else None
+                if merge is not None:
+                    for d in done:
+                        merge.add(work / d["part"])
             while len(pending) > engine_impl.window:
                 settle()
         while pending:
