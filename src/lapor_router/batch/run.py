@@ -76,7 +76,9 @@ def route_file(
     complete. ``resume=True`` continues an interrupted run from its last completed chunk
     (:class:`~lapor_router.errors.NothingToResumeError` when there is none).
     ``workers``: with the local engine, route and write chunks in that many processes on
-    this machine (default 1: in this process; each worker holds its own router, ~400 MB);
+    this machine (default 1: in this process; on Linux, with no other Python thread
+    running, the workers are forked from this process and share its router, else each
+    loads its own, ~400 MB);
     ``engine="dask"`` routes chunks on a dask.distributed cluster (``scheduler`` address, or
     a LocalCluster of ``workers`` processes). ``encoding``: of a CSV, JSON Lines or GeoJSON
     input (default UTF-8; e.g. ``cp1252`` for a spreadsheet saved on Windows).
