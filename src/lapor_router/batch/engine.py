@@ -184,7 +184,8 @@ def _route_and_write(
 class ProcessEngine:
     """Reads, routes and writes chunks in ``workers`` processes on this machine, so that
     every core works; this process only finds where the chunks of a UTF-8 CSV begin
-    (:class:`Span`), and reads the chunks of other files itself.
+    (:class:`Span`), sends a Parquet input's record batches (:class:`Batch`), and reads
+    the chunks of other files itself.
 
     The workers start with the first chunk. On Linux, when this interpreter then runs no
     other Python thread, they are forked from it (``start_method == "fork"``): they share
@@ -232,7 +233,15 @@ class ProcessEngine:
         first = self.pool is None
         pool = self.pool = self.pool or self._start()
         try:
-            return pool.submit(_route_and_write, chunk, columns, now, finish)
+            if not (first and self.start_method == "fork"):
+                return pool.submit(_route_and_write, chunk, columns, now, finish)
+            with warnings.catch_warnings():  # no other Python thread runs: safe to change
+                # Python ≥ 3.12 warns of any OS thread at a fork; the only ones left here are
+                # Arrow's and BLAS's pools, which are fork-safe
+                warnings.filterwarnings(
+                    "ignore", "This process .* is multi-threaded", DeprecationWarning
+                )
+                return pool.submit(_route_and_write, chunk, columns, now, finish)
         finally:
             if first:
                 _WORKER_ROUTER = None  # forked by now: the children hold it, not this process
