@@ -12,7 +12,9 @@ import os
 import pickle
 import sys
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -181,6 +183,16 @@ def _route_and_write(
     return finish(chunk, columns, routed, lonlat)
 
 
+@contextmanager
+def _fork_warning_ignored() -> Iterator[None]:
+    """Python ≥ 3.12 warns of any OS thread at a fork; the only ones left at a fork here
+    are Arrow's and BLAS's pools, which are fork-safe (and no other Python thread runs, so
+    changing the filters is safe)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        yield
+
+
 class ProcessEngine:
     """Reads, routes and writes chunks in ``workers`` processes on this machine, so that
     every core works; this process only finds where the chunks of a UTF-8 CSV begin
@@ -229,22 +241,16 @@ class ProcessEngine:
     def submit(
         self, chunk: Chunk | Span | Batch, columns: Columns, now: datetime, finish: PartWriter
     ) -> Future[Done]:
+        if self.pool is not None:
+            return self.pool.submit(_route_and_write, chunk, columns, now, finish)
         global _WORKER_ROUTER
-        first = self.pool is None
-        pool = self.pool = self.pool or self._start()
+        self.pool = self._start()
+        quiet = _fork_warning_ignored() if self.start_method == "fork" else nullcontext()
         try:
-            if not (first and self.start_method == "fork"):
-                return pool.submit(_route_and_write, chunk, columns, now, finish)
-            with warnings.catch_warnings():  # no other Python thread runs: safe to change
-                # Python ≥ 3.12 warns of any OS thread at a fork; the only ones left here are
-                # Arrow's and BLAS's pools, which are fork-safe
-                warnings.filterwarnings(
-                    "ignore", "This process .* is multi-threaded", DeprecationWarning
-                )
-                return pool.submit(_route_and_write, chunk, columns, now, finish)
+            with quiet:  # the first submit forks the workers
+                return self.pool.submit(_route_and_write, chunk, columns, now, finish)
         finally:
-            if first:
-                _WORKER_ROUTER = None  # forked by now: the children hold it, not this process
+            _WORKER_ROUTER = None  # forked by now: the children hold it, not this process
 
     def close(self) -> None:
         if self.pool is not None:
