@@ -8,6 +8,7 @@ file and batch stages take a Router.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -19,6 +20,7 @@ import pandas as pd
 import shapely
 
 from .dispatch import route_frame
+from .errors import PrivacyWarning
 from .locate import (
     ASSET_STATUSES,
     AssetHits,
@@ -82,6 +84,7 @@ class Router(Locator):
         self._rules_lock = threading.Lock()
         self.assets: tuple[AssetLayer, ...] = tuple(assets)
         self._land_cache: tuple[Any, float, float] | None = None
+        self._prepared = False
         if self._model_source is not None:
             _ = self.classifier  # a damaged model file fails here, naming the file
 
@@ -151,11 +154,38 @@ class Router(Locator):
         state.pop("_rules_lock", None)
         state["_calendar"] = None  # rebuilt from the rule settings on first use
         state["_land_cache"] = None
+        state["_prepared"] = False  # compiled kernels and caches belong to this process
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self._rules_lock = threading.Lock()
+
+    def prepare(self) -> Self:
+        """Build now what the first reports would otherwise build: the locator's
+        accelerators and context set, the rule graph, calendar and classifier, the place
+        finder, the land of the at-sea test, and the compiled kernels of routing (a
+        built-in sample of reports in this boundary set, routed once; nothing of it is
+        kept but caches). About 1 s, once per process: a long-lived caller calls it at
+        start-up, and ``route_file(workers=N)`` calls it before it forks its workers, so
+        that they share it. Returns ``self``."""
+        super().prepare()
+        if not self._prepared:
+            self.load_context()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PrivacyWarning)
+                sample = _sample_reports(self)
+                self.route_frame(sample, _SAMPLE_COLUMNS, self.now())
+                # and as a GeoParquet or GeoJSON file gives them: points, not lon/lat text
+                points = sample.drop(columns=["lon", "lat"]).assign(
+                    geometry=shapely.points(
+                        pd.to_numeric(sample["lon"]).to_numpy(),
+                        pd.to_numeric(sample["lat"]).to_numpy(),
+                    )
+                )
+                route_frame(self, points, _SAMPLE_COLUMNS, self.now(), geometry="geometry")
+            self._prepared = True
+        return self
 
     @property
     def rules(self) -> RuleGraph:
@@ -304,3 +334,65 @@ class Router(Locator):
             b = self.boundaries
             return dict(zip(b.codes.tolist(), b.names.tolist(), strict=True))
         return {}
+
+
+_SAMPLE_COLUMNS = Columns(reporter=("reporter_name", "reporter_phone"))
+_SAMPLE_TEXTS = (
+    "jalan berlubang di {name} RT 0{i}/RW 0{j}, hubungi 08123456{k}",
+    "banjir setinggi lutut dekat kel. {name}, sudah {i} hari",
+    "sampah menumpuk di Jl. {name} Raya no. {k} #jakartabersih",
+    "lampu jalan mati di gg {name} {i}, email warga{k}@contoh.id",
+    "pohon tumbang menutup jalan di kelurahan {name}",
+    "saluran got mampet bau, rw {j} {name}",
+)
+
+
+def _sample_reports(router: Router) -> pd.DataFrame:
+    """Reports for :meth:`Router.prepare`: points on the set's kelurahan and off them (a
+    gap's edge, beyond the set, at sea, missing), more distinct texts than the batch
+    kernels' thresholds, claimed names, categories, private and public reporters; text
+    columns Arrow-backed as the readers make them."""
+    import pyarrow as pa
+
+    from .normalize.strings import text_series
+
+    bs = router.boundaries
+    n = 96
+    picks = np.arange(n) % len(bs)
+    xy = shapely.get_coordinates(shapely.point_on_surface(bs.geoms[picks]))
+    # odd rows on a vertex of their polygon: on or near a border, where the exact tests run
+    edges = np.array([shapely.get_coordinates(g)[0] for g in bs.geoms[picks[1::2]]])
+    xy[1::2] = edges + 1e-6
+    minx, miny, maxx, maxy = bs.bounds
+    west = shapely.get_coordinates(bs.geoms[int(np.argmin(shapely.bounds(bs.geoms)[:, 0]))])
+    west = west[int(np.argmin(west[:, 0]))]
+    # beyond the set, at sea, in the gap tolerance just outside its westmost vertex, none
+    xy[-4:] = [
+        [minx - 0.02, (miny + maxy) / 2],
+        [(minx + maxx) / 2, maxy + 0.02],
+        [west[0] - 0.0004, west[1]],
+        [np.nan, np.nan],
+    ]
+    lon, lat = xy[:, 0], xy[:, 1]
+    names = [str(v) for v in bs.names[picks]]
+    categories = list(router.rules.spec.categories)
+    cells = {
+        "report_id": [f"SAMPLE{i:04d}" for i in range(n)],
+        "created_at": [f"2026-01-{i % 28 + 1:02d}T{i % 24:02d}:15:00+07:00" for i in range(n)],
+        "lon": [f"{v:.6f}" if np.isfinite(v) else "" for v in lon],
+        "lat": [f"{v:.6f}" if np.isfinite(v) else "" for v in lat],
+        "accuracy_m": [str(5 + i % 40) for i in range(n)],
+        "claimed_kelurahan": [names[(i + i % 3) % n].upper() for i in range(n)],
+        "category": [categories[i % len(categories)] if i % 4 else "" for i in range(n)],
+        "text": [
+            _SAMPLE_TEXTS[i % len(_SAMPLE_TEXTS)].format(
+                name=names[i], i=i % 9 + 1, j=i % 7 + 1, k=f"{i:04d}"
+            )
+            for i in range(n)
+        ],
+        "current_unit": ["" for _ in range(n)],
+        "private": ["true" if i % 2 else "false" for i in range(n)],
+        "reporter_name": [f"Warga {names[i]}" for i in range(n)],
+        "reporter_phone": [f"0812{i:08d}" for i in range(n)],
+    }
+    return pd.DataFrame({k: text_series(pa.array(v, pa.string())) for k, v in cells.items()})

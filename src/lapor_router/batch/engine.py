@@ -200,10 +200,10 @@ class ProcessEngine:
     the chunks of other files itself.
 
     The workers start with the first chunk. On Linux, when this interpreter then runs no
-    other Python thread, they are forked from it (``start_method == "fork"``): they share
-    its loaded router and its warmed kernels, and start in milliseconds (Arrow's and
-    numba's native threads are safe to fork past: Arrow rebuilds its thread pools in a
-    child). Otherwise each is a fresh interpreter (``"spawn"``) sent a pickled router,
+    other Python thread, they are forked from it (``start_method == "fork"``) after
+    :meth:`Router.prepare`: they share its built router and loaded kernels, and start in
+    milliseconds (Arrow's and numba's native threads are safe to fork past: Arrow rebuilds
+    its thread pools in a child). Otherwise each is a fresh interpreter (``"spawn"``) sent a pickled router,
     which costs each one 1–3 s before its first chunk."""
 
     def __init__(self, router: Router, workers: int) -> None:
@@ -221,6 +221,7 @@ class ProcessEngine:
         global _WORKER_ROUTER
         if sys.platform.startswith("linux") and threading.active_count() == 1:
             self.start_method = "fork"
+            self.router.prepare()  # built once here, not once per worker
             _WORKER_ROUTER = self.router
             # a fork pool forks all its workers at its first submit, before its own thread
             return ProcessPoolExecutor(
