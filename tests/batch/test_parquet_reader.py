@@ -32,3 +32,44 @@ def test_pandas_metadata_is_kept_and_text_is_arrow_backed(tmp_path):
     assert got["n"].isna().tolist() == want["n"].isna().tolist()
     assert got["s"].dtype == TEXT_DTYPE
     assert got["s"].tolist()[::2] == ["x", "z"] and pd.isna(got["s"].tolist()[1])
+
+
+def test_reading_and_routing_a_geoparquet_chunk_runs_no_older_collection(router, tmp_path):
+    """A geometry object per row: each collector run it triggered rescanned the router's
+    caches (8 full collections, 0.9 s, in a 600,000-row run)."""
+    import gc
+    from datetime import UTC, datetime
+
+    import geopandas as gpd
+    import shapely
+
+    from lapor_router.batch import Columns
+    from lapor_router.batch.engine import route_chunk
+
+    n = 20_000
+    rng = np.random.default_rng(5)
+    lon, lat = rng.uniform(106.70, 106.95, n), rng.uniform(-6.35, -6.10, n)
+    gdf = gpd.GeoDataFrame(
+        {"text": [f"jalan berlubang no {i}" for i in range(n)]},
+        geometry=shapely.points(lon, lat),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "reports.parquet"
+    gdf.to_parquet(path)
+    runs: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        chunk = next(read_parquet_chunks(path, n))
+        routed, _ = route_chunk(
+            router, chunk.frame, Columns(), datetime(2026, 12, 1, tzinfo=UTC), "geometry"
+        )
+    finally:
+        gc.callbacks.remove(count)
+    assert len(routed) == n
+    assert [g for g in runs if g > 0] == []  # a few of the youngest generation, no more

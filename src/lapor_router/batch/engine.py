@@ -27,6 +27,7 @@ from ..dispatch import input_names, route_frame_located
 from ..errors import BatchError, PrivacyWarning
 from ..files import READERS, Chunk, Tally, parquet_chunk, write_part, write_rejects
 from ..normalize import Columns
+from ..normalize.memory import no_gc
 from ..router import Router
 
 
@@ -37,7 +38,9 @@ def route_chunk(
     worker): the routed rows and the located lon/lat (degrees, after corrections) for
     geometry outputs."""
     ids = frame["__row_id"].to_numpy()
-    with warnings.catch_warnings():  # the run's summary says it once, not every chunk
+    # the summary says the warning once, not every chunk; the collector would only rescan
+    # the caches the chunk's many small objects go to (lapor_router.normalize.memory)
+    with warnings.catch_warnings(), no_gc():
         warnings.simplefilter("ignore", PrivacyWarning)
         routed, located = route_frame_located(
             router, frame.drop(columns=["__row_id"]), columns, now, ids, geometry
@@ -203,8 +206,8 @@ class ProcessEngine:
     other Python thread, they are forked from it (``start_method == "fork"``) after
     :meth:`Router.prepare`: they share its built router and loaded kernels, and start in
     milliseconds (Arrow's and numba's native threads are safe to fork past: Arrow rebuilds
-    its thread pools in a child). Otherwise each is a fresh interpreter (``"spawn"``) sent a pickled router,
-    which costs each one 1–3 s before its first chunk."""
+    its thread pools in a child). Otherwise each is a fresh interpreter (``"spawn"``) sent
+    a pickled router, which costs each one 1–3 s before its first chunk."""
 
     def __init__(self, router: Router, workers: int) -> None:
         _ = router.rules  # compile and load before the workers start, so none repeats it

@@ -25,6 +25,7 @@ import shapely
 
 from ..errors import BatchError
 from ..normalize import Columns, private_flag
+from ..normalize.memory import no_gc
 from ..normalize.strings import TEXT_DTYPE, text_series
 from ..privacy import mask_text, mask_unattributed
 from . import salvage
@@ -567,7 +568,8 @@ def parquet_chunk(batch: pa.RecordBatch, row: int, geom_col: str | None) -> Chun
     rejects = []
     if geom_col and geom_col in frame:
         wkb = frame[geom_col].to_numpy()
-        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+        with no_gc():  # a geometry object per row (see lapor_router.normalize.memory)
+            geoms = shapely.from_wkb(wkb, on_invalid="ignore")
         bad = np.flatnonzero(pd.isna(geoms) & pd.notna(wkb))
         for b in bad:
             rejects.append(

@@ -17,13 +17,12 @@ top candidates and scores.
 from __future__ import annotations
 
 import difflib
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..normalize import is_missing, name_key, text_tokens
+from ..normalize.memory import no_gc
 from ..normalize.stem import Stemmer, sastrawi_roots
 from ..normalize.text import SLANG_WORDS, Segmenter, clean_text
 from .rules import Category, RuleSpec
@@ -92,18 +91,6 @@ class CategoryClassifier(Protocol):
     ) -> list[CategoryGuess]: ...
     def emergency(self, category: Category | None, text: object) -> bool: ...
     def tokens(self, text: object) -> list[str]: ...
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused (it is re-enabled if it was on)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class Classifier:
@@ -312,7 +299,7 @@ class Classifier:
         compiled kernel), a few texts one by one."""
         if len(texts) < _BATCH_MIN:
             return [self.classify(g, t) for g, t in zip(givens, texts, strict=True)]
-        with _no_gc():  # many small objects, no cycles: the collector would only rescan caches
+        with no_gc():  # many small objects, no cycles: the collector would only rescan caches
             return self._classify_batch(list(givens), list(texts))
 
     def keyword_arrays(self, texts: Sequence[object], top: int = _TOP) -> KeywordArrays:

@@ -35,8 +35,9 @@ import numpy as np
 
 from ..errors import ModelError
 from ..normalize import is_missing
+from ..normalize.memory import no_gc
 from ..normalize.text import clean_text
-from .classify import CategoryGuess, Classifier, _no_gc
+from .classify import CategoryGuess, Classifier
 
 FORMAT = "lapor-router-category-model"
 FORMAT_VERSION = 1
@@ -257,7 +258,7 @@ class ModelClassifier:
         keyword classifier runs only for given categories and below the threshold (on
         those reports at once)."""
         if len(texts) >= _BATCH_MIN:
-            with _no_gc():
+            with no_gc():
                 return self._classify_many(givens, texts)
         return self._classify_many(givens, texts)
 
