@@ -179,8 +179,12 @@ def test_a_killed_parquet_run_resumes_to_the_bytes_of_a_clean_run(
     assert not (tmp_path / "killed.parquet.parts").exists()
 
 
-@pytest.mark.parametrize("fail_at", [1, 3])
-def test_a_run_stopped_by_an_error_leaves_no_merge_thread(router, tmp_path, monkeypatch, fail_at):
+@pytest.mark.parametrize(
+    ("fail_at", "error"),
+    [(1, OSError(5, "Input/output error")), (3, OSError(5, "Input/output error")),
+     (3, RuntimeError("Input/output error"))],  # a traceback that keeps the run's frame
+)  # fmt: skip
+def test_a_run_stopped_by_an_error_leaves_no_thread(router, tmp_path, monkeypatch, fail_at, error):
     import threading
 
     src = tmp_path / "r.csv"
@@ -193,12 +197,14 @@ def test_a_run_stopped_by_an_error_leaves_no_merge_thread(router, tmp_path, monk
     def failing(*a, **k):
         calls["n"] += 1
         if calls["n"] == fail_at:
-            raise OSError(5, "Input/output error")
+            raise error
         return route(*a, **k)
 
     monkeypatch.setattr(engine, "route_chunk", failing)
     with pytest.raises(Exception, match="Input/output error"):
         route_file(src, tmp_path / "o.parquet", router=router, now=NOW, progress=False,
                    chunk_rows=100)  # fmt: skip
-    assert not [t for t in threading.enumerate() if t.name.startswith("lapor-merge")]
+    assert not [
+        t for t in threading.enumerate() if t.name.startswith(("lapor-merge", "lapor-reader"))
+    ]
     assert not (tmp_path / "o.parquet").exists()

@@ -14,12 +14,12 @@ import json
 import os
 import shutil
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..errors import BatchError, NothingToResumeError
 from ..files import (
@@ -270,8 +270,9 @@ def _run(
     # ones first, fed once the first chunk is submitted: its thread starts after any fork)
     merge = ParquetMerge(work / "output.parquet") if out_fmt == "parquet" else None
     routed_all = False
+    chunks = _chunks(reader, engine_impl, src, in_fmt, chunk_rows, rows_before, options)
     try:
-        for chunk in _chunks(reader, engine_impl, src, in_fmt, chunk_rows, rows_before, options):
+        for chunk in chunks:
             k = len(done) + len(pending)
             finish = PartWriter(
                 part=work / f"part-{k:06d}{PART_SUFFIX[out_fmt]}",
@@ -293,6 +294,7 @@ def _run(
             settle()
         routed_all = True
     finally:
+        chunks.close()  # the read-ahead thread ends and the input file closes, error or not
         engine_impl.close()
         if bar is not None:
             bar.stop()
@@ -377,7 +379,7 @@ def _chunks(
     chunk_rows: int,
     rows_before: int,
     options: dict[str, str],
-) -> Iterator[Chunk | Span | Batch]:
+) -> Generator[Chunk | Span | Batch]:
     """The chunks to route: read here, or, for worker processes, the first one read here (a
     bad header is refused before any worker starts on it) and the others as spans of a
     UTF-8 CSV that each worker reads itself, or as Parquet record batches that each worker
@@ -391,7 +393,10 @@ def _chunks(
         for batch, row, geometry in batches:
             yield Batch(batch, row, geometry)
         return
-    if not isinstance(engine, ProcessEngine) or in_fmt != "csv" or options["encoding"] != "utf-8":
+    if not isinstance(engine, ProcessEngine):
+        yield from _read_ahead(reader)
+        return
+    if in_fmt != "csv" or options["encoding"] != "utf-8":
         yield from reader
         return
     first = next(reader, None)
@@ -404,6 +409,28 @@ def _chunks(
         delimiter=options["delimiter"],
     ):  # fmt: skip
         yield Span(src, in_fmt, chunk_rows, pos, before, end, rows, options)
+
+
+_T = TypeVar("_T")
+_END = object()
+
+
+def _read_ahead(items: Iterator[_T]) -> Generator[_T]:
+    """``items`` in order, the next one read on a thread ("lapor-reader") while the caller
+    routes this one: one ahead at most, so one more chunk in memory. The reader's error is
+    raised where its item would have come; when the caller stops, the read in flight ends
+    and ``items`` is closed (its file with it). The readers' compiled kernels and Arrow
+    release the GIL, so the read overlaps the routing."""
+    with ThreadPoolExecutor(1, thread_name_prefix="lapor-reader") as pool:
+        try:
+            ahead = pool.submit(next, items, _END)
+            while (item := ahead.result()) is not _END:
+                ahead = pool.submit(next, items, _END)
+                yield cast(_T, item)
+        finally:
+            ahead.cancel()
+            pool.shutdown(wait=True)  # no read in flight while the file closes
+            getattr(items, "close", lambda: None)()
 
 
 def _renames(dest: Path, rej: Path, summary: Path) -> list[tuple[Path, Path]]:
