@@ -1,0 +1,90 @@
+"""A run's checkpoint keeps the counts of the chunks done as one running total (saving each
+chunk's counts made a run quadratic in its chunks), and a checkpoint written the earlier way,
+with counts per chunk, still resumes to the same summary."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lapor_router.batch import Columns, route_file
+from lapor_router.batch import engine as batch_engine
+
+from conftest import ROOT
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+SRC = ROOT / "tests" / "batch" / "identity" / "reports.csv"
+COLUMNS = Columns(reporter=("reporter_name", "reporter_phone"))
+
+
+def _route(router, out: Path, resume: bool = False) -> dict:
+    return route_file(SRC, out, router=router, now=NOW, progress=False, chunk_rows=60,
+                      columns=COLUMNS, resume=resume)  # fmt: skip
+
+
+def _stopped_at(router, out: Path, monkeypatch, fail_at: int) -> dict:
+    """The checkpoint of a run stopped by an error at its ``fail_at``-th chunk."""
+    route = batch_engine.route_chunk
+    calls = {"n": 0}
+
+    def failing(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise RuntimeError("stopped")
+        return route(*a, **k)
+
+    with monkeypatch.context() as m:
+        m.setattr(batch_engine, "route_chunk", failing)
+        with pytest.raises(RuntimeError, match="stopped"):
+            _route(router, out)
+    state: dict = json.loads((out.parent / f"{out.name}.parts" / "progress.json").read_text())
+    return state
+
+
+def _summary(path: Path) -> dict:
+    s = json.loads(Path(f"{path}.summary.json").read_text())
+    for k in ("input", "output", "rejects"):
+        s.pop(k)
+    return s
+
+
+def test_the_checkpoint_holds_one_total_not_a_count_per_chunk(router, tmp_path, monkeypatch):
+    clean = tmp_path / "clean.csv"
+    _route(router, clean)
+    out = tmp_path / "o.csv"
+    state = _stopped_at(router, out, monkeypatch, fail_at=6)
+    assert 3 <= len(state["chunks"]) <= 5  # the chunks checkpointed before the error
+    assert all(set(c) == {"part", "next_position", "rows_end"} for c in state["chunks"])
+    assert state["tally"]["rows_read"] == state["chunks"][-1]["rows_end"]
+    assert (
+        state["tally"]["rows_written"] + state["tally"]["rows_rejected"]
+        == (state["tally"]["rows_read"])
+    )
+    _route(router, out, resume=True)
+    assert _summary(out) == _summary(clean)
+    assert out.read_bytes() == clean.read_bytes()
+
+
+def test_a_checkpoint_with_counts_per_chunk_resumes_to_the_same_summary(
+    router, tmp_path, monkeypatch
+):
+    clean = tmp_path / "clean.csv"
+    _route(router, clean)
+    out = tmp_path / "o.csv"
+    state = _stopped_at(router, out, monkeypatch, fail_at=4)
+    # as an earlier version wrote it: each chunk's own counts, no total
+    total = state.pop("tally")
+    per_chunk = [{"rows_read": 0, "by_unit": {}} for _ in state["chunks"]]
+    per_chunk[0] = {**total, "rows_read": total["rows_read"] - 7}
+    per_chunk[-1]["rows_read"] = 7
+    for chunk, counts in zip(state["chunks"], per_chunk, strict=True):
+        chunk["tally"] = counts
+    progress = out.parent / f"{out.name}.parts" / "progress.json"
+    progress.write_text(json.dumps(state))
+    _route(router, out, resume=True)
+    assert _summary(out) == _summary(clean)
+    assert out.read_bytes() == clean.read_bytes()
