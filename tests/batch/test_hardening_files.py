@@ -240,6 +240,7 @@ def test_an_interrupted_run_with_chunks_keeps_its_work_folder(
     monkeypatch.undo()
     parts = tmp_path / "out.csv.parts"
     assert sorted(p.name for p in parts.iterdir()) == [
+        "output.csv",  # the output streamed so far (written again from the parts on resume)
         "part-000000.csv",
         "part-000001.csv",
         "progress.json",

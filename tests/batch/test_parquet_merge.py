@@ -184,7 +184,10 @@ def test_a_killed_parquet_run_resumes_to_the_bytes_of_a_clean_run(
     [(1, OSError(5, "Input/output error")), (3, OSError(5, "Input/output error")),
      (3, RuntimeError("Input/output error"))],  # a traceback that keeps the run's frame
 )  # fmt: skip
-def test_a_run_stopped_by_an_error_leaves_no_thread(router, tmp_path, monkeypatch, fail_at, error):
+@pytest.mark.parametrize("ext", ["parquet", "csv"])
+def test_a_run_stopped_by_an_error_leaves_no_thread(
+    router, tmp_path, monkeypatch, fail_at, error, ext
+):
     import threading
 
     src = tmp_path / "r.csv"
@@ -202,9 +205,9 @@ def test_a_run_stopped_by_an_error_leaves_no_thread(router, tmp_path, monkeypatc
 
     monkeypatch.setattr(engine, "route_chunk", failing)
     with pytest.raises(Exception, match="Input/output error"):
-        route_file(src, tmp_path / "o.parquet", router=router, now=NOW, progress=False,
+        route_file(src, tmp_path / f"o.{ext}", router=router, now=NOW, progress=False,
                    chunk_rows=100)  # fmt: skip
     assert not [
         t for t in threading.enumerate() if t.name.startswith(("lapor-merge", "lapor-reader"))
     ]
-    assert not (tmp_path / "o.parquet").exists()
+    assert not (tmp_path / f"o.{ext}").exists()

@@ -27,10 +27,12 @@ from ..files import (
     READERS,
     REJECT_COLUMNS,
     Chunk,
+    ConcatMerge,
     ParquetMerge,
     Tally,
     csv_chunk_bounds,
     csv_delimiter,
+    csv_header,
     empty_output,
     file_format,
     fingerprint,
@@ -267,8 +269,7 @@ def _run(
         total.add(Tally.from_dict(finished.tally))
         state["tally"] = total.as_dict()
         save(progress_file, state)
-        if merge is not None:
-            merge.add(work / part_name)
+        stream(work / part_name)
         if bar is not None and task is not None:
             bar.update(
                 task,
@@ -276,9 +277,21 @@ def _run(
                 advance=None if in_fmt in ("csv", "jsonl") else 1,
             )
 
-    # a Parquet output is written as the chunks are checkpointed (a resumed run's earlier
-    # ones first, fed once the first chunk is submitted: its thread starts after any fork)
-    merge = ParquetMerge(work / "output.parquet") if out_fmt == "parquet" else None
+    # a Parquet, CSV or JSON Lines output is written as the chunks are checkpointed (a
+    # resumed run's earlier ones first, fed once the first chunk is submitted: its thread
+    # starts after any fork); a GeoJSON one is merged from the parts at the end
+    merge: ParquetMerge | ConcatMerge | None = None
+
+    def stream(part: Path) -> None:
+        nonlocal merge
+        if merge is None and out_fmt == "parquet":
+            merge = ParquetMerge(work / "output.parquet")
+        elif merge is None and out_fmt in ("csv", "jsonl"):
+            head = csv_header(header_cols or []) if out_fmt == "csv" else b""
+            merge = ConcatMerge(work / f"output.{out_fmt}", head)
+        if merge is not None:
+            merge.add(part)
+
     routed_all = False
     chunks = _chunks(reader, engine_impl, src, in_fmt, chunk_rows, rows_before, options)
     try:
@@ -295,9 +308,8 @@ def _run(
                 bar = _progress(progress)
                 size = src.stat().st_size if in_fmt in ("csv", "jsonl") else None
                 task = bar.add_task("routing", total=size) if bar else None
-                if merge is not None:
-                    for d in done:
-                        merge.add(work / d["part"])
+                for d in done:
+                    stream(work / d["part"])
             while len(pending) > engine_impl.window:
                 settle()
         while pending:
