@@ -152,3 +152,46 @@ def test_finish_cells_assigns_single_covers_and_collects_overlaps_and_near_pairs
     assert mpt.tolist() == [11, 11] and mpoly.tolist() == [5, 6]
     assert npt.tolist() == [12, 12] and npoly.tolist() == [8, 9]
     assert chosen[13] == -1 and status[13] == 3  # no cover
+
+
+def test_cell_margins_hold_no_boundary_and_match_the_lookup(router, jakarta):
+    rng = np.random.default_rng(11)
+    x, y = rng.uniform(106.68, 106.98, 40_000), rng.uniform(-6.38, -6.08, 40_000)
+    v = shapely.get_coordinates(jakarta.geoms)[::2][:10_000]  # near borders
+    x[: len(v)], y[: len(v)] = v[:, 0] + rng.normal(0, 3e-4, len(v)), v[:, 1]
+    x[:3] = [np.nan, 200.0, 106.8]  # not finite, off the tree
+    y[:3] = [-6.2, -6.2, np.inf]
+    tree = router._index.qt.kernel_args()
+    margin = kernels.cell_margins(x, y, *tree)
+    values = kernels.lookup(x, y, *tree)
+    assert (margin[:3] == 0).all()
+    # a margin exactly where the lookup names one polygon
+    np.testing.assert_array_equal(margin > 0, (values >= 0) & (values < len(jakarta)))
+    inner = np.flatnonzero(margin > 0)
+    assert 10_000 < len(inner) < 40_000
+    # the box within the margin: covered by that polygon, and no other polygon meets it
+    h = margin[inner] * 0.999
+    boxes = shapely.box(x[inner] - h, y[inner] - h, x[inner] + h, y[inner] + h)
+    assert shapely.covers(jakarta.geoms[values[inner]], boxes).all()
+    box_i, poly = shapely.STRtree(jakarta.geoms).query(boxes, predicate="intersects")
+    assert (poly == values[inner][box_i]).all()
+    # and the margin reaches the cell's side: a box a little larger leaves the cell
+    assert np.median(margin[inner]) * 111_000 > 5
+
+
+def test_near_boundary_flags_are_those_of_every_pair_measured(router, jakarta, monkeypatch):
+    """Circles inside a cell one polygon covers are not measured: the flags stay the same."""
+    from lapor_router.locate.index import Index
+
+    rng = np.random.default_rng(12)
+    n = 60_000
+    x, y = rng.uniform(106.68, 106.98, n), rng.uniform(-6.38, -6.08, n)
+    v = shapely.get_coordinates(jakarta.geoms)[::9][:20_000]
+    x[: len(v)], y[: len(v)] = v[:, 0] + rng.normal(0, 2e-4, len(v)), v[:, 1]
+    acc = rng.choice([1.0, 5, 10, 20, 50, 150, 500, 3000], n)
+    filtered = router.locate_many(x, y, accuracy_m=acc, shares=False)["flags"]
+    monkeypatch.setattr(Index, "clear_of_boundaries", lambda self, x, y, r: np.zeros(len(x), bool))
+    measured = router.locate_many(x, y, accuracy_m=acc, shares=False)["flags"]
+    near = measured.map(lambda f: "near_boundary" in f)
+    assert 1_000 < near.sum() < n - 10_000
+    assert filtered.map(sorted).tolist() == measured.map(sorted).tolist()

@@ -283,6 +283,17 @@ class Index:
         keep = dist <= tol_m
         return pt[keep], poly[keep], dist[keep]
 
+    def clear_of_boundaries(self, x: np.ndarray, y: np.ndarray, r_deg: np.ndarray) -> np.ndarray:
+        """Per point (degrees): True where the box of half-width ``r_deg`` (degrees) around
+        it lies inside a quadtree cell that one polygon alone meets and covers, so that no
+        polygon boundary passes within it (:func:`.kernels.cell_margins`); False elsewhere,
+        and everywhere without the accelerator."""
+        if not self.accelerate:
+            return np.zeros(len(x), dtype=bool)
+        margin = _kernels().cell_margins(x, y, *self.qt.kernel_args())
+        clear: np.ndarray = np.asarray(r_deg) < margin
+        return clear
+
     def boundary_distance(
         self,
         x: np.ndarray,

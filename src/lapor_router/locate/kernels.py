@@ -101,6 +101,62 @@ def lookup(x: np.ndarray, y: np.ndarray, *tree: Any) -> np.ndarray:
 
 
 @_jit
+def _cell_margins_into(
+    x: np.ndarray,
+    y: np.ndarray,
+    out: np.ndarray,
+    x0: float,
+    y0: float,
+    leaf: float,
+    nx: int,
+    ny: int,
+    depth: int,
+    bits: np.ndarray,
+    n_poly: int,
+    table: np.ndarray,
+    bases: np.ndarray,
+) -> None:
+    """Per point (degrees), into ``out``: where the tree says one polygon alone covers the
+    point's cell, the distance (degrees) from the point to the nearest side of that cell;
+    0 elsewhere. No boundary passes within it (see :func:`cell_margins`)."""
+    span = 1 << depth
+    for i in range(len(x)):
+        out[i] = 0.0
+        fx = (x[i] - x0) / leaf
+        fy = (y[i] - y0) / leaf
+        if not (fx >= 0.0 and fx < nx * span and fy >= 0.0 and fy < ny * span):
+            continue  # NaN too
+        gx = np.int64(fx)
+        gy = np.int64(fy)
+        value = np.int64(table[(gy >> depth) * nx + (gx >> depth)])
+        shift = depth
+        for k in range(len(bits)):
+            if value < n_poly:
+                break
+            b = bits[k]
+            shift -= b
+            mask = (1 << b) - 1
+            cell = (((gy >> shift) & mask) << b) | ((gx >> shift) & mask)
+            value = np.int64(table[bases[k + 1] + ((value - n_poly) << (2 * b)) + cell])
+        if value >= 0 and value < n_poly:
+            cx = np.float64((gx >> shift) << shift)
+            cy = np.float64((gy >> shift) << shift)
+            size = np.float64(1 << shift)
+            out[i] = min(fx - cx, cx + size - fx, fy - cy, cy + size - fy) * leaf
+
+
+def cell_margins(x: np.ndarray, y: np.ndarray, *tree: Any) -> np.ndarray:
+    """Per point (degrees): the distance (degrees) from it to the nearest side of its tree
+    cell where one polygon alone meets and covers that cell (0 elsewhere: in a cell that a
+    boundary, an overlap or a gap passes through, outside the tree, or not finite). A box
+    around the point of a smaller half-width meets no polygon boundary, so a GPS accuracy
+    circle inside it crosses none. ``tree`` is :meth:`CoverageTree.kernel_args`."""
+    out = np.empty(len(x), dtype=np.float64)
+    _cell_margins_into(_f64(x), _f64(y), out, *tree)
+    return out
+
+
+@_jit
 def _in_box(x: float, y: float, box: np.ndarray) -> bool:
     return bool(x >= box[0] and x <= box[2] and y >= box[1] and y <= box[3])
 

@@ -553,10 +553,14 @@ class Locator:
         use = np.flatnonzero(given & ~invalid_acc & (acc > 0) & np.isfinite(lon))
         if use.size == 0:
             return
+        if not shares:  # the flag alone: a circle inside a cell one polygon covers crosses none
+            r_deg = quadtree.degree_radius(lat[use], acc[use])
+            near = use[~self._index.clear_of_boundaries(lon[use], lat[use], r_deg)]
+            pt, _, crosses = self._crossings(cols, near, acc)
+            _flag(cols["flags"], near[pt[crosses]], "near_boundary")
+            return
         pt, poly, crosses = self._crossings(cols, use, acc)
         _flag(cols["flags"], use[pt[crosses]], "near_boundary")
-        if not shares:
-            return
         epsg = utm_epsg(lon[use], lat[use])
         with np.errstate(all="ignore"):  # degenerate circles near the poles give NaN shares
             for code in np.unique(epsg):
