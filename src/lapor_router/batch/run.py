@@ -234,7 +234,7 @@ def _run(
     for d in state["chunks"]:
         if "tally" in d:
             total.add(Tally.from_dict(d.pop("tally")))
-    state["tally"] = total.as_dict()
+    state["tally"] = total.counts()
     run_now = datetime.fromisoformat(state["now"])
     done = state["chunks"]
     position = done[-1]["next_position"] if done else 0
@@ -267,7 +267,7 @@ def _run(
             }
         )
         total.add(Tally.from_dict(finished.tally))
-        state["tally"] = total.as_dict()
+        state["tally"] = total.counts()
         save(progress_file, state)
         stream(work / part_name)
         if bar is not None and task is not None:

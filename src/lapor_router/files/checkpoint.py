@@ -92,7 +92,13 @@ class Tally:
         t.reject_reasons.update(r["reject_reason"].split(":")[0] for r in rejects)
         return t
 
+    def counts(self) -> dict[str, Any]:
+        """The counts as plain JSON values, in no order (for a checkpoint; :meth:`from_dict`
+        reads them back)."""
+        return {k: dict(v) if isinstance(v, dict) else v for k, v in self._items().items()}
+
     def as_dict(self) -> dict[str, Any]:
+        """The counts as a summary shows them: each table largest first."""
         return {
             k: dict(sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))) if isinstance(v, dict) else v
             for k, v in self._items().items()
