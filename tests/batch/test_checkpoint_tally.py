@@ -28,7 +28,7 @@ def _route(router, out: Path, resume: bool = False) -> dict:
 
 def _stopped_at(router, out: Path, monkeypatch, fail_at: int) -> dict:
     """The checkpoint of a run stopped by an error at its ``fail_at``-th chunk."""
-    route = batch_engine.route_chunk
+    route = batch_engine.route_chunk_unmasked  # what the local engine calls
     calls = {"n": 0}
 
     def failing(*a, **k):
@@ -38,7 +38,7 @@ def _stopped_at(router, out: Path, monkeypatch, fail_at: int) -> dict:
         return route(*a, **k)
 
     with monkeypatch.context() as m:
-        m.setattr(batch_engine, "route_chunk", failing)
+        m.setattr(batch_engine, "route_chunk_unmasked", failing)
         with pytest.raises(RuntimeError, match="stopped"):
             _route(router, out)
     state: dict = json.loads((out.parent / f"{out.name}.parts" / "progress.json").read_text())

@@ -195,7 +195,7 @@ def test_a_run_stopped_by_an_error_leaves_no_thread(
     from lapor_router.batch import engine
 
     calls = {"n": 0}
-    route = engine.route_chunk
+    route = engine.route_chunk_unmasked  # what the local engine calls
 
     def failing(*a, **k):
         calls["n"] += 1
@@ -203,7 +203,7 @@ def test_a_run_stopped_by_an_error_leaves_no_thread(
             raise error
         return route(*a, **k)
 
-    monkeypatch.setattr(engine, "route_chunk", failing)
+    monkeypatch.setattr(engine, "route_chunk_unmasked", failing)
     with pytest.raises(Exception, match="Input/output error"):
         route_file(src, tmp_path / f"o.{ext}", router=router, now=NOW, progress=False,
                    chunk_rows=100)  # fmt: skip

@@ -12,7 +12,7 @@ import os
 import pickle
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -23,8 +23,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from ..dispatch import input_names, route_frame_located
-from ..errors import BatchError, PrivacyWarning
+from ..dispatch import input_names, route_frame_unmasked
+from ..errors import BatchError
 from ..files import READERS, Chunk, Tally, parquet_chunk, write_part, write_rejects
 from ..normalize import Columns
 from ..normalize.memory import no_gc
@@ -35,17 +35,27 @@ def route_chunk(
     router: Router, frame: pd.DataFrame, columns: Columns, now: datetime, geometry: str | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Route one chunk read by a reader (in-process, in a worker process or on a dask
-    worker): the routed rows and the located lon/lat (degrees, after corrections) for
-    geometry outputs."""
+    worker): the routed rows, masked, and the located lon/lat (degrees, after corrections)
+    for geometry outputs."""
+    routed, lonlat, mask = route_chunk_unmasked(router, frame, columns, now, geometry)
+    mask()
+    return routed, lonlat
+
+
+def route_chunk_unmasked(
+    router: Router, frame: pd.DataFrame, columns: Columns, now: datetime, geometry: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame, Callable[[], None]]:
+    """:func:`route_chunk` with the input columns' copies not masked yet, and the call
+    that masks them in place (:func:`~lapor_router.dispatch.route_frame_unmasked`): the
+    local engine's writer thread makes it while the next chunk is routed."""
     ids = frame["__row_id"].to_numpy()
-    # the summary says the warning once, not every chunk; the collector would only rescan
-    # the caches the chunk's many small objects go to (lapor_router.normalize.memory)
-    with warnings.catch_warnings(), no_gc():
-        warnings.simplefilter("ignore", PrivacyWarning)
-        routed, located = route_frame_located(
+    # the collector would only rescan the caches the chunk's many small objects go to
+    # (lapor_router.normalize.memory); the masking warns of nothing: the summary says it once
+    with no_gc():
+        routed, located, mask = route_frame_unmasked(
             router, frame.drop(columns=["__row_id"]), columns, now, ids, geometry
         )
-    return routed, located[["lon", "lat"]]
+    return routed, located[["lon", "lat"]], mask
 
 
 @dataclass(frozen=True)
@@ -111,8 +121,17 @@ class PartWriter:
     fmt: str
 
     def __call__(
-        self, chunk: Chunk, columns: Columns, routed: pd.DataFrame, lonlat: pd.DataFrame
+        self,
+        chunk: Chunk,
+        columns: Columns,
+        routed: pd.DataFrame,
+        lonlat: pd.DataFrame,
+        mask: Callable[[], None] | None = None,
     ) -> Done:
+        """Write the chunk's part and rejects; ``mask`` first masks ``routed`` in place
+        (a chunk routed by :func:`route_chunk_unmasked`)."""
+        if mask is not None:
+            mask()
         names = [str(c) for c in chunk.frame.columns if c != "__row_id"]
         cols = columns.resolve([c for c in names if c != chunk.geometry])
         renamed = input_names(names)
@@ -140,12 +159,21 @@ class LocalEngine:
     def __init__(self, router: Router) -> None:
         self.router = router
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="lapor-writer")
+        self._last: Future[Done] | None = None
 
     def submit(
         self, chunk: Chunk, columns: Columns, now: datetime, finish: PartWriter
     ) -> Future[Done]:
-        routed, lonlat = route_chunk(self.router, chunk.frame, columns, now, chunk.geometry)
-        return self.writer.submit(finish, chunk, columns, routed, lonlat)
+        routed, lonlat, mask = route_chunk_unmasked(
+            self.router, chunk.frame, columns, now, chunk.geometry
+        )
+        if self._last is not None and not self._last.done():
+            mask()  # the writer is behind: masking it there would only delay it more
+            later = None
+        else:  # the writer waits: it masks the chunk, before writing it, while the next one
+            later = mask  # is read and routed here (600,000 rows Parquet→Parquet: 5.8 → 5.5 s)
+        self._last = self.writer.submit(finish, chunk, columns, routed, lonlat, later)
+        return self._last
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)  # no file is left half written behind a raised error

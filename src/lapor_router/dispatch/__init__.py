@@ -11,7 +11,14 @@ from typing import Any
 
 from ..privacy import MASK, mask_text, public_reporter
 from ..route import RoutingDecision
-from .frames import OUTPUT_COLUMNS, Routes, input_names, route_frame, route_frame_located
+from .frames import (
+    OUTPUT_COLUMNS,
+    Routes,
+    input_names,
+    route_frame,
+    route_frame_located,
+    route_frame_unmasked,
+)
 from .stats import FIGURES, LIFE_COLUMNS, STATS_BY, responsiveness, stats_frame
 
 
@@ -35,5 +42,6 @@ __all__ = [
     "responsiveness",
     "route_frame",
     "route_frame_located",
+    "route_frame_unmasked",
     "stats_frame",
 ]

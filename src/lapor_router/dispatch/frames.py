@@ -10,7 +10,7 @@ row, as in a dispatch record.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -140,6 +140,23 @@ def route_frame_located(
     geometry: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Routed rows, and the locate_many frame behind them."""
+    routed, located, mask = route_frame_unmasked(router, frame, columns, now, row_ids, geometry)
+    mask(warn=True)
+    return routed, located
+
+
+def route_frame_unmasked(
+    router: Routes,
+    frame: pd.DataFrame,
+    columns: Columns | None,
+    now: datetime | None,
+    row_ids: Sequence[int] | np.ndarray | None,
+    geometry: str | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, Callable[..., None]]:
+    """:func:`route_frame_located` with the copies of the input columns not masked yet:
+    and the call that masks them in place (``warn=True`` warns of private rows without
+    reporter columns), to be made before the rows go anywhere (a batch run's writer
+    thread makes it while the next chunk is routed)."""
     cols = (columns or Columns()).resolve([str(c) for c in frame.columns if c != geometry])
     n = len(frame)
     now = now or router.now()
@@ -212,7 +229,6 @@ def route_frame_located(
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
     renamed = input_names([str(c) for c in frame.columns])
-    _mask_columns(frame, out, cols, renamed, private, skip=geometry)
     unit_given = (
         _lower_text(frame[cols.unit], present_only=True)
         if cols.unit
@@ -249,7 +265,11 @@ def route_frame_located(
         for key, column in near.columns().items():
             out[key] = pd.Series(column, index=frame.index, dtype=object)
         out["asset_layers"] = ";".join(router.asset_layers)
-    return out, located
+
+    def mask(warn: bool = False) -> None:
+        _mask_columns(frame, out, cols, renamed, private, geometry, warn)
+
+    return out, located, mask
 
 
 def _mask_columns(
@@ -259,19 +279,20 @@ def _mask_columns(
     renamed: dict[str, str],
     private: np.ndarray,
     skip: str | None,
+    warn: bool = True,
 ) -> None:
     """Mask ``out``'s copies of the input columns as a unit may see them: phones, e-mails
     and NIKs in every text cell; a private row's reporter values in its other cells too;
     the reporter columns of private rows and NIK columns of every row replaced by MASK.
     Columns of Arrow-backed text are masked as Arrow arrays and stay Arrow-backed."""
     reporter = [c for c in cols.reporter if c in frame]
-    if private.any() and not reporter:
+    if warn and private.any() and not reporter:
         warnings.warn(
             f"{int(private.sum())} private row(s) but no reporter column was named or "
             "recognised: only phones, e-mails and NIKs are masked (name them with "
             "Columns(reporter=...) / --reporter-cols)",
             PrivacyWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     rows = np.flatnonzero(private)
     taken = pa.array(rows)
