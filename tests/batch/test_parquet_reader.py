@@ -73,3 +73,28 @@ def test_reading_and_routing_a_geoparquet_chunk_runs_no_older_collection(router,
         gc.callbacks.remove(count)
     assert len(routed) == n
     assert [g for g in runs if g > 0] == []  # a few of the youngest generation, no more
+
+
+def test_writing_points_of_lon_lat_rows_runs_no_older_collection(tmp_path):
+    """A CSV input's rows written as GeoParquet: a point object per row, made paused."""
+    import gc
+
+    from lapor_router.files.writers import _point_geometry
+
+    n = 60_000
+    rng = np.random.default_rng(6)
+    lonlat = pd.DataFrame({"lon": rng.uniform(106.7, 106.9, n), "lat": rng.uniform(-6.3, -6.1, n)})
+    runs: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        points = _point_geometry(pd.DataFrame(index=range(n)), None, lonlat)
+    finally:
+        gc.callbacks.remove(count)
+    assert len(points) == n and points[0].x == lonlat["lon"].iat[0]
+    assert [g for g in runs if g > 0] == []

@@ -23,6 +23,7 @@ import shapely
 from ..dispatch import OUTPUT_COLUMNS, input_names
 from ..errors import BatchError
 from ..normalize import Columns
+from ..normalize.memory import no_gc
 from ..normalize.strings import arrow_text, text_series, utf8_buffers
 from .formats import file_format
 
@@ -218,7 +219,8 @@ def _point_geometry(
     lat = router_lonlat["lat"].to_numpy(dtype=float)
     ok = np.isfinite(lon) & np.isfinite(lat)
     out = np.full(len(frame), None, dtype=object)
-    out[ok] = shapely.points(lon[ok], lat[ok])
+    with no_gc():  # a geometry object per row (see lapor_router.normalize.memory)
+        out[ok] = shapely.points(lon[ok], lat[ok])
     return out
 
 
