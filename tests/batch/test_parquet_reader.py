@@ -37,7 +37,6 @@ def test_pandas_metadata_is_kept_and_text_is_arrow_backed(tmp_path):
 def test_reading_and_routing_a_geoparquet_chunk_runs_no_older_collection(router, tmp_path):
     """A geometry object per row: each collector run it triggered rescanned the router's
     caches (8 full collections, 0.9 s, in a 600,000-row run)."""
-    import gc
     from datetime import UTC, datetime
 
     import geopandas as gpd
@@ -56,34 +55,37 @@ def test_reading_and_routing_a_geoparquet_chunk_runs_no_older_collection(router,
     )
     path = tmp_path / "reports.parquet"
     gdf.to_parquet(path)
-    runs: list[int] = []
 
-    def count(phase: str, info: dict) -> None:
-        if phase == "start":
-            runs.append(info["generation"])
-
-    gc.collect()
-    gc.callbacks.append(count)
-    try:
+    def read_and_route() -> pd.DataFrame:
         chunk = next(read_parquet_chunks(path, n))
-        routed, _ = route_chunk(
-            router, chunk.frame, Columns(), datetime(2026, 12, 1, tzinfo=UTC), "geometry"
-        )
-    finally:
-        gc.callbacks.remove(count)
+        now = datetime(2026, 12, 1, tzinfo=UTC)
+        return route_chunk(router, chunk.frame, Columns(), now, "geometry")[0]
+
+    routed, older = _older_collections(read_and_route)
     assert len(routed) == n
-    assert [g for g in runs if g > 0] == []  # a few of the youngest generation, no more
+    assert older == []  # a few of the youngest generation, no more
 
 
 def test_writing_points_of_lon_lat_rows_runs_no_older_collection(tmp_path):
     """A CSV input's rows written as GeoParquet: a point object per row, made paused."""
-    import gc
 
     from lapor_router.files.writers import _point_geometry
 
     n = 60_000
     rng = np.random.default_rng(6)
     lonlat = pd.DataFrame({"lon": rng.uniform(106.7, 106.9, n), "lat": rng.uniform(-6.3, -6.1, n)})
+    points, older = _older_collections(
+        lambda: _point_geometry(pd.DataFrame(index=range(n)), None, lonlat)
+    )
+    assert len(points) == n and points[0].x == lonlat["lon"].iat[0]
+    assert older == []
+
+
+def _older_collections(work):
+    """``work()``'s result and the generations above the youngest that the collector
+    collected meanwhile (each such run rescans every object older than the work)."""
+    import gc
+
     runs: list[int] = []
 
     def count(phase: str, info: dict) -> None:
@@ -93,8 +95,7 @@ def test_writing_points_of_lon_lat_rows_runs_no_older_collection(tmp_path):
     gc.collect()
     gc.callbacks.append(count)
     try:
-        points = _point_geometry(pd.DataFrame(index=range(n)), None, lonlat)
+        result = work()
     finally:
         gc.callbacks.remove(count)
-    assert len(points) == n and points[0].x == lonlat["lon"].iat[0]
-    assert [g for g in runs if g > 0] == []
+    return result, [g for g in runs if g > 0]

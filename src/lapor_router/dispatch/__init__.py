@@ -16,7 +16,6 @@ from .frames import (
     Routes,
     input_names,
     route_frame,
-    route_frame_located,
     route_frame_unmasked,
 )
 from .stats import FIGURES, LIFE_COLUMNS, STATS_BY, responsiveness, stats_frame
@@ -41,7 +40,6 @@ __all__ = [
     "public_reporter",
     "responsiveness",
     "route_frame",
-    "route_frame_located",
     "route_frame_unmasked",
     "stats_frame",
 ]

@@ -128,21 +128,9 @@ def route_frame(
     per input row, in order. Coordinates come from the lon/lat columns, or from a point
     ``geometry`` column (shapely objects). Reporter columns of private rows are masked and
     free text is masked as in the dispatch record."""
-    return route_frame_located(router, frame, columns, now, row_ids, geometry)[0]
-
-
-def route_frame_located(
-    router: Routes,
-    frame: pd.DataFrame,
-    columns: Columns | None,
-    now: datetime | None,
-    row_ids: Sequence[int] | np.ndarray | None,
-    geometry: str | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Routed rows, and the locate_many frame behind them."""
-    routed, located, mask = route_frame_unmasked(router, frame, columns, now, row_ids, geometry)
+    routed, _, mask = route_frame_unmasked(router, frame, columns, now, row_ids, geometry)
     mask(warn=True)
-    return routed, located
+    return routed
 
 
 def route_frame_unmasked(
@@ -153,10 +141,10 @@ def route_frame_unmasked(
     row_ids: Sequence[int] | np.ndarray | None,
     geometry: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Callable[..., None]]:
-    """:func:`route_frame_located` with the copies of the input columns not masked yet:
-    and the call that masks them in place (``warn=True`` warns of private rows without
-    reporter columns), to be made before the rows go anywhere (a batch run's writer
-    thread makes it while the next chunk is routed)."""
+    """:func:`route_frame`'s rows with the copies of the input columns not masked yet, the
+    locate_many frame behind them, and the call that masks the rows in place (``warn=True``
+    warns of private rows without reporter columns), to be made before the rows go
+    anywhere (a batch run's writer thread makes it while the next chunk is routed)."""
     cols = (columns or Columns()).resolve([str(c) for c in frame.columns if c != geometry])
     n = len(frame)
     now = now or router.now()
@@ -292,7 +280,7 @@ def _mask_columns(
             "recognised: only phones, e-mails and NIKs are masked (name them with "
             "Columns(reporter=...) / --reporter-cols)",
             PrivacyWarning,
-            stacklevel=4,
+            stacklevel=3,
         )
     rows = np.flatnonzero(private)
     taken = pa.array(rows)

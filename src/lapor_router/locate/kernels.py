@@ -101,24 +101,12 @@ def lookup(x: np.ndarray, y: np.ndarray, *tree: Any) -> np.ndarray:
 
 
 @_jit
-def _cell_margins_into(
-    x: np.ndarray,
-    y: np.ndarray,
-    out: np.ndarray,
-    x0: float,
-    y0: float,
-    leaf: float,
-    nx: int,
-    ny: int,
-    depth: int,
-    bits: np.ndarray,
-    n_poly: int,
-    table: np.ndarray,
-    bases: np.ndarray,
-) -> None:
+def _cell_margins_into(x: np.ndarray, y: np.ndarray, out: np.ndarray, tree: Any) -> None:
     """Per point (degrees), into ``out``: where the tree says one polygon alone covers the
     point's cell, the distance (degrees) from the point to the nearest side of that cell;
-    0 elsewhere. No boundary passes within it (see :func:`cell_margins`)."""
+    0 elsewhere. No boundary passes within it (see :func:`cell_margins`). ``tree``: the
+    fields of :meth:`CoverageTree.kernel_args`, as one tuple."""
+    x0, y0, leaf, nx, ny, depth, bits, n_poly, table, bases = tree
     span = 1 << depth
     for i in range(len(x)):
         out[i] = 0.0
@@ -152,7 +140,7 @@ def cell_margins(x: np.ndarray, y: np.ndarray, *tree: Any) -> np.ndarray:
     around the point of a smaller half-width meets no polygon boundary, so a GPS accuracy
     circle inside it crosses none. ``tree`` is :meth:`CoverageTree.kernel_args`."""
     out = np.empty(len(x), dtype=np.float64)
-    _cell_margins_into(_f64(x), _f64(y), out, *tree)
+    _cell_margins_into(_f64(x), _f64(y), out, tree)
     return out
 
 
