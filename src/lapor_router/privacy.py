@@ -185,15 +185,22 @@ def maybe_personal(values: Any) -> np.ndarray:
 PLAIN_PHONE = r"^(?:\+62|62|0)[2-9][0-9]{6,12}$"
 
 
+def plain_phones(values: Any) -> np.ndarray:
+    """Which of ``values`` (strings, or an Arrow string array whose nulls are none) are each
+    one plain phone number (:data:`PLAIN_PHONE`), which :func:`mask_text` makes MASK whole."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = values if isinstance(values, pa.Array) else pa.array(values, type=pa.large_string())
+    found = pc.fill_null(pc.match_substring_regex(array, PLAIN_PHONE), False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def mask_values(values: list[str]) -> list[str]:
     """:func:`mask_text` of each value (no extra words), plain phone numbers at array speed."""
     if not values:
         return []
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    plain = pc.match_substring_regex(pa.array(values, type=pa.large_string()), PLAIN_PHONE)
-    whole = np.asarray(plain.to_numpy(zero_copy_only=False), dtype=bool).tolist()
+    whole = plain_phones(values).tolist()
     return [MASK if w else mask_text(v) for v, w in zip(values, whole, strict=True)]
 
 
