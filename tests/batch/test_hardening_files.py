@@ -409,6 +409,42 @@ def test_huge_integers_in_json_lines_are_invalid_rows(router, tmp_path):
     assert "invalid_accuracy" in routed[1]["flags"]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_creation_times_no_deadline_can_count_from_are_flagged_rows(router, tmp_path, fmt):
+    # years 1 and 9999 stopped the whole run with an OverflowError / ValueError traceback
+    times = [
+        "0001-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59+00:00",
+        "2200-12-31T23:00:00-05:00",  # WIB: 2201
+        "2026-02-30T10:00:00+07:00",
+        "2026-11-03T10:00:00+07:00",
+        "2199-06-02T10:00:00+07:00",
+    ]
+    rows = [{"report_id": f"T{i}", "created_at": t, "lon": 106.8272, "lat": -6.1754,
+             "category": "garbage", "text": "sampah"} for i, t in enumerate(times)]  # fmt: skip
+    src = tmp_path / f"in.{fmt}"
+    if fmt == "csv":
+        pd.DataFrame(rows).to_csv(src, index=False)
+    else:
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out.csv"
+    summary = _route(router, src, out)
+    assert summary["rows_written"] == len(times) and summary["rows_rejected"] == 0
+    routed = pd.read_csv(out, dtype=str, keep_default_na=False)
+    invalid = ["created_at_invalid" in f for f in routed["flags"]]
+    assert invalid == [True, True, True, True, False, False]
+    for i in (4, 5):  # the batch deadlines are the scalar route's
+        one = router.route(_report(rows[i]), now=NOW)
+        assert routed["due_at"][i] == one.due_at.isoformat(), times[i]
+
+
+def _report(row):
+    from lapor_router import Report
+
+    return Report(row["lon"], row["lat"], category=row["category"], text=row["text"],
+                  created_at=row["created_at"])  # fmt: skip
+
+
 def test_empty_points_are_invalid_rows_in_geojson_and_geoparquet(router, tmp_path):
     empty = {"type": "Point", "coordinates": []}
     point = {"type": "Point", "coordinates": [106.8272, -6.1754]}

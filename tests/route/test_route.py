@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -209,6 +209,19 @@ def test_deadlines_follow_the_category(rrouter):
     )
     d = rrouter.route(Report(*MONAS, category="garbage", created_at="kemarin"), now=NOW)
     assert "created_at_invalid" in d.flags
+    # a year no deadline can count from is unreadable too, not a crash (the years 1 and
+    # 9999 overflowed the calendar; the batch path is tested in tests/batch)
+    for odd in (
+        "0001-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59+00:00",
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(2300, 1, 1),
+    ):
+        d = rrouter.route(Report(*MONAS, category="garbage", created_at=odd), now=NOW)
+        assert "created_at_invalid" in d.flags, odd
+        assert d.respond_by > NOW.astimezone(WIB) - timedelta(days=1), odd
+    d = rrouter.route(Report(*MONAS, category="garbage", created_at="2199-06-01T10:00"), now=NOW)
+    assert "created_at_invalid" not in d.flags and d.due_at.year == 2199
 
 
 def test_transfer_goes_through_candidates_without_ping_pong(rrouter):

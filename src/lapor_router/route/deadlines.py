@@ -15,6 +15,7 @@ the latter being *cuti bersama*), plus any dates the rule set adds or removes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -131,11 +132,17 @@ def deadlines(
 
 
 def deadlines_many(
-    cal: WorkCalendar, moments: pd.Series, respond: Deadline, resolve: Deadline
+    cal: WorkCalendar,
+    moments: pd.Series,
+    respond: Deadline | Sequence[Deadline],
+    resolve: Deadline | Sequence[Deadline],
+    which: np.ndarray | None = None,
 ) -> tuple[pd.Series, pd.Series]:
-    """:func:`deadlines` over a Series of aware datetimes."""
-    respond_by = add_many(cal, moments, respond)
-    due = add_many(cal, moments, resolve)
+    """:func:`deadlines` over a Series of aware datetimes; with sequences of deadlines (one
+    pair per category, say), row ``i``'s are ``respond[which[i]]`` and ``resolve[which[i]]``,
+    all rows in one pass."""
+    respond_by = add_many(cal, moments, respond, which)
+    due = add_many(cal, moments, resolve, which)
     return respond_by.where(respond_by <= due, due), due
 
 
@@ -147,16 +154,49 @@ def _holiday_array(cal: WorkCalendar, first: int, last: int) -> np.ndarray:
     return np.array(sorted(days), dtype="datetime64[D]")
 
 
-def add_many(cal: WorkCalendar, moments: pd.Series, deadline: Deadline) -> pd.Series:
+def _kind(deadline: Deadline) -> str:
+    """How :meth:`WorkCalendar.add` counts a deadline: "h", "calendar" or "working"."""
+    return "h" if deadline.unit == "h" else "calendar" if deadline.days == "calendar" else "working"
+
+
+def add_many(
+    cal: WorkCalendar,
+    moments: pd.Series,
+    deadline: Deadline | Sequence[Deadline],
+    which: np.ndarray | None = None,
+) -> pd.Series:
     """:meth:`WorkCalendar.add` over a Series of aware datetimes (vectorized with numpy's
-    business-day functions; the same answers as the scalar method)."""
+    business-day functions; the same answers as the scalar method). ``deadline``: one for
+    every row, or a sequence of them, row ``i``'s being ``deadline[which[i]]``."""
     local: pd.Series = moments.dt.tz_convert(cal.tz)
-    if deadline.unit == "h":
-        shifted: pd.Series = local + pd.Timedelta(hours=deadline.amount)
-        return shifted
-    if deadline.days == "calendar":
-        shifted = local + pd.Timedelta(days=deadline.amount)
-        return shifted
+    if isinstance(deadline, Deadline):
+        kind = _kind(deadline)
+        if kind == "h":
+            shifted: pd.Series = local + pd.Timedelta(hours=deadline.amount)
+            return shifted
+        if kind == "calendar":
+            shifted = local + pd.Timedelta(days=deadline.amount)
+            return shifted
+        return _working_days(cal, local, np.full(len(local), deadline.amount, dtype=np.int64))
+    if which is None:
+        raise TypeError("add_many: a sequence of deadlines needs `which`, each row's index")
+    rows_of = np.asarray(which, dtype=np.intp)
+    kinds = np.array([_kind(d) for d in deadline], dtype=object)[rows_of]
+    amounts = np.array([d.amount for d in deadline], dtype=np.int64)[rows_of]
+    out = np.full(len(local), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    for kind, step in (("h", 3600), ("calendar", 86_400)):  # seconds of an hour, of a day
+        if (rows := kinds == kind).any():
+            moved = local[rows] + pd.to_timedelta(amounts[rows] * step, unit="s")
+            out[rows] = pd.DatetimeIndex(moved).as_unit("ns").asi8
+    if (rows := kinds == "working").any():
+        moved = _working_days(cal, local[rows], amounts[rows])
+        out[rows] = pd.DatetimeIndex(moved).as_unit("ns").asi8
+    utc = pd.DatetimeIndex(out.view("datetime64[ns]")).tz_localize("UTC")
+    return pd.Series(utc.tz_convert(cal.tz), index=moments.index)
+
+
+def _working_days(cal: WorkCalendar, local: pd.Series, amounts: np.ndarray) -> pd.Series:
+    """Each moment (aware, in the calendar's zone) plus its number of working days."""
     if local.empty:
         return local
     naive = local.dt.tz_localize(None)
@@ -176,6 +216,6 @@ def add_many(cal: WorkCalendar, moments: pd.Series, deadline: Deadline) -> pd.Se
         np.busday_offset(day + np.timedelta64(1, "D"), 0, roll="forward", holidays=hol),
     )
     start_tod = np.where(in_hours, tod, open_.astype(tod.dtype))
-    due_day = np.busday_offset(start_day, deadline.amount, roll="forward", holidays=hol)
+    due_day = np.busday_offset(start_day, amounts, roll="forward", holidays=hol)
     due = due_day.astype("datetime64[ns]") + start_tod
-    return pd.Series(pd.DatetimeIndex(due).tz_localize(cal.tz), index=moments.index)
+    return pd.Series(pd.DatetimeIndex(due).tz_localize(cal.tz), index=local.index)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..locate import RESERVED_KEYS, AssetMatch, Location, TextPlace
 from ..normalize import is_missing, name_key
+from ..normalize.times import YEARS
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines
 from .decision import HandlerStep, Report, RoutingDecision
@@ -28,15 +29,21 @@ log = logging.getLogger("lapor_router.route")
 def parse_created(
     value: datetime | str | None, cal: WorkCalendar, now: datetime
 ) -> tuple[datetime, set[str]]:
-    """The report's creation time (aware) and flags for an assumed or unreadable one."""
+    """The report's creation time (aware) and flags for an assumed or unreadable one; a
+    time outside the years :data:`~lapor_router.normalize.times.YEARS` (whose working days
+    and holidays deadlines count) is unreadable too."""
     if is_missing(value) or (isinstance(value, str) and not value.strip()):
         return cal.localize(now), {"created_at_missing"}
-    if isinstance(value, datetime):
-        return cal.localize(value), set()
     try:
-        return cal.localize(datetime.fromisoformat(str(value).strip())), set()
-    except ValueError:
+        moment = (
+            value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+        )
+        local = cal.localize(moment)
+    except (ValueError, OverflowError):
         return cal.localize(now), {"created_at_invalid"}
+    if not YEARS[0] <= local.year <= YEARS[1]:
+        return cal.localize(now), {"created_at_invalid"}
+    return local, set()
 
 
 def report_attributes(

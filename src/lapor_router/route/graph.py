@@ -150,6 +150,16 @@ class RuleGraph:
         """The rule set's version and the sha256 of its files (see :class:`RuleSpec`)."""
         return self.spec.fingerprint
 
+    def recall(self, key: tuple[Any, ...]) -> Any:
+        """What :meth:`remember` kept for ``key``, or None."""
+        return self._cache.get(key)
+
+    def remember(self, key: tuple[Any, ...], value: Any) -> None:
+        """Keep ``value``, an answer that depends on these rules and ``key`` alone, for
+        :meth:`recall` (while fewer than 200,000 answers are kept)."""
+        if len(self._cache) < 200_000:
+            self._cache[key] = value
+
     def rule(self, rule_id: str) -> Rule:
         """The rule with id ``rule_id``."""
         if ("rules",) not in self._cache:

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..locate import AssetHits, TextPlace, TextPlaces
-from ..normalize import as_array, distinct_values, first_rows, is_missing, objects
+from ..normalize import as_array, distinct, first_rows, is_missing, objects
 from ..normalize.strings import arrow_text
+from ..normalize.times import NAT, plain_iso_ns
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
 from .decide import (
@@ -72,6 +72,18 @@ def _texts(values: Any, n: int) -> pd.Series:
     return cells.astype(str).where(cells.notna(), "").astype(object)
 
 
+def _coded(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column's cells as objects (None where missing) and one int64 code per distinct cell
+    (-1 where missing): a categorical column's own codes, gathered without hashing."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        names = np.full(len(column.cat.categories) + 1, None, dtype=object)
+        names[:-1] = np.asarray(column.cat.categories, dtype=object)
+        return names[codes], codes  # code -1: the None at the end
+    cells = column.astype(object).where(column.notna(), None).to_numpy()
+    return cells, pd.factorize(cells, use_na_sentinel=True)[0].astype(np.int64)
+
+
 def _utc_ns(times: pd.Series) -> np.ndarray:
     """Aware datetimes as int64 nanoseconds since the epoch (UTC)."""
     return pd.DatetimeIndex(times).as_unit("ns").asi8
@@ -124,41 +136,54 @@ def _mismatches(located: pd.DataFrame, places: TextPlaces) -> np.ndarray:
     return out
 
 
-# ISO 8601 to the second with a UTC offset, as exports write it: parsed at array speed
-# (the same instant as datetime.fromisoformat); anything else goes through parse_created
-_PLAIN_ISO = r"^\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d[+-](?:[01]\d|2[0-3]):[0-5]\d$"
-
-
 def _created_many(
-    values: list[Any], cal: WorkCalendar, now: datetime
+    values: pa.Array | list[Any], cal: WorkCalendar, now: datetime
 ) -> tuple[pd.DatetimeIndex, list[frozenset[str]]]:
-    """:func:`parse_created` of each distinct value (``_NONE`` for a missing one): the
-    instants (UTC) and the flags."""
-    texts = [v if isinstance(v, str) else "" for v in values]
-    plain = np.asarray(
-        pc.match_substring_regex(pa.array(texts, type=pa.large_string()), _PLAIN_ISO).to_numpy(
-            zero_copy_only=False
-        ),
-        dtype=bool,
+    """:func:`parse_created` of each distinct value, Arrow text (nulls missing) or any cells
+    (``_NONE`` for a missing one): the instants (UTC) and the flags. Timestamps as exports
+    write them are read at array speed (:func:`~lapor_router.normalize.times.plain_iso_ns`,
+    the same instants), the others one by one."""
+    arrow = isinstance(values, pa.Array)
+    text = (
+        values
+        if isinstance(values, pa.Array)  # (as `arrow`, spelt out for the type checker)
+        else pa.array(
+            [v if isinstance(v, str) and v != _NONE else None for v in values],
+            type=pa.large_string(),
+        )
     )
-    fast = pd.to_datetime(
-        pd.Series(texts, dtype=object).where(plain, None),
-        format="%Y-%m-%dT%H:%M:%S%z",
-        utc=True,
-        errors="coerce",
-    )
-    fast = fast.astype("datetime64[us, UTC]")  # as pandas keeps datetime objects
-    slow = np.flatnonzero(fast.isna().to_numpy())
-    flags: list[frozenset[str]] = [frozenset()] * len(values)
+    ns = plain_iso_ns(text)
+    flags: list[frozenset[str]] = [frozenset()] * len(text)
+    slow = np.flatnonzero(ns == NAT)
     if len(slow):
-        parsed = [
-            parse_created(None if values[i] is _NONE or values[i] == _NONE else values[i], cal, now)
-            for i in slow.tolist()
-        ]
-        fast.iloc[slow] = pd.to_datetime([p[0] for p in parsed], utc=True)
+        cells = text.take(pa.array(slow)).to_pylist() if arrow else [values[i] for i in slow]
+        parsed = [parse_created(None if v is None or v == _NONE else v, cal, now) for v in cells]
+        ns[slow] = (
+            pd.DatetimeIndex(pd.to_datetime([p[0] for p in parsed], utc=True)).as_unit("ns").asi8
+        )
         for i, p in zip(slow.tolist(), parsed, strict=True):
             flags[i] = frozenset(p[1])
-    return pd.DatetimeIndex(fast), flags
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"), flags
+
+
+def _selection(
+    rg: RuleGraph,
+    category: str | None,
+    status: str,
+    kode: str | None,
+    attributes: Mapping[str, str],
+    near: Sequence[Any],
+) -> tuple[str | None, str | None, frozenset[str], tuple[str, ...]]:
+    """:func:`select_unit` and :func:`requirements` of one distinct key: the unit id, the
+    rule id, the flags and the labels of the missing attributes."""
+    sel = select_unit(rg, category, status, kode, attributes, near)
+    flags = set(sel.flags)
+    missing: list[str] = []
+    if sel.unit_id is not None:
+        _, missing = requirements(rg, rg.categories.get(category or ""), sel.unit_id, attributes)
+        if missing:
+            flags.add("needs_information")
+    return sel.unit_id, sel.rule.id if sel.rule else None, frozenset(flags), tuple(missing)
 
 
 def decide_many(
@@ -181,21 +206,25 @@ def decide_many(
     ``at_sea``: booleans, outside points off the coast (:meth:`Router.at_sea`).
 
     Work is done once per distinct value: per (category, text) for classification, per
-    created-at value for parsing, per (category, place, attributes) for the rule lookup, and
-    per category for the vectorized deadlines. ``located`` is a locate_many frame.
+    created-at value for parsing, per (category, place, attributes) for the rule lookup (kept
+    on the rule graph from one call to the next), and in one vectorized pass for the
+    deadlines. ``located`` is a locate_many frame.
     """
     n = len(located)
     idx = located.index
     coded = TextPlaces.of(places) if places is not None else None
     if categories is not None:
         raw_given = pd.Series(np.asarray(as_array(categories, n), dtype=object), dtype=object)
-        blank = _texts(raw_given, n).str.strip().to_numpy() == ""
+        # blank categories (whitespace alone), tested once per distinct value
+        gcodes, guniq = pd.factorize(_texts(raw_given, n).to_numpy())
+        blank = np.array([u.strip() == "" for u in guniq], dtype=bool)[gcodes]
         given = raw_given.where(~blank, None).astype(object)
     else:
         given = pd.Series([None] * n, dtype=object)
     text = _texts(texts, n) if texts is not None else pd.Series([""] * n, dtype=object)
+    tkey = _key(text)  # each distinct text, coded once
     # classification: once per distinct (category, text)
-    inv, first = _factorize(_key(given, text))
+    inv, first = _factorize(_key(given, tkey))
     given_values: list[Any] = given.tolist()
     guesses = classifier.classify_many(
         [given_values[i] for i in first], [str(text.iat[i]) for i in first]
@@ -213,10 +242,10 @@ def decide_many(
     # attributes found in texts, once per distinct (attributes, text)
     attrs_list = attributes if attributes is not None else [None] * n
     if attributes is None:
-        ainv, afirst = _factorize(_key(text))
+        ainv, afirst = _factorize(tkey)
     else:
         attr_keys = pd.Series([repr(sorted((a or {}).items())) for a in attrs_list], dtype=object)
-        ainv, afirst = _factorize(_key(attr_keys, text))
+        ainv, afirst = _factorize(_key(attr_keys, tkey))
     attrs_u = [report_attributes(rg, attrs_list[i], str(text.iat[i])) for i in afirst]
     # texts that find the same attributes share one code (most texts find none)
     seen_attrs: dict[tuple[tuple[str, str], ...], int] = {}
@@ -225,33 +254,36 @@ def decide_many(
         dtype=np.int64,
     )[ainv]
     # rule selection: once per distinct (category, status, kelurahan, attributes)
-    status = located["status"].astype(str).to_numpy()
-    kode = located["kode"].astype(object).where(located["kode"].notna(), None).to_numpy()
+    status, status_code = _coded(located["status"])
+    kode, kode_code = _coded(located["kode"])
     # the asset contexts rules see (ids aside), as one code per distinct sequence of them
     asset_key = assets.context_keys()[0] if assets is not None else np.zeros(n, np.int64)
-    skey = _key(cat, status, kode, attr_code, asset_key)
+    # each distinct category as a small code (-1: none), gathered to the rows
+    cat_code_u, cat_names = pd.factorize(cat_u, use_na_sentinel=True)
+    cat_code = cat_code_u[inv]
+    skey = _key(cat_code, status_code, kode_code, attr_code, asset_key)
     sinv, sfirst = _factorize(skey)
+    attr_items = list(seen_attrs)  # by code
     unit_u, rule_u, flags_u, missing_u = [], [], [], []
     for i in sfirst:
-        category = rg.categories.get(cat[i] or "")
         near = assets.row(int(i)) if assets is not None else ()
-        sel = select_unit(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]], near)
-        flags = set(sel.flags)
-        missing: list[str] = []
-        if sel.unit_id is not None:
-            _, missing = requirements(rg, category, sel.unit_id, attrs_u[ainv[i]])
-            if missing:
-                flags.add("needs_information")
-        unit_u.append(sel.unit_id)
-        rule_u.append(sel.rule.id if sel.rule else None)
-        flags_u.append(frozenset(flags))
-        missing_u.append(tuple(missing))
+        # a selection near no feature depends on these alone: kept on the rule graph
+        key = ("selection", cat[i], status[i], kode[i], attr_items[attr_code[i]])
+        got = None if near else rg.recall(key)
+        if got is None:
+            got = _selection(rg, cat[i], status[i], kode[i], attrs_u[ainv[i]], near)
+            if not near:
+                rg.remember(key, got)
+        unit_u.append(got[0])
+        rule_u.append(got[1])
+        flags_u.append(got[2])
+        missing_u.append(got[3])
     unit_id = np.array(unit_u, dtype=object)[sinv]
     # created-at: once per distinct value
     created_text = arrow_text(created) if created is not None else None
     if created_text is not None and len(created_text) == n:  # hashed by Arrow
-        cinv, found_text = distinct_values(created_text)
-        cuniq: list[Any] = [_NONE if v is None else v for v in found_text]
+        cinv, cfirst = distinct(created_text)
+        cuniq: pa.Array | list[Any] = created_text.take(pa.array(cfirst))
     else:
         created_s = pd.Series(
             as_array(created, n) if created is not None else [None] * n, dtype=object
@@ -260,16 +292,20 @@ def decide_many(
         cuniq = list(found)
     when_u, cflags = _created_many(cuniq, cal, now)
     when = pd.Series(when_u.tz_convert(cal.tz)[cinv], index=idx)
-    # deadlines: vectorized per category
-    # as UTC nanoseconds, made aware columns once
+    # deadlines: every row with a unit at once, as UTC nanoseconds made aware columns once
     respond_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
     due_ns = respond_ns.copy()
-    cat_key = np.array(["" if c is None else c for c in cat_u], dtype=object)[inv]
     has_unit = np.array([u is not None for u in unit_u], dtype=bool)[sinv]
-    for code in sorted(pd.unique(cat_key[has_unit])):
-        rows = has_unit & (cat_key == code)
-        respond, resolve = deadlines_of(rg, rg.categories.get(code))
-        r_by, d_at = deadlines_many(cal, when[rows], respond, resolve)
+    rows = np.flatnonzero(has_unit)
+    if len(rows):  # each row its category's deadlines, all in one pass (the last: none)
+        pairs = [deadlines_of(rg, rg.categories.get(c or "")) for c in [*cat_names, None]]
+        r_by, d_at = deadlines_many(
+            cal,
+            when.iloc[rows],
+            [p[0] for p in pairs],
+            [p[1] for p in pairs],
+            np.where(cat_code[rows] < 0, len(cat_names), cat_code[rows]),
+        )
         respond_ns[rows], due_ns[rows] = _utc_ns(r_by), _utc_ns(d_at)
     respond_by = pd.Series(_aware(respond_ns, cal), index=idx)
     due_at = pd.Series(_aware(due_ns, cal), index=idx)
