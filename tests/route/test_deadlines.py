@@ -115,3 +115,29 @@ def test_respond_by_is_never_after_due_at_for_any_category_at_any_hour_2025_2027
             one = deadlines(cal, hours.iat[i].to_pydatetime(), category.respond, category.resolve)
             assert one == (respond_by.iat[i], due.iat[i]), (category.code, hours.iat[i])
     assert checked == 26_280 * len(rg.categories)
+
+
+def test_a_deadline_per_row_gives_each_row_what_its_own_deadline_gives(router):
+    import numpy as np
+    import pandas as pd
+
+    from lapor_router.route import add_many, deadlines_many
+
+    rg, cal = router.rules, router.calendar
+    hours = pd.Series(pd.date_range("2025-12-20", "2027-01-05", freq="37min", tz=WIB))
+    pairs = [(c.respond, c.resolve) for c in rg.categories.values()]
+    kinds = {"h" if d.unit == "h" else d.days for pair in pairs for d in pair}
+    assert kinds == {"h", "calendar", "working"}  # every kind of deadline, mixed in one call
+    which = np.random.default_rng(7).integers(0, len(pairs), len(hours))
+    respond_by, due = deadlines_many(
+        cal, hours, [p[0] for p in pairs], [p[1] for p in pairs], which
+    )
+    assert respond_by.index.equals(hours.index) and due.index.equals(hours.index)
+    for k, (respond, resolve) in enumerate(pairs):
+        rows = which == k
+        one_r, one_d = deadlines_many(cal, hours[rows], respond, resolve)
+        for many, one in ((respond_by[rows], one_r), (due[rows], one_d)):
+            assert many.index.equals(one.index), k
+            assert (many.dt.as_unit("ns").to_numpy() == one.dt.as_unit("ns").to_numpy()).all(), k
+    with pytest.raises(TypeError, match="which"):
+        add_many(cal, hours, [pairs[0][0]])
