@@ -22,7 +22,7 @@ import shapely
 
 from ..errors import BatchError, PrivacyWarning
 from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlaces
-from ..normalize import Columns, distinct_values, is_present, objects, private_flag
+from ..normalize import Columns, coded_cells, distinct_values, is_present, objects, private_flag
 from ..normalize.strings import arrow_text, string_array, stripped, text_series, utf8_buffers
 from ..privacy import (
     MASK,
@@ -194,7 +194,8 @@ def route_frame_unmasked(
     )
     # a point that could not be located goes to the one kelurahan its text names
     kodes = places.column(lambda p: p.kode)
-    invalid = located["status"].astype(str).to_numpy() == "invalid"
+    status = coded_cells(located["status"])[0]  # as located (naming changes invalid ones only)
+    invalid = status == "invalid"
     named = np.flatnonzero(invalid & pd.notna(kodes))
     router.name_rows(located, named, kodes[named].tolist())
     near: AssetHits | None = None
@@ -217,8 +218,7 @@ def route_frame_unmasked(
         at_sea=router.at_sea(
             pd.to_numeric(located["lon"], errors="coerce"),
             pd.to_numeric(located["lat"], errors="coerce"),
-            (located["status"].astype(str) == "outside").to_numpy()
-            & located["external_kode"].isna().to_numpy(),
+            (status == "outside") & located["external_kode"].isna().to_numpy(),
         ),
     )
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
@@ -244,8 +244,7 @@ def route_frame_unmasked(
         ("location_status", "status"),
         ("claimed_kode", "claimed_kode"),
     ):
-        values = located[source].astype(object)
-        out[name] = values.where(values.notna(), None).astype(object)
+        out[name] = pd.Series(coded_cells(located[source])[0], index=frame.index, dtype=object)
     for c in OUTPUT_COLUMNS[7:14]:  # unit_id … emergency, as decided
         out[c] = decided[c]
     out["flags"] = decided["flags"]

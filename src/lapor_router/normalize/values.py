@@ -319,6 +319,19 @@ def objects(values: Iterable[Any]) -> np.ndarray:
     return np.fromiter(cells, dtype=object, count=len(cells))
 
 
+def coded_cells(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column's cells as objects (None where missing) and one int64 code per distinct cell
+    (-1 where missing): a categorical column's own codes and categories, gathered without
+    hashing a cell (as ``astype(object)`` gives them, at a fraction of its cost)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy().astype(np.int64)
+        names = np.full(len(column.cat.categories) + 1, None, dtype=object)
+        names[:-1] = np.asarray(column.cat.categories, dtype=object)
+        return names[codes], codes  # code -1: the None at the end
+    cells = column.astype(object).where(column.notna(), None).to_numpy()
+    return cells, pd.factorize(cells, use_na_sentinel=True)[0].astype(np.int64)
+
+
 def first_rows(codes: np.ndarray) -> np.ndarray:
     """The row of each code's first appearance (codes 0..k-1, as pandas' factorize gives)."""
     first = np.zeros(int(codes.max(initial=-1)) + 1, dtype=np.int64)

@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..locate import AssetHits, TextPlace, TextPlaces
-from ..normalize import as_array, distinct, first_rows, is_missing, objects
+from ..normalize import as_array, coded_cells, distinct, first_rows, is_missing, objects
 from ..normalize.strings import arrow_text
 from ..normalize.times import NAT, plain_iso_ns
 from .classify import CategoryClassifier
@@ -72,18 +72,6 @@ def _texts(values: Any, n: int) -> pd.Series:
     return cells.astype(str).where(cells.notna(), "").astype(object)
 
 
-def _coded(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """A column's cells as objects (None where missing) and one int64 code per distinct cell
-    (-1 where missing): a categorical column's own codes, gathered without hashing."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy().astype(np.int64)
-        names = np.full(len(column.cat.categories) + 1, None, dtype=object)
-        names[:-1] = np.asarray(column.cat.categories, dtype=object)
-        return names[codes], codes  # code -1: the None at the end
-    cells = column.astype(object).where(column.notna(), None).to_numpy()
-    return cells, pd.factorize(cells, use_na_sentinel=True)[0].astype(np.int64)
-
-
 def _utc_ns(times: pd.Series) -> np.ndarray:
     """Aware datetimes as int64 nanoseconds since the epoch (UTC)."""
     return pd.DatetimeIndex(times).as_unit("ns").asi8
@@ -117,7 +105,7 @@ def _mismatches(located: pd.DataFrame, places: TextPlaces) -> np.ndarray:
     rows = np.flatnonzero(names[places.codes])
     if not len(rows):
         return out
-    status = located["status"].astype(str).to_numpy()[rows]
+    status = coded_cells(located["status"])[0][rows]
     kode = located["kode"].to_numpy(dtype=object)[rows]
     kec = located["kecamatan"].to_numpy(dtype=object)[rows]
     cands = located["candidates"].to_numpy(dtype=object)[rows]
@@ -254,8 +242,8 @@ def decide_many(
         dtype=np.int64,
     )[ainv]
     # rule selection: once per distinct (category, status, kelurahan, attributes)
-    status, status_code = _coded(located["status"])
-    kode, kode_code = _coded(located["kode"])
+    status, status_code = coded_cells(located["status"])
+    kode, kode_code = coded_cells(located["kode"])
     # the asset contexts rules see (ids aside), as one code per distinct sequence of them
     asset_key = assets.context_keys()[0] if assets is not None else np.zeros(n, np.int64)
     # each distinct category as a small code (-1: none), gathered to the rows
