@@ -211,3 +211,31 @@ def test_a_run_stopped_by_an_error_leaves_no_thread(
         t for t in threading.enumerate() if t.name.startswith(("lapor-merge", "lapor-reader"))
     ]
     assert not (tmp_path / f"o.{ext}").exists()
+
+
+def test_routing_text_columns_are_text_in_parquet_whether_or_not_a_row_has_a_value(
+    router, tmp_path, monkeypatch
+):
+    # they were typed `null` when no row of the file had a value (a file whose texts name
+    # no place), and a first chunk without one stopped the stream for a merge at the end
+    reports = generate(400, BOUNDARIES / "jakarta_kel.parquet", seed=5)
+    named = " di kel. Menteng RW 03 jl. Sudirman kecamatan Tebet"
+    later = reports.copy()
+    later.loc[300::7, "text"] = later.loc[300::7, "text"] + named
+    merged: list[int] = []
+    merge = batch_run.merge_parts
+    monkeypatch.setattr(
+        batch_run, "merge_parts", lambda p, *a: merged.append(len(p)) or merge(p, *a)
+    )
+    places = ("named_kelurahan", "named_kode", "named_kecamatan", "rw", "street")
+    for name, frame in (("none", reports), ("later", later)):
+        src = tmp_path / f"{name}.csv"
+        write_csv(frame, src)
+        out = tmp_path / f"{name}.parquet"
+        route_file(src, out, router=router, now=NOW, progress=False, chunk_rows=150)
+        table = pq.read_table(out)
+        for c in (*places, "unit_id", "receiver", "claimed_kode", "rule_set"):
+            assert table.schema.field(c).type == pa.string(), (name, c)
+        counts = [table[c].null_count for c in places]
+        assert counts == [400] * 5 if name == "none" else min(counts) < 400, (name, counts)
+    assert merged == []  # both streamed

@@ -53,7 +53,7 @@ def route_chunk_unmasked(
     # (lapor_router.normalize.memory); the masking warns of nothing: the summary says it once
     with no_gc():
         routed, located, mask = route_frame_unmasked(
-            router, frame.drop(columns=["__row_id"]), columns, now, ids, geometry
+            router, frame.drop(columns=["__row_id"]), columns, now, ids, geometry, as_arrow=True
         )
     return routed, located[["lon", "lat"]], mask
 

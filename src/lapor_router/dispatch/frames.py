@@ -23,7 +23,15 @@ import shapely
 from ..errors import BatchError, PrivacyWarning
 from ..locate import ASSET_STATUSES, NO_PLACE, AssetHits, TextPlaces
 from ..normalize import Columns, coded_cells, distinct_values, is_present, objects, private_flag
-from ..normalize.strings import arrow_text, string_array, stripped, text_series, utf8_buffers
+from ..normalize.strings import (
+    arrow_text,
+    category_text,
+    gathered_text,
+    string_array,
+    stripped,
+    text_series,
+    utf8_buffers,
+)
 from ..privacy import (
     MASK,
     is_nik_column,
@@ -147,11 +155,14 @@ def route_frame_unmasked(
     now: datetime | None,
     row_ids: Sequence[int] | np.ndarray | None,
     geometry: str | None,
+    as_arrow: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, Callable[..., None]]:
     """:func:`route_frame`'s rows with the copies of the input columns not masked yet, the
     locate_many frame behind them, and the call that masks the rows in place (``warn=True``
     warns of private rows without reporter columns), to be made before the rows go
-    anywhere (a batch run's writer thread makes it while the next chunk is routed)."""
+    anywhere (a batch run's writer thread makes it while the next chunk is routed).
+    ``as_arrow``: the routing columns of text as Arrow-backed text (missing cells NaN), as
+    the batch writers take them without a Python object per cell; else objects (None)."""
     cols = (columns or Columns()).resolve([str(c) for c in frame.columns if c != geometry])
     n = len(frame)
     now = now or router.now()
@@ -220,6 +231,7 @@ def route_frame_unmasked(
             pd.to_numeric(located["lat"], errors="coerce"),
             (status == "outside") & located["external_kode"].isna().to_numpy(),
         ),
+        as_arrow=as_arrow,
     )
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
@@ -229,8 +241,8 @@ def route_frame_unmasked(
         if cols.unit
         else np.full(n, "", dtype=object)
     )
-    new_unit = _lower_text(decided["unit_id"].to_numpy(dtype=object))
-    new_name = _lower_text(decided["unit_name"].to_numpy(dtype=object))
+    new_unit = _lower_text(decided["unit_id"])
+    new_name = _lower_text(decided["unit_name"])
     unit_changed = (unit_given != "") & (unit_given != new_unit) & (unit_given != new_name)
     loc_flags = located["flags"].to_numpy(dtype=object)
     fcodes, fsets = pd.factorize(loc_flags, use_na_sentinel=False)
@@ -244,15 +256,16 @@ def route_frame_unmasked(
         ("location_status", "status"),
         ("claimed_kode", "claimed_kode"),
     ):
-        out[name] = pd.Series(coded_cells(located[source])[0], index=frame.index, dtype=object)
+        out[name] = _location_column(located[source], as_arrow)
     for c in OUTPUT_COLUMNS[7:14]:  # unit_id … emergency, as decided
         out[c] = decided[c]
     out["flags"] = decided["flags"]
     out["reroute"] = unit_changed.astype(bool) | kel_changed
     for c in _TEXT_COLUMNS:
         out[c] = decided[c]
-    out["boundary_set"] = located["boundary_set"].astype(object)
-    out["rule_set"] = router.rules.fingerprint
+    out["boundary_set"] = _location_column(located["boundary_set"], as_arrow)
+    rule_set = gathered_text([router.rules.fingerprint], np.zeros(n, np.int64))
+    out["rule_set"] = text_series(rule_set, frame.index) if as_arrow else router.rules.fingerprint
     out["receiver"] = decided["receiver"]
     out["receiver_channel"] = decided["receiver_channel"]
     if near is not None:
@@ -264,6 +277,14 @@ def route_frame_unmasked(
         _mask_columns(frame, out, cols, renamed, private, geometry, warn)
 
     return out, located, mask
+
+
+def _location_column(column: pd.Series, as_arrow: bool) -> pd.Series:
+    """A categorical column of the locate_many frame as a routed column: Arrow-backed text
+    with ``as_arrow`` (missing: NaN), else objects (missing: None)."""
+    if as_arrow and (text := category_text(column)) is not None:
+        return text_series(text, column.index)
+    return pd.Series(coded_cells(column)[0], index=column.index, dtype=object)
 
 
 def _mask_columns(

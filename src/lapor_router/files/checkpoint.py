@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import BatchError
 from ..normalize import distinct_values, is_present, objects, private_flag
+from ..normalize.strings import arrow_text
 
 
 @dataclass
@@ -127,9 +129,16 @@ def _unit_or_outside(u: Any) -> str:
     return u if isinstance(u, str) else "(outside Jakarta)"
 
 
+def _cells(values: pd.Series) -> np.ndarray | pa.Array:
+    """A column as :func:`distinct_values` takes it: Arrow text as it is (nulls: None),
+    any other as objects."""
+    text = arrow_text(values)
+    return text if text is not None else values.to_numpy(dtype=object)
+
+
 def _per_value(values: pd.Series, f: Callable[[Any], Any]) -> np.ndarray:
     """``f`` of each cell, computed once per distinct value (:func:`distinct`)."""
-    codes, uniques = distinct_values(values.to_numpy(dtype=object))
+    codes, uniques = distinct_values(_cells(values))
     out: np.ndarray = objects([f(u) for u in uniques])[codes]
     return out
 
@@ -138,8 +147,8 @@ def _pair_counts(
     left: pd.Series, right: pd.Series, f: Callable[[Any], str], g: Callable[[Any], str]
 ) -> Counter[str]:
     """How many rows hold each ``f(left) → g(right)``, counted per distinct pair."""
-    ca, ua = distinct_values(left.to_numpy(dtype=object))
-    cb, ub = distinct_values(right.to_numpy(dtype=object))
+    ca, ua = distinct_values(_cells(left))
+    cb, ub = distinct_values(_cells(right))
     out: Counter[str] = Counter()
     if not len(ca):
         return out
@@ -152,6 +161,11 @@ def _pair_counts(
 
 def _distinct_counts(values: pd.Series) -> list[tuple[Any, int]]:
     """Each distinct cell (None and NaN as one missing value, None) with its count."""
+    text = arrow_text(values)
+    if text is not None:  # hashed by Arrow, nulls one value (None)
+        tcodes, found = distinct_values(text)
+        tcounts = np.bincount(tcodes, minlength=len(found)).tolist()
+        return [(u, c) for u, c in zip(found, tcounts, strict=True) if c]
     codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
     counts = np.bincount(codes + 1, minlength=len(uniques) + 1).tolist()
     out = [(u, c) for u, c in zip(uniques, counts[1:], strict=True) if c]

@@ -3,6 +3,9 @@ vectorized passes over whole columns (masking, writing)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -33,6 +36,27 @@ def arrow_text(cells: pd.Series | np.ndarray) -> pa.Array | None:
         text = pa.array(array)
         return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
     return None
+
+
+def gathered_text(values: Sequence[Any], codes: np.ndarray) -> pa.Array | None:
+    """``values[codes]`` as Arrow text (large strings; code -1: null), gathered from one
+    value per distinct key without a Python object per row; None when some value is
+    neither a ``str`` nor None."""
+    if not all(v is None or isinstance(v, str) for v in values):
+        return None
+    codes = np.asarray(codes, dtype=np.int64)
+    if not len(values):
+        return pa.nulls(len(codes), pa.large_string())
+    dictionary = pa.array(list(values), pa.large_string())
+    return dictionary.take(pa.array(codes, mask=codes < 0))
+
+
+def category_text(column: pd.Series) -> pa.Array | None:
+    """A categorical column of text as Arrow text (missing: null), from its codes and
+    categories; None for any other column."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    return gathered_text(list(column.cat.categories), column.cat.codes.to_numpy())
 
 
 def string_array(cells: pd.Series | np.ndarray | pa.Array) -> pa.Array | None:

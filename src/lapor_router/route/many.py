@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ..locate import AssetHits, TextPlace, TextPlaces
 from ..normalize import as_array, coded_cells, distinct, first_rows, is_missing, objects
-from ..normalize.strings import arrow_text
+from ..normalize.strings import arrow_text, gathered_text, text_series
 from ..normalize.times import NAT, plain_iso_ns
 from .classify import CategoryClassifier
 from .deadlines import WorkCalendar, deadlines_many
@@ -187,10 +187,14 @@ def decide_many(
     places: Sequence[TextPlace] | None = None,
     assets: AssetHits | None = None,
     at_sea: Any = None,
+    as_arrow: bool = False,
 ) -> pd.DataFrame:
     """The columns of :func:`decide` for many located reports at once (same answers);
     ``places`` are the places the texts name (:meth:`Locator.text_places`); ``assets``
     the features near each point, nearest first (:meth:`Router.asset_matches`);
+    ``as_arrow``: the text columns (unit, category, rule, names...) as Arrow-backed text
+    (pandas ``str``, missing cells NaN) gathered without a Python object per row, as a
+    batch run writes them; else object columns (missing cells None);
     ``at_sea``: booleans, outside points off the coast (:meth:`Router.at_sea`).
 
     Work is done once per distinct value: per (category, text) for classification, per
@@ -266,7 +270,6 @@ def decide_many(
         rule_u.append(got[1])
         flags_u.append(got[2])
         missing_u.append(got[3])
-    unit_id = np.array(unit_u, dtype=object)[sinv]
     # created-at: once per distinct value
     created_text = arrow_text(created) if created is not None else None
     if created_text is not None and len(created_text) == n:  # hashed by Arrow
@@ -318,8 +321,8 @@ def decide_many(
         per_combo[k] = f
     all_flags = per_combo[back] if n else np.empty(0, dtype=object)
     # outside the area: who takes the report, once per distinct (area, at sea)
-    receiver = np.full(n, None, dtype=object)
-    channel = np.full(n, None, dtype=object)
+    got_u: list[tuple[str | None, str | None]] = []
+    ecodes = np.full(n, -1, dtype=np.int64)  # each row's receiver (-1: none)
     sea = np.zeros(n, dtype=bool) if at_sea is None else np.asarray(at_sea, dtype=bool)
     outside = np.flatnonzero(status == "outside")
     if len(outside):
@@ -327,53 +330,59 @@ def decide_many(
                for c in ("external_kode", "external_nama", "external_kota")]  # fmt: skip
         # once per distinct (area, at sea), then once per distinct (flags, area, at sea)
         eback, efirst = _factorize(_key(*ext, sea[outside]))
-        got_u, extra_u = [], []
+        extra_u = []
         for i in efirst.tolist():
             kode_, nama_, kota_ = (None if is_missing(c[i]) else str(c[i]) for c in ext)
             got, _, extra = outside_receiver(rg, kode_, nama_, kota_, bool(sea[outside[i]]))
             got_u.append(got or (None, None))
             extra_u.append(extra)
-        receiver[outside] = objects([g[0] for g in got_u])[eback]
-        channel[outside] = objects([g[1] for g in got_u])[eback]
+        ecodes[outside] = eback
         fback, ffirst = _factorize(_key(back[outside], eback))
         merged = objects([all_flags[outside[i]] | extra_u[eback[i]] for i in ffirst.tolist()])
         all_flags[outside] = merged[fback]
     units = rg.units
 
-    def named(get: Callable[[TextPlace], Any]) -> np.ndarray:
-        return coded.column(get) if coded is not None else np.full(n, None, dtype=object)
+    def column(values: Sequence[Any], codes: np.ndarray) -> np.ndarray | pd.Series:
+        """``values[codes]`` (code -1: None), one value per distinct key: with ``as_arrow``
+        Arrow-backed text when every value is text or None, else an object array."""
+        if as_arrow and (text := gathered_text(values, codes)) is not None:
+            return text_series(text, idx)
+        gathered: np.ndarray = objects([*values, None])[codes]
+        return gathered
 
-    number = np.array(
-        [
-            rg.categories[c].emergency_number if (e and c) else None
-            for c, e in zip(cat_u, emer_u, strict=True)
-        ],
-        dtype=object,
-    )[inv]
+    def named(get: Callable[[TextPlace], Any]) -> np.ndarray | pd.Series:
+        if coded is None:
+            return column([], np.full(n, -1, dtype=np.int64))
+        return column([get(p) for p in coded.places], coded.codes)
+
+    number = [
+        rg.categories[c].emergency_number if (e and c) else None
+        for c, e in zip(cat_u, emer_u, strict=True)
+    ]
     columns = {
-        "unit_id": unit_id,
-        "unit_name": objects([units[u].name if u else None for u in unit_u])[sinv],
-        "level": objects([units[u].level if u else None for u in unit_u])[sinv],
-        "category": cat,
-        "category_source": objects([g.source for g in guesses])[inv],
-        "suggested_category": objects([g.suggested for g in guesses])[inv],
+        "unit_id": column(unit_u, sinv),
+        "unit_name": column([units[u].name if u else None for u in unit_u], sinv),
+        "level": column([units[u].level if u else None for u in unit_u], sinv),
+        "category": column(list(cat_u), inv),
+        "category_source": column([g.source for g in guesses], inv),
+        "suggested_category": column([g.suggested for g in guesses], inv),
         "category_candidates": objects([g.candidates for g in guesses])[inv],
-        "classifier": objects([g.classifier for g in guesses])[inv],
+        "classifier": column([g.classifier for g in guesses], inv),
         "named_kelurahan": named(lambda p: p.place.kelurahan),
         "named_kode": named(lambda p: p.kode),
         "named_kecamatan": named(lambda p: p.place.kecamatan),
         "rt": named(lambda p: p.place.rt),
         "rw": named(lambda p: p.place.rw),
         "street": named(lambda p: p.place.street),
-        "rule_id": objects(rule_u)[sinv],
+        "rule_id": column(rule_u, sinv),
         "emergency": emergency,
-        "emergency_number": number,
+        "emergency_number": column(number, inv),
         "respond_by": respond_by,
         "due_at": due_at,
         "missing_information": objects(missing_u)[sinv],
         "flags": all_flags,
-        "receiver": receiver,
-        "receiver_channel": channel,
+        "receiver": column([g[0] for g in got_u], ecodes),
+        "receiver_channel": column([g[1] for g in got_u], ecodes),
     }
     return pd.DataFrame(
         {
