@@ -136,19 +136,21 @@ def mask_words(text: str, words: Iterable[str]) -> str:
     return text
 
 
-# What a value must hold to need :func:`mask_text`: an "@", or the start of a NIK or of a
-# phone number as the patterns above find them. A superset of every pattern, in RE2 syntax,
-# tested over whole arrays: RE2 has no look-behind, so "not after a word character" is
-# read as "at the start or after a character that is not an ASCII word character" (which
-# lets more through), and Python's Unicode \d and \s are spelt out; the trailing look-aheads
-# and the upper repeat counts are dropped (they only let fewer through). Dates, times and
-# coordinates ("106.8272", "2026-11-03T10:00") pass it by.
+# What a value must hold to need :func:`mask_text`: an "@" and a domain, or the start of a
+# NIK or of a phone number as the patterns above find them. A superset of every pattern,
+# in RE2 syntax, tested over whole arrays: RE2 has no look-behind, so "not after a word
+# character" is read as "at the start or after a character that is not an ASCII word
+# character" (which lets more through), and Python's Unicode \d and \s are spelt out; the
+# trailing look-aheads and the upper repeat counts are dropped (they only let fewer
+# through). Dates, times and coordinates ("106.8272", "2026-11-03T10:00") pass it by.
 _D = r"\p{Nd}"
 _S = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]"
 _SEP = rf"(?:{_S}|[.\-])"  # Python's [\s.\-]
 _MAYBE = "|".join(
     [
-        "@",
+        # an e-mail's "@", then its domain's characters up to a dot and two ASCII letters
+        # (RE2's [^\s@] holds Python's Unicode [\w.-]); a unit id (sudin_hub@31.74) passes by
+        r"@[^\s@]+\.[A-Za-z]{2}",
         rf"(?:^|[^\w.])(?:{_D}{{16}}|{_D}{{4}}[ .\-]{_D}{{4}}[ .\-]{_D}{{4}}[ .\-]{_D}{{4}}"
         rf"|{_D}{{6}}[ .\-]{_D}{{6}}[ .\-]{_D}{{4}}"
         rf"|{_D}{{2}}[ .\-]{_D}{{2}}[ .\-]{_D}{{2}}[ .\-]{_D}{{6}}[ .\-]{_D}{{4}})",

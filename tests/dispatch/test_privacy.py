@@ -158,8 +158,9 @@ def test_the_vectorized_pre_filter_lets_every_shape_through_and_dates_past():
     texts = [f"hubungi {v} ya" for v in SHAPES.values()]
     assert maybe_personal(texts).all()
     assert not maybe_personal(
-        ["2026-11-03T10:00:00+07:00", "106.8272", "-6.1754", "RT 05 RW 03"]
+        ["2026-11-03T10:00:00+07:00", "106.8272", "-6.1754", "RT 05 RW 03", "sudin_hub@31.74"]
     ).any()
+    assert maybe_personal(["surel: budi@mail.co.id", "ÉLISE@DOMAÏNE.ID"]).all()
 
 
 @settings(max_examples=300, deadline=None)
@@ -181,7 +182,7 @@ def test_mask_values_of_an_array_equals_mask_text_of_each(values):
 PIECES = st.sampled_from(
     ["0", "62", "+62", "+", "8", "12", "3456", "7890", "21", "(", ")", " ", "  ", ".", "-",
      "\u00a0", "\u2009", "\x1c", "\u0660", "\u0668", "\u0967", "a", "é", "_", "@", "x.co",
-     "3171", "010190", "0004", "31", "71", "\n", "/"]
+     "3171", "010190", "0004", "31", "71", "\n", "/", "co", "ÏD", "sudin_hub", ".74"]
 )  # fmt: skip
 
 
@@ -202,7 +203,7 @@ def test_the_pre_filter_passes_everything_mask_text_would_change(text):
 ASCII_PIECES = st.sampled_from(
     ["0", "62", "+62", "+", "8", "12", "3456", "7890", "21", "(", ")", " ", "  ", ".", "-",
      "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "a", "_", "@", "x.co", "3171", "010190",
-     "0004", "31", "71", "\n", "/", "\x7f"]
+     "0004", "31", "71", "\n", "/", "\x7f", "co", "ID"]
 )  # fmt: skip
 
 
