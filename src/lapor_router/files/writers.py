@@ -192,14 +192,18 @@ _ONE_TYPE = ("integer", "boolean", "bytes", "date", "time")
 
 def _csv_bytes(frame: pd.DataFrame) -> np.ndarray:
     """The rows of ``frame`` (no header) as pandas' ``to_csv`` writes them, as UTF-8 bytes:
-    each column's cells made text by Arrow, the rows joined by a compiled kernel."""
+    each column's cells made text by Arrow (:func:`_csv_cells`), joined by :func:`_csv_rows`."""
+    return _csv_rows([_csv_cells(frame[c]) for c in frame.columns], len(frame))
+
+
+def _csv_rows(cells: list[pa.Array], n: int) -> np.ndarray:
+    """``n`` rows of CSV cells (one array per column) as UTF-8 bytes, joined by a compiled
+    kernel."""
     from .kernels import csv_rows
 
-    n = len(frame)
-    chunks, starts, base = [], np.empty((n, frame.shape[1]), np.int64), 0
+    chunks, starts, base = [], np.empty((n, len(cells)), np.int64), 0
     ends = np.empty_like(starts)
-    for j, c in enumerate(frame.columns):
-        text = _csv_cells(frame[c])
+    for j, text in enumerate(cells):
         offsets, data = utf8_buffers(text)
         chunks.append(data)
         starts[:, j] = offsets[:-1] + base
@@ -224,7 +228,7 @@ def _point_geometry(
     return out
 
 
-_CSV_SLICE = 10_000  # rows made text and joined at a time
+_CSV_SLICE = 10_000  # rows joined at a time
 
 
 def write_part(
@@ -232,31 +236,36 @@ def write_part(
 ) -> None:
     """One chunk's routed rows, in the output format (merged later by :func:`merge_parts`)."""
     tmp = path.with_name(path.name + ".tmp")
+    # the chunk's cells made text column by column (Arrow arrays), then joined into rows a
+    # slice at a time (zero-copy slices of the arrays: the joined bytes of a chunk never all
+    # exist at once)
     if fmt == "csv":
+        text = _to_text_columns(frame, geometry, fmt)
+        cells = [_csv_cells(text[c]) for c in text.columns]
         with open(tmp, "wb") as fh:
-            # a slice at a time: the text copies of a chunk's cells never all exist at once
             for lo in range(0, len(frame), _CSV_SLICE):
-                part = frame.iloc[lo : lo + _CSV_SLICE]
-                fh.write(_csv_bytes(_to_text_columns(part, geometry, fmt)).data)
+                n = min(_CSV_SLICE, len(frame) - lo)
+                fh.write(_csv_rows([c.slice(lo, _CSV_SLICE) for c in cells], n).data)
     elif fmt == "jsonl":
+        cells, pieces = _json_objects(_to_text_columns(frame, geometry, fmt))
         with open(tmp, "wb") as fh:
             for lo in range(0, len(frame), _CSV_SLICE):
-                text = _to_text_columns(frame.iloc[lo : lo + _CSV_SLICE], geometry, fmt)
-                cells, pieces = _json_objects(text)
-                fh.write(_joined(cells, [*pieces[:-1], pieces[-1] + "\n"], len(text)))
+                part = [c.slice(lo, _CSV_SLICE) for c in cells]
+                n = min(_CSV_SLICE, len(frame) - lo)
+                fh.write(_joined(part, [*pieces[:-1], pieces[-1] + "\n"], n))
     elif fmt == "geojson":
         geoms = _point_geometry(frame, geometry, lonlat)
         props = frame.drop(columns=[geometry]) if geometry in frame else frame
+        cells, pieces = _json_objects(_to_text_columns(props, None, fmt))
+        # {"type": "Feature", "geometry": …, "properties": {…}} as json.dumps writes it
+        head = ['{"type": "Feature", "geometry": ', ', "properties": ' + pieces[0]]
+        pieces = [*head, *pieces[1:]]
+        pieces[-1] += "}\n"
         with open(tmp, "wb") as fh:
             for lo in range(0, len(frame), _CSV_SLICE):
-                text = _to_text_columns(props.iloc[lo : lo + _CSV_SLICE], None, fmt)
-                cells, pieces = _json_objects(text)
-                # {"type": "Feature", "geometry": …, "properties": {…}} as json.dumps writes it
-                head = ['{"type": "Feature", "geometry": ', ', "properties": ' + pieces[0]]
-                pieces = [*head, *pieces[1:]]
-                pieces[-1] += "}\n"
                 geo = _geojson_geometries(geoms[lo : lo + _CSV_SLICE])
-                fh.write(_joined([geo, *cells], pieces, len(text)))
+                part = [geo, *(c.slice(lo, _CSV_SLICE) for c in cells)]
+                fh.write(_joined(part, pieces, len(geo)))
     else:
         geoms = _point_geometry(frame, geometry, lonlat)
         table = frame.drop(columns=[geometry]) if geometry in frame else frame.copy()
