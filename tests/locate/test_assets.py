@@ -315,3 +315,34 @@ def test_a_shapefile_is_refused_at_install(tmp_path):
         install_layer(spec, tmp_path / "installed")
     assert str(shp) in str(err.value)
     assert not (tmp_path / "installed").exists()
+
+
+@pytest.mark.parametrize("share", [0.0, 0.02, 0.5, 1.0])
+def test_context_keys_code_points_alike_exactly_when_their_matches_route_alike(share):
+    """Two points share a code exactly when their sequences (nearest first, ties in layer
+    order) of (layer, feature context) are equal; each representative has its own code."""
+    from lapor_router.locate.assets import AssetHits
+
+    rng = np.random.default_rng(int(share * 100))
+    road = rng.choice(["arteri", "lokal"], 40).tolist()
+    layers = (
+        _layer(list(_random_segments(rng, 40)), fungsi=road),
+        _layer(list(_random_segments(rng, 30)), kelas=rng.choice(["a", "b", "c"], 30).tolist()),
+        _layer(list(_random_segments(rng, 20))),
+    )
+    n = 3000
+    features = np.stack([rng.integers(0, len(lay.ids), n) for lay in layers])
+    features[rng.random((3, n)) >= share] = -1
+    metres = np.where(features >= 0, rng.integers(0, 4, (3, n)).astype(float), np.nan)
+    codes, first = AssetHits(layers, features, metres).context_keys()
+
+    def key(i):
+        got = [(metres[j, i], j) for j in range(3) if features[j, i] >= 0]
+        return tuple((j, int(layers[j].context_codes()[features[j, i]])) for _, j in sorted(got))
+
+    keys = [key(i) for i in range(n)]
+    distinct = {k: c for k, c in zip(keys, codes.tolist(), strict=True)}
+    assert len(distinct) == len(set(codes.tolist())) == len(first)
+    assert all(distinct[k] == c for k, c in zip(keys, codes.tolist(), strict=True))
+    assert sorted(codes[first].tolist()) == list(range(len(first)))
+    assert AssetHits(layers, features, metres).matched().tolist() == [bool(k) for k in keys]

@@ -506,6 +506,10 @@ class AssetHits:
         far = np.where(self.features >= 0, self.metres, np.inf)
         return np.argsort(far, axis=0, kind="stable")
 
+    def matched(self) -> np.ndarray:
+        """Per point, whether any layer matched it (bool)."""
+        return np.asarray((self.features >= 0).any(axis=0), dtype=bool)
+
     def row(self, i: int) -> tuple[AssetMatch, ...]:
         """Point ``i``'s matches, nearest first."""
         if not (self.features[:, i] >= 0).any():
@@ -525,18 +529,25 @@ class AssetHits:
         n = len(self)
         if not self.layers:
             return np.zeros(n, dtype=np.int64), np.zeros(min(n, 1), dtype=np.int64)
-        order = self.order()
+        # points near no feature (most of them) share code 0; only the others are sorted
+        matched = self.matched()
+        rows = np.flatnonzero(matched)
+        features = self.features[:, rows]
+        order = AssetHits(self.layers, features, self.metres[:, rows]).order()
         cols = []
         for k in range(len(self.layers)):
             li = order[k]
-            code = np.full(n, -1, dtype=np.int64)
+            code = np.full(len(rows), -1, dtype=np.int64)
             for j, layer in enumerate(self.layers):
-                at = (li == j) & (self.features[j] >= 0)
-                code[at] = j * (1 << 32) + layer.context_codes()[self.features[j][at]]
+                at = (li == j) & (features[j] >= 0)
+                code[at] = j * (1 << 32) + layer.context_codes()[features[j][at]]
             cols.append(code)
         _, first, inverse = np.unique(np.stack(cols, axis=1), axis=0, return_index=True,
                                       return_inverse=True)  # fmt: skip
-        return inverse.ravel().astype(np.int64), first.astype(np.int64)
+        alone = np.flatnonzero(~matched)[:1]  # the first point near no feature, if any
+        codes = np.zeros(n, dtype=np.int64)
+        codes[rows] = inverse.ravel() + len(alone)
+        return codes, np.concatenate([alone, rows[first]]).astype(np.int64)
 
     def nearest(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per point: the layer (-1 for none), feature and metres of its nearest match."""

@@ -257,8 +257,9 @@ def decide_many(
     sinv, sfirst = _factorize(skey)
     attr_items = list(seen_attrs)  # by code
     unit_u, rule_u, flags_u, missing_u = [], [], [], []
+    near_any = assets.matched() if assets is not None else np.zeros(n, dtype=bool)
     for i in sfirst:
-        near = assets.row(int(i)) if assets is not None else ()
+        near = assets.row(int(i)) if assets is not None and near_any[i] else ()
         # a selection near no feature depends on these alone: kept on the rule graph
         key = ("selection", cat[i], status[i], kode[i], attr_items[attr_code[i]])
         got = None if near else rg.recall(key)
