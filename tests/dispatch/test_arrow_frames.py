@@ -38,6 +38,13 @@ def test_arrow_text_frame_routes_as_an_object_frame(router, odd):
         plain.loc[5, "claimed_kelurahan"], plain.loc[6, "claimed_kelurahan"] = "", " GAMBIR "
         plain.loc[7, "created_at"], plain.loc[8, "created_at"] = "kemarin", "2026-11-03 10:00"
         plain.loc[9, "current_unit"], plain.loc[10, "current_unit"] = " PAM_JAYA ", ""
+        # categories blank, missing or padded; texts missing, blank or naming a place
+        plain.loc[11, "category"], plain.loc[12, "category"] = "  ", ""
+        plain.loc[13, "category"], plain.loc[14, "category"] = None, " jalan_rusak "
+        plain.loc[15, "text"], plain.loc[16, "text"], plain.loc[17, "text"] = None, "", "   "
+        plain.loc[18, "text"] = "Jalan berlubang di kel. Gambir RT 03 RW 05 #jakarta"
+        plain.loc[19, "text"] = plain.loc[18, "text"]
+        plain.loc[19, "category"] = None
     arrow = pd.DataFrame(
         {c: text_series(pa.array(plain[c].tolist(), pa.large_string())) for c in plain}
     )

@@ -197,7 +197,7 @@ def route_frame_unmasked(
         shares=False,
     )
     located.index = frame.index
-    texts = col(cols.text)
+    texts = text_or_col(cols.text)
     places = (
         router.text_places(texts)
         if texts is not None
@@ -220,7 +220,7 @@ def route_frame_unmasked(
         router.calendar,
         router.classifier,
         located,
-        col(cols.category),
+        text_or_col(cols.category),
         texts,
         text_or_col(cols.created_at),
         now,

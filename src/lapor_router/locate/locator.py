@@ -245,7 +245,8 @@ class Locator:
     def text_places(self, texts: Any) -> TextPlaces:
         """The place each text names (kelurahan, kecamatan, RT/RW, street), the kelurahan
         matched to this set as a claimed name is."""
-        return self.places.of_many(as_array(texts).tolist())
+        text = texts if isinstance(texts, pa.Array) else arrow_text(texts)
+        return self.places.of_many(text if text is not None else as_array(texts).tolist())
 
     def named_location(self, base: Location, kode: str) -> Location:
         """``base`` (a point that could not be located) moved to the kelurahan ``kode`` a

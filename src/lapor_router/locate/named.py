@@ -14,8 +14,9 @@ from typing import Any, overload
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..normalize import name_key, objects
+from ..normalize import distinct_values, name_key, objects
 from ..normalize.places import NamedPlace, PlaceFinder
 from .boundaries import BoundarySet
 
@@ -90,15 +91,21 @@ class PlaceMatcher:
             )
         return self._finder
 
-    def of_many(self, texts: Sequence[object]) -> TextPlaces:
+    def of_many(self, texts: Sequence[object] | pa.Array) -> TextPlaces:
         """The :class:`TextPlace` of each text, read once per distinct text (missing cells:
-        None, NaN, NaT, NA name no place) and matched once per distinct place."""
-        cells = objects(texts)
-        try:
-            codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-        except TypeError:  # unhashable cells: each read on its own
-            codes, uniques = np.arange(len(cells)), cells
-        found = self.finder.find_many([*uniques.tolist(), None])
+        None, NaN, NaT, NA name no place) and matched once per distinct place. Arrow text
+        is hashed by Arrow: only its distinct values become Python strings."""
+        uniques: Sequence[object]
+        if isinstance(texts, pa.Array):
+            codes, uniques = distinct_values(texts)  # a null: its own code, value None
+        else:
+            cells = objects(texts)
+            try:
+                codes, found_u = pd.factorize(cells, use_na_sentinel=True)
+                uniques = found_u.tolist()
+            except TypeError:  # unhashable cells: each read on its own
+                codes, uniques = np.arange(len(cells)), cells.tolist()
+        found = self.finder.find_many([*uniques, None])
         # distinct texts may name one place: match each place once
         pcodes, places = pd.factorize(objects(found), use_na_sentinel=False)
         matched = [self._matched(p) for p in places]

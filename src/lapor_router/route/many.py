@@ -10,9 +10,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..locate import AssetHits, TextPlace, TextPlaces
-from ..normalize import as_array, coded_cells, distinct, first_rows, is_missing, objects
+from ..normalize import (
+    as_array,
+    coded_cells,
+    distinct,
+    distinct_values,
+    first_rows,
+    is_missing,
+    objects,
+)
 from ..normalize.strings import arrow_text, gathered_text, text_series
 from ..normalize.times import NAT, plain_iso_ns
 from .classify import CategoryClassifier
@@ -59,6 +68,43 @@ def _key(*parts: Any) -> np.ndarray:
             out = pd.factorize(out * (int(codes.max(initial=0)) + 1) + codes)[0].astype(np.int64)
     assert out is not None
     return out
+
+
+def _given_categories(
+    categories: Any, n: int
+) -> tuple[np.ndarray | pd.Series, Callable[[np.ndarray], list[str | None]]]:
+    """A key per row for the category given (for :func:`_key`; missing and blank cells,
+    whitespace alone, one value) and a function giving the category at some rows (None for
+    a missing or blank one). Arrow text is hashed by Arrow, its values made Python strings
+    once per distinct value; other cells are tested once per distinct value too."""
+    if categories is None:
+        return np.full(n, -1, dtype=np.int64), lambda rows: [None] * len(rows)
+    text = arrow_text(categories)
+    if text is not None:
+        codes, values = distinct_values(text)
+        blank = np.array([v is None or v.strip() == "" for v in values], dtype=bool)
+        codes = np.where(blank[codes], -1, codes) if len(codes) else codes
+        return codes, lambda rows: [None if codes[i] < 0 else values[codes[i]] for i in rows]
+    raw = pd.Series(np.asarray(as_array(categories, n), dtype=object), dtype=object)
+    gcodes, guniq = pd.factorize(_texts(raw, n).to_numpy())
+    blank = np.array([u.strip() == "" for u in guniq], dtype=bool)[gcodes]
+    given = raw.where(~blank, None).astype(object)
+    cells: list[Any] = given.tolist()
+    return given, lambda rows: [cells[i] for i in rows]
+
+
+def _texts_coded(texts: Any, n: int) -> tuple[np.ndarray, Callable[[np.ndarray], list[str]]]:
+    """A code per row for each distinct text (missing cells as "", codes in order of first
+    appearance) and a function giving the texts at some rows. Arrow text is hashed by Arrow
+    and only the texts asked for become Python strings."""
+    if texts is None:
+        return np.zeros(n, dtype=np.int64), lambda rows: [""] * len(rows)
+    arrow = arrow_text(texts)
+    if arrow is not None:
+        codes, values = distinct_values(pc.fill_null(arrow, ""))
+        return codes, lambda rows: [values[codes[i]] for i in rows]
+    text = _texts(texts, n)
+    return _key(text), lambda rows: [str(text.iat[i]) for i in rows]
 
 
 def _texts(values: Any, n: int) -> pd.Series:
@@ -205,27 +251,19 @@ def decide_many(
     n = len(located)
     idx = located.index
     coded = TextPlaces.of(places) if places is not None else None
-    if categories is not None:
-        raw_given = pd.Series(np.asarray(as_array(categories, n), dtype=object), dtype=object)
-        # blank categories (whitespace alone), tested once per distinct value
-        gcodes, guniq = pd.factorize(_texts(raw_given, n).to_numpy())
-        blank = np.array([u.strip() == "" for u in guniq], dtype=bool)[gcodes]
-        given = raw_given.where(~blank, None).astype(object)
-    else:
-        given = pd.Series([None] * n, dtype=object)
-    text = _texts(texts, n) if texts is not None else pd.Series([""] * n, dtype=object)
-    tkey = _key(text)  # each distinct text, coded once
+    # the category given per row (None: missing or blank) and each row's text ("" for a
+    # missing one), both as a code per row and the values at the rows asked for
+    gkey, given_at = _given_categories(categories, n)
+    tkey, text_at = _texts_coded(texts, n)
     # classification: once per distinct (category, text)
-    inv, first = _factorize(_key(given, tkey))
-    given_values: list[Any] = given.tolist()
-    guesses = classifier.classify_many(
-        [given_values[i] for i in first], [str(text.iat[i]) for i in first]
-    )
+    inv, first = _factorize(_key(gkey, tkey))
+    first_texts = text_at(first)
+    guesses = classifier.classify_many(given_at(first), first_texts)
     cat_u = np.array([g.code for g in guesses], dtype=object)
     emer_u = np.array(
         [
-            classifier.emergency(rg.categories.get(g.code or ""), str(text.iat[i]))
-            for g, i in zip(guesses, first, strict=True)
+            classifier.emergency(rg.categories.get(g.code or ""), t)
+            for g, t in zip(guesses, first_texts, strict=True)
         ],
         dtype=np.bool_,
     )
@@ -238,7 +276,10 @@ def decide_many(
     else:
         attr_keys = pd.Series([repr(sorted((a or {}).items())) for a in attrs_list], dtype=object)
         ainv, afirst = _factorize(_key(attr_keys, tkey))
-    attrs_u = [report_attributes(rg, attrs_list[i], str(text.iat[i])) for i in afirst]
+    attrs_u = [
+        report_attributes(rg, attrs_list[i], t)
+        for i, t in zip(afirst, text_at(afirst), strict=True)
+    ]
     # texts that find the same attributes share one code (most texts find none)
     seen_attrs: dict[tuple[tuple[str, str], ...], int] = {}
     attr_code = np.array(
