@@ -280,12 +280,16 @@ def _text_floats(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         out[:] = parsed.to_numpy(zero_copy_only=False)
     else:
         out[literal] = parsed.to_numpy(zero_copy_only=False)
-        rest = np.flatnonzero(~literal)
-        out[rest], reason[rest] = coerce_floats(objects(text.take(pa.array(rest)).to_pylist()))
+        rest = np.flatnonzero(~literal)  # once per distinct cell
+        codes, cells = distinct_values(text.take(pa.array(rest)))
+        got, why = coerce_floats(objects(cells))
+        out[rest], reason[rest] = got[codes], why[codes]
     odd = np.flatnonzero(~np.isfinite(out) & (reason == 0))  # nulls, nan, inf, too big
-    for i, v in zip(odd.tolist(), text.take(pa.array(odd)).to_pylist(), strict=True):
-        out[i], why = _parse_one(v)
-        reason[i] = _CODE[why]
+    if len(odd):  # once per distinct cell
+        codes, cells = distinct_values(text.take(pa.array(odd)))
+        parsed_odd = [_parse_one(v) for v in cells]
+        out[odd] = np.array([p[0] for p in parsed_odd], dtype=np.float64)[codes]
+        reason[odd] = np.array([_CODE[p[1]] for p in parsed_odd], dtype=np.int8)[codes]
     return out, reason
 
 
