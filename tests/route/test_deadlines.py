@@ -141,3 +141,32 @@ def test_a_deadline_per_row_gives_each_row_what_its_own_deadline_gives(router):
             assert (many.dt.as_unit("ns").to_numpy() == one.dt.as_unit("ns").to_numpy()).all(), k
     with pytest.raises(TypeError, match="which"):
         add_many(cal, hours, [pairs[0][0]])
+
+
+@pytest.mark.parametrize("zone", ["Asia/Jakarta", "UTC", "America/Sao_Paulo", "Asia/Kolkata"])
+def test_column_deadlines_equal_the_scalar_ones_over_the_years_a_report_may_have(zone):
+    """add_many (one pass over int64 wall clocks) gives what WorkCalendar.add gives, for
+    instants across 1700-2200 given in several zones, and every kind of deadline."""
+    import numpy as np
+    import pandas as pd
+
+    from lapor_router.route import add_many
+
+    cal = WorkCalendar(RuleGraph.default().settings)
+    rng = np.random.default_rng(11)
+    # Jakarta's offset was fixed before 1924 and has been since 1964
+    spans = [("1700-01-01", "1923-12-01"), ("1964-01-02", "2200-12-01")]
+    parts = []
+    for lo, hi in spans:
+        a, b = pd.Timestamp(lo, tz="UTC").value, pd.Timestamp(hi, tz="UTC").value
+        parts.append(rng.integers(a // 60_000_000_000, b // 60_000_000_000, 400))
+    minutes = np.concatenate([*parts, [pd.Timestamp("2026-12-24 15:59", tz=WIB).value // 60e9]])
+    utc = pd.to_datetime(minutes.astype(np.int64) * 60_000_000_000, utc=True)
+    moments = pd.Series(utc).dt.tz_convert(zone)
+    menu = [Deadline(1, "d", "working"), Deadline(5, "d", "working"), Deadline(14, "d", "working"),
+            Deadline(6, "d", "calendar"), Deadline(2, "h", "calendar")]  # fmt: skip
+    which = rng.integers(0, len(menu), len(moments))
+    got = add_many(cal, moments, menu, which)
+    for i in range(len(moments)):
+        want = cal.add(moments.iat[i].to_pydatetime(), menu[which[i]])
+        assert got.iat[i] == want, (moments.iat[i], menu[which[i]])

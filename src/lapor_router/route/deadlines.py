@@ -39,6 +39,7 @@ class WorkCalendar:
         self._removed = set(settings.removed_holidays)
         self._lock = threading.Lock()
         self._years: dict[int, frozenset[date]] = {}
+        self._arrays: dict[tuple[int, int], np.ndarray] = {}
 
     def holiday_name(self, day: date) -> str | None:
         """Name of the holiday or joint-leave day on ``day``, or None."""
@@ -60,6 +61,22 @@ class WorkCalendar:
                 extra = {d for d in self._extra if d.year == year}
                 self._years[year] = frozenset((found | extra) - self._removed)
             return self._years[year]
+
+    def holiday_array(self, first: int, last: int) -> np.ndarray:
+        """The holiday and joint-leave days of years ``first``..``last`` as sorted
+        datetime64[D] (numpy's business-day functions take them), kept per year range."""
+        key = (first, last)
+        got = self._arrays.get(key)
+        if got is None:
+            days: set[date] = set()
+            for year in range(first, last + 1):
+                days |= self.holiday_dates(year)
+            got = np.array(sorted(days), dtype="datetime64[D]")
+            with self._lock:
+                if len(self._arrays) >= 64:  # a few year ranges in practice
+                    self._arrays.clear()
+                self._arrays[key] = got
+        return got
 
     def is_working_day(self, day: date) -> bool:
         """Monday–Friday and not a holiday or joint-leave day."""
@@ -146,12 +163,9 @@ def deadlines_many(
     return respond_by.where(respond_by <= due, due), due
 
 
-def _holiday_array(cal: WorkCalendar, first: int, last: int) -> np.ndarray:
-    """Holiday and joint-leave dates of years ``first``..``last`` as datetime64[D]."""
-    days: set[date] = set()
-    for year in range(first, last + 1):
-        days |= cal.holiday_dates(year)
-    return np.array(sorted(days), dtype="datetime64[D]")
+# how WorkCalendar.add counts a deadline, by _kind's code
+_KINDS = ("h", "calendar", "working")
+_DAY_NS = 86_400 * 1_000_000_000
 
 
 def _kind(deadline: Deadline) -> str:
@@ -181,14 +195,14 @@ def add_many(
     if which is None:
         raise TypeError("add_many: a sequence of deadlines needs `which`, each row's index")
     rows_of = np.asarray(which, dtype=np.intp)
-    kinds = np.array([_kind(d) for d in deadline], dtype=object)[rows_of]
+    kinds = np.array([_KINDS.index(_kind(d)) for d in deadline], dtype=np.int8)[rows_of]
     amounts = np.array([d.amount for d in deadline], dtype=np.int64)[rows_of]
     out = np.full(len(local), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
-    for kind, step in (("h", 3600), ("calendar", 86_400)):  # seconds of an hour, of a day
+    for kind, step in ((0, 3600), (1, 86_400)):  # hours, calendar days: seconds of each
         if (rows := kinds == kind).any():
             moved = local[rows] + pd.to_timedelta(amounts[rows] * step, unit="s")
             out[rows] = pd.DatetimeIndex(moved).as_unit("ns").asi8
-    if (rows := kinds == "working").any():
+    if (rows := kinds == 2).any():  # working days
         moved = _working_days(cal, local[rows], amounts[rows])
         out[rows] = pd.DatetimeIndex(moved).as_unit("ns").asi8
     utc = pd.DatetimeIndex(out.view("datetime64[ns]")).tz_localize("UTC")
@@ -199,11 +213,13 @@ def _working_days(cal: WorkCalendar, local: pd.Series, amounts: np.ndarray) -> p
     """Each moment (aware, in the calendar's zone) plus its number of working days."""
     if local.empty:
         return local
-    naive = local.dt.tz_localize(None)
-    day = naive.dt.normalize().to_numpy().astype("datetime64[D]")
-    tod = (naive - naive.dt.normalize()).to_numpy()
-    years = pd.DatetimeIndex(day)
-    hol = _holiday_array(cal, int(years.year.min()), int(years.year.max()) + 1)
+    # the wall clock in the calendar's zone as nanoseconds: the day and the time of day
+    wall = pd.DatetimeIndex(local.dt.tz_localize(None)).as_unit("ns").asi8
+    days = wall // _DAY_NS
+    day = days.astype("datetime64[D]")
+    tod = (wall - days * _DAY_NS).astype("timedelta64[ns]")
+    years = np.array([day.min(), day.max()]).astype("datetime64[Y]").astype(np.int64) + 1970
+    hol = cal.holiday_array(int(years[0]), int(years[1]) + 1)
     s = cal.settings
     open_ = np.timedelta64(s.office_open.hour * 60 + s.office_open.minute, "m")
     close = np.timedelta64(s.office_close.hour * 60 + s.office_close.minute, "m")
