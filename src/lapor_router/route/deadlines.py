@@ -198,8 +198,8 @@ def add_many(
     kinds = np.array([_KINDS.index(_kind(d)) for d in deadline], dtype=np.int8)[rows_of]
     amounts = np.array([d.amount for d in deadline], dtype=np.int64)[rows_of]
     out = np.full(len(local), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
-    for kind, step in ((0, 3600), (1, 86_400)):  # hours, calendar days: seconds of each
-        if (rows := kinds == kind).any():
+    for code, step in ((0, 3600), (1, 86_400)):  # hours, calendar days: seconds of each
+        if (rows := kinds == code).any():
             moved = local[rows] + pd.to_timedelta(amounts[rows] * step, unit="s")
             out[rows] = pd.DatetimeIndex(moved).as_unit("ns").asi8
     if (rows := kinds == 2).any():  # working days
