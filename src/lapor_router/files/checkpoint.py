@@ -74,22 +74,28 @@ class Tally:
                 t.by_flag[f] += n
         for unit, n in _distinct_counts(routed["unit_id"]):
             t.by_unit[unit if isinstance(unit, str) else "(none)"] += n
-        rr = routed[routed["reroute"].to_numpy(dtype=bool)]
+        # the rerouted rows, and of them only the columns counted (not the whole frame)
+        rr = np.flatnonzero(routed["reroute"].to_numpy(dtype=bool))
         t.rows_rerouted = len(rr)
+
+        def at(column: str, rows: np.ndarray) -> pd.Series:
+            return routed[column].iloc[rows]
+
         # once per distinct value, not per row
-        fcodes, fsets = pd.factorize(rr["flags"].to_numpy(dtype=object), use_na_sentinel=False)
+        flags = routed["flags"].to_numpy(dtype=object)[rr]
+        fcodes, fsets = pd.factorize(flags, use_na_sentinel=False)
         mismatch = np.array(["claimed_mismatch" in f for f in fsets], dtype=bool)
-        kel = rr[mismatch[fcodes]] if len(fsets) else rr.iloc[:0]
+        kel = rr[mismatch[fcodes]] if len(fsets) else rr[:0]
         t.rerouted_kelurahan.update(
-            _pair_counts(kel["claimed_kode"], kel["kelurahan_kode"], str, str)
+            _pair_counts(at("claimed_kode", kel), at("kelurahan_kode", kel), str, str)
         )
         if unit_col:
-            current = _per_value(rr[unit_col], _lower_present)
-            new_id = _per_value(rr["unit_id"], _lower_text)
-            new_name = _per_value(rr["unit_name"], _lower_text)
+            current = _per_value(at(unit_col, rr), _lower_present)
+            new_id = _per_value(at("unit_id", rr), _lower_text)
+            new_name = _per_value(at("unit_name", rr), _lower_text)
             unit = rr[(current != "") & (current != new_id) & (current != new_name)]
             t.rerouted_unit.update(
-                _pair_counts(unit[unit_col], unit["unit_id"], str, _unit_or_outside)
+                _pair_counts(at(unit_col, unit), at("unit_id", unit), str, _unit_or_outside)
             )
         t.reject_reasons.update(r["reject_reason"].split(":")[0] for r in rejects)
         return t
