@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from lapor_router import Report
@@ -220,3 +220,48 @@ def test_the_ascii_pre_filter_is_the_pre_filter_on_ascii_text(texts):
     assert pc.match_substring_regex(array, _MAYBE_ASCII).to_pylist() == full
     assert maybe_personal(array).tolist() == full
     assert maybe_personal([*texts, "é"]).tolist() == [*full, False]  # not ASCII: the full one
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        st.lists(st.one_of(PIECES, ASCII_PIECES), max_size=14).map("".join),
+        st.text(alphabet="0123456789 .-+()@\u00a0\u0660\u0668aZ_", max_size=30),
+        st.text(max_size=30),
+    )
+)
+@example("@x.co")  # an e-mail ending at its two letters
+@example("surel budi@mail.co")
+@example("08\u0661\u0662\u0663\u0664\u0665\u0666\u0667")  # Unicode digits after 0 and 8
+@example("\u0663\u0661\u0667\u0661" * 4)  # a NIK in Arabic-Indic digits
+@example("08123456")  # the shortest phone: 8 digits
+def test_the_compiled_pass_lets_through_everything_the_pattern_matches(text):
+    import pyarrow as pa
+
+    from lapor_router.dispatch.kernels import may_be_personal
+    from lapor_router.normalize.strings import utf8_buffers
+    from lapor_router.privacy import maybe_personal
+
+    if maybe_personal([text])[0]:
+        assert may_be_personal(*utf8_buffers(pa.array([text], pa.large_string())))[0], text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.lists(PIECES, max_size=10).map("".join), st.none()), max_size=40),
+    st.sampled_from(["", "sudin_hub@31.74", "0812 3456 7890", "x"]),
+    st.integers(0, 60),
+)
+def test_the_column_pre_filter_is_the_pattern_cell_by_cell(cells, filler, fill):
+    """Sparse columns (the pattern on the cells the pass finds) and dense ones (on all)."""
+    import pyarrow as pa
+
+    from lapor_router.dispatch.frames import _maybe_personal
+    from lapor_router.privacy import maybe_personal
+
+    for array in (
+        pa.array([*cells, *[filler] * fill], t) for t in (pa.string(), pa.large_string())
+    ):
+        want = [bool(maybe_personal([v])[0]) if v is not None else False for v in array.to_pylist()]
+        assert _maybe_personal(array).tolist() == want
+        assert _maybe_personal(array.slice(1)).tolist() == want[1:]

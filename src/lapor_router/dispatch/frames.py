@@ -442,7 +442,7 @@ def _masked_text(text: pa.Array) -> pa.Array:
     nothing is masked); cells that are each one plain phone number become MASK at array
     speed (most of a phone column), the other cells the pre-filter lets through go through
     :func:`_mask_distinct`."""
-    maybe = maybe_personal(text)
+    maybe = _maybe_personal(text)
     if not maybe.any():
         return text
     plain = maybe & plain_phones(text)
@@ -456,6 +456,21 @@ def _masked_text(text: pa.Array) -> pa.Array:
     fixed = _mask_distinct(values)
     changed = np.flatnonzero(fixed != values)
     return _patched(text, rows[changed], fixed[changed].tolist())
+
+
+def _maybe_personal(text: pa.Array) -> np.ndarray:
+    """:func:`~lapor_router.privacy.maybe_personal` of a column of Arrow text, its pattern
+    tested only on the cells a compiled pass over the bytes finds may match (most cells of
+    most columns hold too few digits), or on the whole column when most cells may."""
+    from .kernels import may_be_personal
+
+    rows = np.flatnonzero(may_be_personal(*utf8_buffers(text)))
+    if len(rows) > len(text) // 2:  # most cells (ids, times, phones): the whole column
+        return maybe_personal(text)
+    maybe = np.zeros(len(text), dtype=bool)
+    if len(rows):
+        maybe[rows] = maybe_personal(text.take(pa.array(rows)))
+    return maybe
 
 
 def _mask_values(values: np.ndarray) -> np.ndarray:

@@ -148,3 +148,43 @@ def may_contain(
                 out[i] = True
                 break
     return out
+
+
+@_jit
+def _ascii_letter(b: int) -> bool:
+    return 65 <= b <= 90 or 97 <= b <= 122
+
+
+@_jit
+def may_be_personal(cell_off: np.ndarray, cell_data: np.ndarray) -> np.ndarray:
+    """For each UTF-8 cell, whether it may hold what :func:`lapor_router.privacy.maybe_personal`
+    lets through: a superset of that pattern's matches, found in one pass over the bytes. A
+    phone needs 8 digits at least and a NIK 16, an e-mail an "@" with a dot and two ASCII
+    letters after it; a cell with a non-ASCII byte (Unicode digits and spaces) always may."""
+    n = len(cell_off) - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        digits, at = 0, False
+        end = cell_off[i + 1]
+        for k in range(cell_off[i], end):
+            b = cell_data[k]
+            if b >= 128:
+                out[i] = True
+                break
+            if 48 <= b <= 57:
+                digits += 1
+                if digits >= 8:
+                    out[i] = True
+                    break
+            elif b == 64:  # "@"
+                at = True
+            elif (
+                at
+                and b == 46  # "."
+                and k + 2 < end
+                and _ascii_letter(cell_data[k + 1])
+                and _ascii_letter(cell_data[k + 2])
+            ):
+                out[i] = True
+                break
+    return out
