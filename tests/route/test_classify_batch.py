@@ -8,6 +8,7 @@ import csv
 import random
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from lapor_router.route import Classifier, RuleGraph
@@ -118,7 +119,14 @@ def test_created_at_parsed_in_arrays_is_the_instant_and_flags_of_parse_created()
         _NONE, datetime(2026, 11, 2, 7, 0), datetime(2026, 11, 2, 7, tzinfo=ZoneInfo("UTC")),
         "٢٠٢٦-11-02T07:00:00+07:00",
     ]  # fmt: skip
-    when, flags = _created_many(values, cal, now)
-    for v, w, f in zip(values, when, flags, strict=True):
+    when, codes, sets = _created_many(values, cal, now)
+    assert sets[0] == frozenset() and len(set(sets)) == len(sets)
+    for v, w, c in zip(values, when, codes, strict=True):
         want, want_flags = parse_created(None if v is _NONE else v, cal, now)
-        assert (w.to_pydatetime(), f) == (want, frozenset(want_flags)), v
+        assert (w.to_pydatetime(), sets[c]) == (want, frozenset(want_flags)), v
+    # Arrow text (nulls missing), each value twice: the odd ones are parsed once each
+    text = [v for v in values if isinstance(v, str) and v is not _NONE] * 2 + [None]
+    when, codes, sets = _created_many(pa.array(text, pa.large_string()), cal, now)
+    for v, w, c in zip(text, when, codes, strict=True):
+        want, want_flags = parse_created(v, cal, now)
+        assert (w.to_pydatetime(), sets[c]) == (want, frozenset(want_flags)), v

@@ -16,7 +16,6 @@ from ..locate import AssetHits, TextPlace, TextPlaces
 from ..normalize import (
     as_array,
     coded_cells,
-    distinct,
     distinct_values,
     first_rows,
     is_missing,
@@ -172,11 +171,12 @@ def _mismatches(located: pd.DataFrame, places: TextPlaces) -> np.ndarray:
 
 def _created_many(
     values: pa.Array | list[Any], cal: WorkCalendar, now: datetime
-) -> tuple[pd.DatetimeIndex, list[frozenset[str]]]:
-    """:func:`parse_created` of each distinct value, Arrow text (nulls missing) or any cells
-    (``_NONE`` for a missing one): the instants (UTC) and the flags. Timestamps as exports
-    write them are read at array speed (:func:`~lapor_router.normalize.times.plain_iso_ns`,
-    the same instants), the others one by one."""
+) -> tuple[pd.DatetimeIndex, np.ndarray, list[frozenset[str]]]:
+    """:func:`parse_created` of each value, Arrow text (nulls missing) or any cells
+    (``_NONE`` for a missing one): the instants (UTC), a flag code per value and the flag
+    sets by code (code 0: no flag). Timestamps as exports write them are read at array
+    speed (:func:`~lapor_router.normalize.times.plain_iso_ns`, the same instants), the
+    others once per distinct value."""
     arrow = isinstance(values, pa.Array)
     text = (
         values
@@ -187,17 +187,22 @@ def _created_many(
         )
     )
     ns = plain_iso_ns(text)
-    flags: list[frozenset[str]] = [frozenset()] * len(text)
+    codes = np.zeros(len(text), dtype=np.int64)
+    sets: list[frozenset[str]] = [frozenset()]
     slow = np.flatnonzero(ns == NAT)
     if len(slow):
-        cells = text.take(pa.array(slow)).to_pylist() if arrow else [values[i] for i in slow]
+        if arrow:
+            back, cells = distinct_values(text.take(pa.array(slow)))
+        else:
+            back, cells = np.arange(len(slow)), [values[i] for i in slow]
         parsed = [parse_created(None if v is None or v == _NONE else v, cal, now) for v in cells]
-        ns[slow] = (
-            pd.DatetimeIndex(pd.to_datetime([p[0] for p in parsed], utc=True)).as_unit("ns").asi8
-        )
-        for i, p in zip(slow.tolist(), parsed, strict=True):
-            flags[i] = frozenset(p[1])
-    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"), flags
+        got = pd.DatetimeIndex(pd.to_datetime([p[0] for p in parsed], utc=True)).as_unit("ns")
+        ns[slow] = got.asi8[back]
+        seen = {sets[0]: 0}
+        flag_code = [seen.setdefault(frozenset(p[1]), len(seen)) for p in parsed]
+        sets = list(seen)
+        codes[slow] = np.asarray(flag_code, dtype=np.int64)[back]
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"), codes, sets
 
 
 def _selection(
@@ -314,17 +319,18 @@ def decide_many(
         missing_u.append(got[3])
     # created-at: once per distinct value
     created_text = arrow_text(created) if created is not None else None
-    if created_text is not None and len(created_text) == n:  # hashed by Arrow
-        cinv, cfirst = distinct(created_text)
-        cuniq: pa.Array | list[Any] = created_text.take(pa.array(cfirst))
+    if created_text is not None and len(created_text) == n:  # read as it is (by Arrow)
+        cinv = np.arange(n)
+        cuniq: pa.Array | list[Any] = created_text
     else:
         created_s = pd.Series(
             as_array(created, n) if created is not None else [None] * n, dtype=object
         )
         cinv, found = pd.factorize(created_s.where(created_s.notna(), _NONE), use_na_sentinel=False)
         cuniq = list(found)
-    when_u, cflags = _created_many(cuniq, cal, now)
+    when_u, cflag_u, cflag_sets = _created_many(cuniq, cal, now)
     when = pd.Series(when_u.tz_convert(cal.tz)[cinv], index=idx)
+    ccode = cflag_u[cinv]  # each row's created-at flags, as a code into cflag_sets
     # deadlines: every row with a unit at once, as UTC nanoseconds made aware columns once
     respond_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
     due_ns = respond_ns.copy()
@@ -348,14 +354,12 @@ def decide_many(
     mismatch = _mismatches(located, coded) if coded is not None else np.zeros(n, dtype=bool)
     # once per distinct (location flags, guess, created-at, selection, status, mismatch)
     lcodes, _ = pd.factorize(pd.Series(loc_flags, dtype=object), use_na_sentinel=False)
-    scodes, _ = pd.factorize(status, use_na_sentinel=False)
     gcode = pd.factorize(pd.Series(gflags, dtype=object), use_na_sentinel=False)[0][inv]
-    ccode = pd.factorize(pd.Series(cflags, dtype=object), use_na_sentinel=False)[0][cinv]
     fcode = pd.factorize(pd.Series(flags_u, dtype=object), use_na_sentinel=False)[0][sinv]
-    back, rep = _factorize(_key(lcodes, gcode, ccode, fcode, scodes, mismatch))
+    back, rep = _factorize(_key(lcodes, gcode, ccode, fcode, status_code, mismatch))
     per_combo = np.empty(len(rep), dtype=object)
     for k, r in enumerate(rep.tolist()):
-        f = loc_flags[r] | gflags[inv[r]] | cflags[cinv[r]] | flags_u[sinv[r]]
+        f = loc_flags[r] | gflags[inv[r]] | cflag_sets[ccode[r]] | flags_u[sinv[r]]
         if status[r] != "inside":
             f = f | {f"location_{status[r]}"}
         if mismatch[r]:
