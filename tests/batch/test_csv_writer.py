@@ -88,3 +88,15 @@ def test_formula_cells_are_neutralised_and_numbers_are_not():
     frame = pd.DataFrame({"a": ["=HYPERLINK(1)", "-6.2", "@SUM", "-x", "+62812"]}, dtype=object)
     text = _csv_bytes(frame).tobytes().decode()
     assert text.splitlines() == ["'=HYPERLINK(1)", "-6.2", "'@SUM", "'-x", "+62812"]
+
+
+def test_flags_and_candidates_are_text_once_per_value_and_empty_where_missing():
+    from lapor_router.files.writers import _candidate_text, _flag_text
+    from lapor_router.normalize.strings import arrow_text
+
+    flags = pd.Series([frozenset({"b", "a"}), None, frozenset(), np.nan, frozenset({"a", "b"})])
+    got = _flag_text(flags)
+    assert arrow_text(got) is not None  # Arrow-backed: no Python str per row
+    assert got.tolist() == ["a;b", "", "", "", "a;b"]
+    cands = pd.Series([(("x", 1.5), ("y", 2.0)), None, (), [("z", 1.0)]], dtype=object)
+    assert _candidate_text(cands).tolist() == ["x:1.5;y:2", "", "", ""]  # a list: unhashable

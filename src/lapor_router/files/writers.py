@@ -24,7 +24,7 @@ from ..dispatch import OUTPUT_COLUMNS, input_names
 from ..errors import BatchError
 from ..normalize import Columns
 from ..normalize.memory import no_gc
-from ..normalize.strings import arrow_text, text_series, utf8_buffers
+from ..normalize.strings import arrow_text, gathered_text, text_series, utf8_buffers
 from .formats import file_format
 
 REJECT_COLUMNS = ("row_id", "raw", "reject_reason")
@@ -105,13 +105,26 @@ def _per_distinct(values: pd.Series, text: Any) -> pd.Series:
     return pd.Series(done[codes], index=values.index, dtype=object)
 
 
+def _distinct_text(values: pd.Series, text: Any) -> pd.Series:
+    """:func:`_per_distinct` as Arrow-backed text, gathered from the distinct values' text
+    without a Python object per row (unhashable cells: :func:`_per_distinct`)."""
+    cells = values.to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    except TypeError:
+        return _per_distinct(values, text)
+    done = [text(u) for u in uniques]
+    gathered = gathered_text([*done, ""], np.where(codes < 0, len(done), codes))
+    return _per_distinct(values, text) if gathered is None else text_series(gathered, values.index)
+
+
 def _flag_text(flags: pd.Series) -> pd.Series:
-    return _per_distinct(flags, lambda f: ";".join(sorted(f)) if f else "")
+    return _distinct_text(flags, lambda f: ";".join(sorted(f)) if f else "")
 
 
 def _candidate_text(candidates: pd.Series) -> pd.Series:
     """Top category candidates as ``code:score;code:score`` (best first)."""
-    return _per_distinct(
+    return _distinct_text(
         candidates,
         lambda c: ";".join(f"{k}:{v:g}" for k, v in c) if isinstance(c, tuple) else "",
     )
