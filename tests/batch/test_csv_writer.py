@@ -100,3 +100,22 @@ def test_flags_and_candidates_are_text_once_per_value_and_empty_where_missing():
     assert got.tolist() == ["a;b", "", "", "", "a;b"]
     cands = pd.Series([(("x", 1.5), ("y", 2.0)), None, (), [("z", 1.0)]], dtype=object)
     assert _candidate_text(cands).tolist() == ["x:1.5;y:2", "", "", ""]  # a list: unhashable
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(), st.floats(width=32).map(np.float64), st.none()), max_size=30),
+    st.sampled_from([None, np.float32(0.1), 7]),
+)
+def test_a_column_of_float_objects_writes_each_float_as_str_gives_it(cells, odd):
+    """Object columns of floats (asset distances with None for no match) are written at
+    array speed, each present cell as ``str`` writes it; a float32 or an int among them
+    sends the column down the cell-by-cell path, which must agree too."""
+    from lapor_router.files.writers import _csv_cells, _parquet_cells
+
+    values = [*cells, odd] if odd is not None else cells
+    col = pd.Series(values, dtype=object)
+    missing = [v is None or v != v for v in values]
+    want = [None if m else str(v) for v, m in zip(values, missing, strict=True)]
+    assert _parquet_cells(col).tolist() == want
+    assert _csv_cells(col).to_pylist() == ["" if w is None else w for w in want]

@@ -173,7 +173,12 @@ def _csv_cells(col: pd.Series) -> pa.Array:
     else:  # mixed types (to pandas 0 == 0.0 == False): each present cell on its own
         done = np.full(len(cells), "", dtype=object)
         present = np.flatnonzero(~pd.isna(cells))
-        done[present] = [as_text(v) for v in cells[present].tolist()]
+        float_cells = _float_text(cells, present) if kind == "floating" else None
+        done[present] = (
+            float_cells
+            if float_cells is not None
+            else [as_text(v) for v in cells[present].tolist()]
+        )
     return pa.array(done, pa.string())
 
 
@@ -437,6 +442,16 @@ class ParquetMerge:
             self._writer = None
 
 
+def _float_text(cells: np.ndarray, present: np.ndarray) -> np.ndarray | None:
+    """``str`` of each present cell when every present cell is a Python float or a numpy
+    float64 (numpy's shortest text is Python's repr), at array speed; None otherwise."""
+    values = cells[present]
+    if not {type(v) for v in values.tolist()} <= {float, np.float64}:
+        return None
+    out: np.ndarray = np.asarray(values, dtype=np.float64).astype(str).astype(object)
+    return out
+
+
 def _parquet_cells(col: pd.Series) -> pd.Series:
     """An object column as Parquet strings: text and bytes as they are, missing cells
     (None, NaN, NaT) null, anything else ``str`` (once per distinct value where equal
@@ -448,6 +463,9 @@ def _parquet_cells(col: pd.Series) -> pd.Series:
         out = cells.copy()
     elif kind in _ONE_TYPE:
         out = _per_distinct(col, str).to_numpy(dtype=object, copy=True)
+    elif kind == "floating" and (text := _float_text(cells, ~missing)) is not None:
+        out = np.full(len(cells), None, dtype=object)
+        out[~missing] = text
     else:  # mixed types (to pandas 0 == 0.0 == False): one by one
         out = np.array(
             [v if isinstance(v, str | bytes) else str(v) for v in cells.tolist()], dtype=object
