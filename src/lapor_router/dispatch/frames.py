@@ -480,7 +480,7 @@ def _mask_values(values: np.ndarray) -> np.ndarray:
     out = values.copy()
     text = string_array(values)
     if text is not None:  # a column of text: only the cells the pre-filter lets through
-        rows = np.flatnonzero(maybe_personal(text))
+        rows = np.flatnonzero(_maybe_personal(text))
         if len(rows):
             out[rows] = _mask_distinct(values[rows])
         return out

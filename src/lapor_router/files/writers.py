@@ -94,39 +94,33 @@ def _times(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in frame.columns if isinstance(frame[c].dtype, pd.DatetimeTZDtype)]
 
 
-def _per_distinct(values: pd.Series, text: Any) -> pd.Series:
-    """``text(v)`` of each cell, computed once per distinct value (None → "")."""
+def _per_distinct(values: pd.Series, text: Any, as_arrow: bool = False) -> pd.Series:
+    """``text(v)`` of each cell, computed once per distinct value (None → ""); with
+    ``as_arrow``, Arrow-backed text gathered from the distinct values' text without a
+    Python object per row (when every text is a ``str``)."""
     cells = values.to_numpy(dtype=object)
     try:
         codes, uniques = pd.factorize(cells, use_na_sentinel=True)
     except TypeError:  # unhashable cells: one by one
         return pd.Series([text(v) for v in cells], index=values.index, dtype=object)
-    done = np.array([text(u) for u in uniques] + [""], dtype=object)
-    return pd.Series(done[codes], index=values.index, dtype=object)
-
-
-def _distinct_text(values: pd.Series, text: Any) -> pd.Series:
-    """:func:`_per_distinct` as Arrow-backed text, gathered from the distinct values' text
-    without a Python object per row (unhashable cells: :func:`_per_distinct`)."""
-    cells = values.to_numpy(dtype=object)
-    try:
-        codes, uniques = pd.factorize(cells, use_na_sentinel=True)
-    except TypeError:
-        return _per_distinct(values, text)
-    done = [text(u) for u in uniques]
-    gathered = gathered_text([*done, ""], np.where(codes < 0, len(done), codes))
-    return _per_distinct(values, text) if gathered is None else text_series(gathered, values.index)
+    done = [text(u) for u in uniques] + [""]  # code -1 (missing): the "" at the end
+    if as_arrow:
+        gathered = gathered_text(done, np.where(codes < 0, len(done) - 1, codes))
+        if gathered is not None:
+            return text_series(gathered, values.index)
+    return pd.Series(np.array(done, dtype=object)[codes], index=values.index, dtype=object)
 
 
 def _flag_text(flags: pd.Series) -> pd.Series:
-    return _distinct_text(flags, lambda f: ";".join(sorted(f)) if f else "")
+    return _per_distinct(flags, lambda f: ";".join(sorted(f)) if f else "", as_arrow=True)
 
 
 def _candidate_text(candidates: pd.Series) -> pd.Series:
     """Top category candidates as ``code:score;code:score`` (best first)."""
-    return _distinct_text(
+    return _per_distinct(
         candidates,
         lambda c: ";".join(f"{k}:{v:g}" for k, v in c) if isinstance(c, tuple) else "",
+        as_arrow=True,
     )
 
 

@@ -320,17 +320,16 @@ def decide_many(
     # created-at: once per distinct value
     created_text = arrow_text(created) if created is not None else None
     if created_text is not None and len(created_text) == n:  # read as it is (by Arrow)
-        cinv = np.arange(n)
-        cuniq: pa.Array | list[Any] = created_text
+        when_utc, ccode, cflag_sets = _created_many(created_text, cal, now)
     else:
         created_s = pd.Series(
             as_array(created, n) if created is not None else [None] * n, dtype=object
         )
         cinv, found = pd.factorize(created_s.where(created_s.notna(), _NONE), use_na_sentinel=False)
-        cuniq = list(found)
-    when_u, cflag_u, cflag_sets = _created_many(cuniq, cal, now)
-    when = pd.Series(when_u.tz_convert(cal.tz)[cinv], index=idx)
-    ccode = cflag_u[cinv]  # each row's created-at flags, as a code into cflag_sets
+        when_u, cflag_u, cflag_sets = _created_many(list(found), cal, now)
+        when_utc, ccode = when_u[cinv], cflag_u[cinv]
+    when = pd.Series(when_utc.tz_convert(cal.tz), index=idx)
+    # ccode: each row's created-at flags, as a code into cflag_sets
     # deadlines: every row with a unit at once, as UTC nanoseconds made aware columns once
     respond_ns = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
     due_ns = respond_ns.copy()
