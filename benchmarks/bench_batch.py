@@ -7,7 +7,8 @@ DuckDB kelurahan table, or the GeoDataFrame of polygons and its index) is built 
 timed apart (the router with ``Router.prepare()``: its rule graph, classifier, place finder,
 context set and compiled kernels); the timed part is reading the report file, routing or
 joining, and writing the result. Prints rows/s, the ratio to DuckDB, the ratio with each
-peer's set-up counted too, and the child's peak RSS, medians of ``--runs`` runs, and the
+peer's set-up counted too, and the child's peak RSS (lapor-router and the Arrow floor with
+the Arrow memory pool that `lapor-router route` takes), medians of ``--runs`` runs, and the
 rows DuckDB duplicates where kelurahan polygons overlap.
 
     pip install 'duckdb>=1.4.4,<1.5' 'duckdb-ext-spatial>=1.4.4,<1.5'
@@ -35,6 +36,8 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 from lapor_router import Router, load_boundaries
 from lapor_router.batch import Columns, route_file
+from lapor_router.normalize.memory import use_batch_pool
+use_batch_pool()  # as `lapor-router route` does: Arrow's jemalloc pool
 d = sys.argv[3]
 router = Router(load_boundaries(d + "/jakarta_kel.parquet", kecamatan=d + "/jakarta_kec.parquet",
                 kota=d + "/jakarta_kab.parquet", province=d + "/jakarta_prov.parquet"),
@@ -108,6 +111,8 @@ print(json.dumps({"setup": setup, "work": work, "rows": len(df),
 FLOOR = """
 import json, resource, sys, time
 import pyarrow as pa, pyarrow.csv as pc
+from lapor_router.normalize.memory import use_batch_pool
+use_batch_pool()  # the pool the routed run had (faster here than Arrow's default)
 t0 = time.perf_counter()
 names = pc.open_csv(sys.argv[1]).schema.names
 opts = pc.ConvertOptions(column_types={c: pa.string() for c in names})

@@ -2,7 +2,9 @@
 
 Prints rows, wall time, throughput and the peak RSS of the routing process against the
 1 GB bound of the batch-speed issue. The routing runs in a child process (as a batch job would),
-sampled every 50 ms with psutil, and cross-checked with the child's own ru_maxrss.
+sampled every 50 ms with psutil, and cross-checked with the child's own ru_maxrss: once with
+the Arrow memory pool that `lapor-router route` takes (jemalloc), once with pyarrow's default
+(what a library caller's process has unless it chooses).
 
     python benchmarks/bench_batch_memory.py [--rows 5000000] [--chunk-rows 50000]
 """
@@ -25,6 +27,9 @@ BOUND_BYTES = 1.0e9
 CHILD = """
 import sys, json
 from lapor_router import Router, load_boundaries
+from lapor_router.normalize.memory import use_batch_pool
+if sys.argv[5] == "route command":
+    use_batch_pool()  # as `lapor-router route` does
 from lapor_router.batch import Columns, route_file
 d = sys.argv[3]
 router = Router(load_boundaries(d + "/jakarta_kel.parquet", kecamatan=d + "/jakarta_kec.parquet",
@@ -34,6 +39,8 @@ s = route_file(sys.argv[1], sys.argv[2], chunk_rows=int(sys.argv[4]), router=rou
                columns=Columns(reporter=("reporter_name", "reporter_phone")), progress=False)
 import resource
 out = {k: s[k] for k in ("rows_read", "rows_written", "rows_rejected", "rows_rerouted")}
+import pyarrow as pa
+out["pool"] = pa.default_memory_pool().backend_name
 out["ru_maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 print(json.dumps(out))
 """
@@ -69,9 +76,15 @@ def main() -> None:
             f"{time.perf_counter() - t:.0f} s"
         )
     out = work / "routed.csv"
+    for pool in ("route command", "pyarrow default"):
+        measure(src, out, args.chunk_rows, pool)
+
+
+def measure(src: Path, out: Path, chunk_rows: int, pool: str) -> None:
+    """One routing of ``src`` in a child process, with that Arrow pool; prints its figures."""
     t = time.perf_counter()
     proc = psutil.Popen(
-        [sys.executable, "-c", CHILD, str(src), str(out), str(SHARED), str(args.chunk_rows)],
+        [sys.executable, "-c", CHILD, str(src), str(out), str(SHARED), str(chunk_rows), pool],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -89,13 +102,14 @@ def main() -> None:
     # the child's own ru_maxrss: RUSAGE_CHILDREN would also count the file generator
     peak = max(peak, int(result["ru_maxrss"]))
     rows = result["rows_read"]
+    print(f"Arrow memory pool: {result['pool']} ({pool})")
     print(
-        f"rows read {rows:,}; written {result['rows_written']:,}; rejected "
+        f"  rows read {rows:,}; written {result['rows_written']:,}; rejected "
         f"{result['rows_rejected']:,}; rerouted {result['rows_rerouted']:,}"
     )
-    print(f"wall {wall:.1f} s; {rows / wall:,.0f} rows/s; chunk {args.chunk_rows:,} rows")
+    print(f"  wall {wall:.1f} s; {rows / wall:,.0f} rows/s; chunk {chunk_rows:,} rows")
     print(
-        f"peak RSS {peak / 1e6:,.0f} MB; bound {BOUND_BYTES / 1e6:,.0f} MB; "
+        f"  peak RSS {peak / 1e6:,.0f} MB; bound {BOUND_BYTES / 1e6:,.0f} MB; "
         f"ratio {peak / BOUND_BYTES:.2f} → {'OK' if peak < BOUND_BYTES else 'OVER'}"
     )
 

@@ -471,6 +471,9 @@ def route_cmd(
     """Re-route every row of a report file; unparseable rows go to REJECTS."""
     from .batch import route_file
     from .normalize import Columns
+    from .normalize.memory import use_batch_pool
+
+    use_batch_pool()  # this process runs a batch job: the leaner of Arrow's pools
 
     columns = Columns(
         lon=lon_col,

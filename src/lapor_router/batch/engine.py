@@ -27,7 +27,7 @@ from ..dispatch import input_names, route_frame_unmasked
 from ..errors import BatchError
 from ..files import READERS, Chunk, Tally, parquet_chunk, write_part, write_rejects
 from ..normalize import Columns
-from ..normalize.memory import no_gc
+from ..normalize.memory import no_gc, use_pool
 from ..router import Router
 
 
@@ -184,9 +184,10 @@ class LocalEngine:
 _WORKER_ROUTER: Router | None = None
 
 
-def _start_worker(router: bytes, parent: int) -> None:
+def _start_worker(router: bytes, parent: int, pool: str) -> None:
     global _WORKER_ROUTER
     _die_with(parent)
+    use_pool(pool)  # the parent's Arrow memory pool (a forked worker has it already)
     _WORKER_ROUTER = pickle.loads(router)
 
 
@@ -268,7 +269,11 @@ class ProcessEngine:
             # a fresh interpreter: no thread of this one (the caller's) is forked
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(pickle.dumps(self.router), os.getpid()),
+            initargs=(
+                pickle.dumps(self.router),
+                os.getpid(),
+                pa.default_memory_pool().backend_name,
+            ),
         )
 
     def submit(
