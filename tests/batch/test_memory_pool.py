@@ -13,7 +13,7 @@ import sys
 import pyarrow as pa
 import pytest
 
-from conftest import BOUNDARIES, ROOT
+from conftest import ROOT
 
 HERE = ROOT / "tests" / "batch"
 
