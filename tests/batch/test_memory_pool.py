@@ -135,3 +135,28 @@ print(json.dumps({"method": engine.start_method, "parent": pa.default_memory_poo
 def test_spawned_workers_take_the_parents_pool(parent):
     said = _python(_SPAWN, parent)
     assert said == {"method": "spawn", "parent": parent, "worker": parent}
+
+
+_DASK = """
+import json, sys
+import pyarrow as pa
+from lapor_router import Router, load_boundaries
+from lapor_router.batch.dask import DaskEngine
+from lapor_router.normalize.memory import use_pool
+from conftest import BOUNDARIES
+import test_memory_pool
+use_pool(sys.argv[1])
+d = BOUNDARIES
+engine = DaskEngine(Router(load_boundaries(d / "jakarta_kel.parquet")), workers=1)
+try:
+    got = sorted(set(engine.client.run(test_memory_pool.backend).values()))
+finally:
+    engine.close()
+print(json.dumps({"parent": pa.default_memory_pool().backend_name, "workers": got}))
+"""
+
+
+def test_a_local_dask_cluster_takes_the_parents_pool():
+    pytest.importorskip("distributed")
+    said = _python(_DASK, LEAN)
+    assert said == {"parent": LEAN, "workers": [LEAN]}

@@ -24,8 +24,15 @@ def _client(workers: int | None, scheduler: str | None) -> tuple[Any, Any]:
 
     if scheduler:
         return Client(scheduler), None
+    import pyarrow as pa
+
     cluster = LocalCluster(
-        n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=workers or 2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # the workers are this run's processes: this one's Arrow memory pool (a nanny's env)
+        env={"ARROW_DEFAULT_MEMORY_POOL": str(pa.default_memory_pool().backend_name)},
     )
     return Client(cluster), cluster
 
