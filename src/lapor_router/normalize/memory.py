@@ -32,8 +32,8 @@ def use_batch_pool() -> str:
     pool of this process, unless ``ARROW_DEFAULT_MEMORY_POOL`` names one; returns the
     backend now in use. For a process that runs a batch job (``lapor-router route``, its
     worker processes): pyarrow's default mimalloc pool keeps the pages freed on each of the
-    run's threads, so that a 600,000-row CSV→CSV run peaked at 760–800 MB in 8.0–8.5 s,
-    and at 700–705 MB in 7.5–7.8 s with jemalloc. A library call leaves the caller's pool
+    run's threads, so that a 600,000-row CSV→CSV run peaked at 760–800 MB in 8.0–8.8 s,
+    and at 699–705 MB in 7.4–7.8 s with jemalloc. A library call leaves the caller's pool
     alone: it is the process's choice, not one call's."""
     import os
 
