@@ -10,6 +10,7 @@ chunk, 1 collection, 0.1 s.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -35,22 +36,17 @@ def use_batch_pool() -> str:
     run's threads, so that a 600,000-row CSV→CSV run peaked at 760–800 MB in 8.0–8.8 s,
     and at 699–705 MB in 7.4–7.8 s with jemalloc. A library call leaves the caller's pool
     alone: it is the process's choice, not one call's."""
-    import os
-
     import pyarrow as pa
 
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        try:
-            pool = pa.jemalloc_memory_pool()
-        except NotImplementedError:  # a pyarrow built without it (e.g. on Windows)
-            pool = pa.system_memory_pool()
-        pa.set_memory_pool(pool)
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL") and not use_pool("jemalloc"):
+        use_pool("system")  # a pyarrow built without jemalloc (e.g. on Windows)
     return str(pa.default_memory_pool().backend_name)
 
 
-def use_pool(backend: str) -> None:
+def use_pool(backend: str) -> bool:
     """Make Arrow's pool of that backend ("jemalloc", "mimalloc" or "system") the default
-    of this process, if this pyarrow has it: a worker process takes its parent's."""
+    of this process, if this pyarrow has it (a worker process takes its parent's); whether
+    it is the default now."""
     import pyarrow as pa
 
     make = {
@@ -58,7 +54,7 @@ def use_pool(backend: str) -> None:
         "mimalloc": pa.mimalloc_memory_pool,
         "system": pa.system_memory_pool,
     }.get(backend)
-    if make is None or pa.default_memory_pool().backend_name == backend:
-        return
-    with suppress(NotImplementedError):
-        pa.set_memory_pool(make())
+    if make is not None and pa.default_memory_pool().backend_name != backend:
+        with suppress(NotImplementedError):
+            pa.set_memory_pool(make())
+    return bool(pa.default_memory_pool().backend_name == backend)
