@@ -79,3 +79,56 @@ def test_a_streamed_run_writes_the_bytes_of_a_merge_at_the_end(
     streamed = (tmp_path / f"streamed.{fmt}").read_bytes()
     assert streamed == (tmp_path / f"merged.{fmt}").read_bytes()
     assert streamed.count(b"\n") >= 600
+
+
+def _append_all(tmp_path: Path, parts: list[Path]) -> bytes:
+    from lapor_router.files import append_file
+
+    dest = tmp_path / "appended.csv"
+    with open(dest, "wb") as out:
+        out.write(b"head\n")  # still in the buffer when the first part is appended
+        for p in parts:
+            append_file(out, p)
+        out.write(b"tail\n")
+    return dest.read_bytes()
+
+
+def test_append_file_writes_the_parts_after_what_the_file_holds(tmp_path):
+    parts = _parts(tmp_path, "csv", 3)
+    expected = b"head\n" + b"".join(p.read_bytes() for p in parts) + b"tail\n"
+    assert _append_all(tmp_path, parts) == expected
+
+
+def test_append_file_copies_by_reads_where_the_kernel_cannot(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    if not hasattr(os, "sendfile"):
+        pytest.skip("no kernel copy on this system")
+    calls = []
+
+    def refuse(*args):
+        calls.append(args)
+        raise OSError(errno.EINVAL, "not between these files")
+
+    parts = _parts(tmp_path, "csv", 3)
+    monkeypatch.setattr(os, "sendfile", refuse)
+    expected = b"head\n" + b"".join(p.read_bytes() for p in parts) + b"tail\n"
+    assert _append_all(tmp_path, parts) == expected
+    assert len(calls) == 3  # tried for each part, then read and written
+
+
+def test_append_file_raises_a_full_disk(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    if not hasattr(os, "sendfile"):
+        pytest.skip("no kernel copy on this system")
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "sendfile", full)
+    with pytest.raises(OSError) as err:
+        _append_all(tmp_path, _parts(tmp_path, "csv", 1))
+    assert err.value.errno == errno.ENOSPC

@@ -30,6 +30,7 @@ from ..files import (
     ConcatMerge,
     ParquetMerge,
     Tally,
+    append_file,
     csv_chunk_bounds,
     csv_delimiter,
     csv_header,
@@ -335,8 +336,7 @@ def _run(
     with open(rej_partial, "wb") as out:
         out.write((",".join(REJECT_COLUMNS) + "\n").encode())
         for k in range(len(done)):
-            with open(work / f"rejects-{k:06d}.csv", "rb") as fh:
-                shutil.copyfileobj(fh, out)
+            append_file(out, work / f"rejects-{k:06d}.csv")
     summary = {
         "input": str(src),
         "output": str(dest),
