@@ -235,6 +235,11 @@ def test_the_ascii_pre_filter_is_the_pre_filter_on_ascii_text(texts):
 @example("08\u0661\u0662\u0663\u0664\u0665\u0666\u0667")  # Unicode digits after 0 and 8
 @example("\u0663\u0661\u0667\u0661" * 4)  # a NIK in Arabic-Indic digits
 @example("08123456")  # the shortest phone: 8 digits
+@example("tel:+62 812 3456 7890")  # after a character that is not a word character
+@example("(021) 5551234")  # a "(" before its start
+@example("nik 31.71.01.010190.0004")  # a grouped NIK
+@example("2026-11-02 0812345678")  # a phone in the run of digits a date starts
+@example("+3171010101900004")  # a NIK after a "+"
 def test_the_compiled_pass_lets_through_everything_the_pattern_matches(text):
     import pyarrow as pa
 
@@ -265,3 +270,4 @@ def test_the_column_pre_filter_is_the_pattern_cell_by_cell(cells, filler, fill):
         want = [bool(maybe_personal([v])[0]) if v is not None else False for v in array.to_pylist()]
         assert _maybe_personal(array).tolist() == want
         assert _maybe_personal(array.slice(1)).tolist() == want[1:]
+
