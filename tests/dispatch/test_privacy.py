@@ -270,4 +270,3 @@ def test_the_column_pre_filter_is_the_pattern_cell_by_cell(cells, filler, fill):
         want = [bool(maybe_personal([v])[0]) if v is not None else False for v in array.to_pylist()]
         assert _maybe_personal(array).tolist() == want
         assert _maybe_personal(array.slice(1)).tolist() == want[1:]
-
