@@ -3,12 +3,16 @@ reasons, that the same cells give as Python strings."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lapor_router.normalize import REASONS
+from lapor_router.normalize.kernels import decimal_literals
+from lapor_router.normalize.strings import utf8_buffers
 from lapor_router.normalize.values import coerce_floats
 
 NUMBERISH = st.one_of(
@@ -42,3 +46,14 @@ def test_a_column_of_plain_numbers_is_parsed_at_once():
     assert [REASONS[r] for r in reason.tolist()] == [
         None, None, "missing", "not_a_number", "out_of_range"
     ]  # fmt: skip
+
+
+# a decimal number literal as a CSV export writes one
+LITERAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(NUMBERISH, st.text(max_size=8)), min_size=1, max_size=30))
+def test_the_literal_kernel_finds_the_cells_the_pattern_matches_whole(cells):
+    got = decimal_literals(*utf8_buffers(pa.array(cells, pa.large_string())))
+    assert got.tolist() == [LITERAL.fullmatch(c) is not None for c in cells]

@@ -1,5 +1,5 @@
-"""Compiled kernel (numba) of the normalize stage: where, in a batch of texts, a place hit
-may start.
+"""Compiled kernels (numba) of the normalize stage: where, in a batch of texts, a place hit
+may start; which text cells are decimal literals.
 
 :class:`~.places.PlaceFinder` reads a text with one regular expression whose every hit
 starts at a word. Trying the expression at every word start costs the engine a call each;
@@ -92,3 +92,40 @@ def expand_words(
                     last = w
         offsets[t + 1] = k
     return out[:k], offsets
+
+
+@numba.njit(cache=True, nogil=True)
+def decimal_literals(offsets: np.ndarray, data: np.ndarray) -> np.ndarray:
+    r"""Per cell (UTF-8 ``data`` between ``offsets``): True where the whole cell is a decimal
+    literal, ``[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?`` as a CSV export
+    writes a number (ASCII digits only), in one pass over the bytes."""
+    n = offsets.shape[0] - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for k in range(n):
+        i, end = offsets[k], offsets[k + 1]
+        if i < end and (data[i] == 43 or data[i] == 45):  # + -
+            i += 1
+        whole = 0
+        while i < end and 48 <= data[i] <= 57:
+            whole += 1
+            i += 1
+        frac = 0
+        if i < end and data[i] == 46:  # .
+            i += 1
+            while i < end and 48 <= data[i] <= 57:
+                frac += 1
+                i += 1
+        if whole == 0 and frac == 0:
+            continue
+        if i < end and (data[i] == 101 or data[i] == 69):  # e E
+            i += 1
+            if i < end and (data[i] == 43 or data[i] == 45):
+                i += 1
+            digits = 0
+            while i < end and 48 <= data[i] <= 57:
+                digits += 1
+                i += 1
+            if digits == 0:
+                continue
+        out[k] = i == end
+    return out

@@ -260,20 +260,19 @@ def coerce_floats(values: np.ndarray | pa.Array) -> tuple[np.ndarray, np.ndarray
     return out, reason
 
 
-# a decimal number literal as CSV exports write one (what Arrow's cast reads as pandas does)
-_LITERAL = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$"
-
-
 def _text_floats(text: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """:func:`coerce_floats` of Arrow text: the cells that are decimal literals parsed by
     Arrow at once, the others (blanks, commas, words, nulls) as an object array."""
-    try:
-        parsed = pc.cast(text, pa.float64())
-        literal = None
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        found = pc.fill_null(pc.match_substring_regex(text, _LITERAL), False)
-        literal = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
-        parsed = pc.cast(text.filter(pa.array(literal)), pa.float64())
+    from .kernels import decimal_literals  # numba: loaded with the first Arrow column
+    from .strings import utf8_buffers
+
+    text = text.cast(pa.large_string())
+    # the decimal literals a CSV export writes: what Arrow's cast reads as pandas does
+    found = decimal_literals(*utf8_buffers(text))
+    if text.null_count:
+        found &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    literal = None if found.all() else found
+    parsed = pc.cast(text if literal is None else text.filter(pa.array(literal)), pa.float64())
     out = np.full(len(text), np.nan)
     reason = np.zeros(len(text), dtype=np.int8)
     if literal is None:
