@@ -25,7 +25,8 @@ def _reference(frame: pd.DataFrame) -> bytes:
 
 TRICKY = st.sampled_from(
     ['a"b', "a,b", "a\nb", "a\rb", '"', ",", "", " ", "=1+1", "-6.2", "+62812", "-", "@x",
-     "\tx", "\rx", "-1e5", "-٣", "+.5", "-1.", "ü, ä", "'=x", "-x\n", "==", "1,5"]
+     "\tx", "\rx", "-1e5", "-٣", "+.5", "-1.", "ü, ä", "'=x", "-x\n", "==", "1,5", "-1e",
+     "-.e5", "-1٣", "+٣e5", "-1e+"]
 )  # fmt: skip
 TEXT = st.one_of(TRICKY, st.text(max_size=12))
 CELL = st.one_of(
@@ -119,3 +120,13 @@ def test_a_column_of_float_objects_writes_each_float_as_str_gives_it(cells, odd)
     want = [None if m else str(v) for v, m in zip(values, missing, strict=True)]
     assert _parquet_cells(col).tolist() == want
     assert _csv_cells(col).to_pylist() == ["" if w is None else w for w in want]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.none(), st.just(float("nan")), CELL), min_size=1, max_size=40)
+)
+def test_a_mostly_empty_column_is_written_as_a_full_one(cells):
+    # an object column of mostly missing cells (a run's asset columns) takes a path of its own
+    frame = pd.DataFrame({"sparse": pd.Series(cells, dtype=object), "n": range(len(cells))})
+    assert _csv_bytes(frame).tobytes() == _reference(frame)

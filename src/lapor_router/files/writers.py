@@ -154,6 +154,14 @@ def _csv_cells(col: pd.Series) -> pa.Array:
     if arrow is not None:
         return _csv_text(arrow)
     cells = col.to_numpy(dtype=object)
+    missing = pd.isna(cells)
+    if 2 * int(missing.sum()) > len(cells):  # mostly empty (a run's asset columns, most
+        # reports near no feature): only the present cells made text, the others ""
+        present = np.flatnonzero(~missing)
+        done = _csv_cells(pd.Series(cells[present], dtype=object)).cast(pa.large_string())
+        at = np.full(len(cells), len(present), dtype=np.int64)
+        at[present] = np.arange(len(present))
+        return pa.concat_arrays([done, pa.array([""], pa.large_string())]).take(pa.array(at))
     kind = pd.api.types.infer_dtype(cells, skipna=True)
     if kind in ("string", "empty"):
         return _csv_text(pa.array(cells, pa.large_string(), from_pandas=True))
@@ -190,9 +198,18 @@ def _csv_text(text: pa.Array) -> pa.Array:
     rows = np.flatnonzero(_STARTS_FORMULA[first])
     if not len(rows):
         return text
-    plain = pc.match_substring_regex(text.take(rows), _PLAIN_NUMBER_RE2)
+    from ..normalize.kernels import decimal_literals
+
+    taken = text.take(rows)
+    # ASCII number literals by a compiled pass; RE2 only for the cells where a digit
+    # of another script may make a number
+    plain = decimal_literals(*utf8_buffers(taken))
+    other = np.flatnonzero(~plain & ~pc.string_is_ascii(taken).to_numpy(zero_copy_only=False))
+    if len(other):
+        found = pc.match_substring_regex(taken.take(other), _PLAIN_NUMBER_RE2)
+        plain[other] = found.to_numpy(zero_copy_only=False)
     formula = np.zeros(len(text), dtype=bool)
-    formula[rows[~plain.to_numpy(zero_copy_only=False)]] = True
+    formula[rows[~plain]] = True
     return pc.if_else(formula, pc.binary_join_element_wise(_QUOTE, text, _EMPTY), text)
 
 
