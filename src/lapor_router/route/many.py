@@ -42,31 +42,53 @@ _NONE = "\x00"
 def _key(*parts: Any) -> np.ndarray:
     """One code per row for its combination of several columns, in order of first
     appearance: cells equal as text are one value, missing values one value apart from any
-    text. Each column is coded on its own and the codes are combined pairwise."""
+    text. Each column is coded on its own (:func:`_part_codes`), the codes combined as the
+    digits of one integer and the combinations hashed once."""
     out: np.ndarray | None = None
+    span = 1
     for part in parts:
-        arr = np.asarray(part)
-        if arr.dtype.kind in "iub":  # integers and booleans: their text is their value
-            codes = pd.factorize(arr)[0]
-        else:
-            cells = np.asarray(part, dtype=object)
-            if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
-                # text already (or missing): hashed as it is, missing cells one code
-                codes = pd.factorize(cells, use_na_sentinel=True)[0]
-                if (missing := codes < 0).any():  # one code, in order of first appearance
-                    codes[missing] = int(codes.max(initial=-1)) + 1
-                    codes = pd.factorize(codes)[0]
-            else:
-                values = pd.Series(cells, dtype=object)
-                text = values.astype(str).where(values.notna(), _NONE)
-                codes = pd.factorize(text.to_numpy(dtype=object))[0]
-        codes = codes.astype(np.int64)
+        codes, size = _part_codes(part)
         if out is None:
-            out = codes
-        else:
-            out = pd.factorize(out * (int(codes.max(initial=0)) + 1) + codes)[0].astype(np.int64)
+            out, span = codes, size
+            continue
+        if span * size >= _DIGITS_LIMIT:  # too many digits for an int64: coded first
+            out = pd.factorize(out)[0].astype(np.int64)
+            span = int(out.max(initial=0)) + 1
+        out = out * size + codes
+        span *= size
     assert out is not None
-    return out
+    return pd.factorize(out)[0].astype(np.int64)
+
+
+_DIGITS_LIMIT = 1 << 62  # combined codes stay below it (int64)
+_DENSE_SPAN = 1 << 20  # integers within this span are codes already (shifted to 0)
+
+
+def _part_codes(part: Any) -> tuple[np.ndarray, int]:
+    """One column's codes (int64, from 0) and a bound above them: integers and booleans
+    shifted to start at 0 where their span is small (codes already), else hashed; text as
+    it is, missing cells one code; other values by their text."""
+    arr = np.asarray(part)
+    if arr.dtype.kind in "iub":  # integers and booleans: their text is their value
+        if not len(arr):
+            return arr.astype(np.int64), 1
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo < _DENSE_SPAN and hi < 2**63:  # (uint64 beyond int64: hashed)
+            return arr.astype(np.int64) - lo, hi - lo + 1
+        codes = pd.factorize(arr)[0]
+    else:
+        cells = np.asarray(part, dtype=object)
+        if pd.api.types.infer_dtype(cells, skipna=True) in ("string", "empty"):
+            # text already (or missing): hashed as it is, missing cells one code
+            codes = pd.factorize(cells, use_na_sentinel=True)[0]
+            if (missing := codes < 0).any():  # one code of its own
+                codes[missing] = int(codes.max(initial=-1)) + 1
+        else:
+            values = pd.Series(cells, dtype=object)
+            text = values.astype(str).where(values.notna(), _NONE)
+            codes = pd.factorize(text.to_numpy(dtype=object))[0]
+    codes = codes.astype(np.int64)
+    return codes, int(codes.max(initial=0)) + 1
 
 
 def _given_categories(
