@@ -123,12 +123,13 @@ def input_names(names: Sequence[str]) -> dict[str, str]:
 
 
 def _truthy(values: pd.Series) -> np.ndarray:
-    """Private flags of a column; a cell that cannot be read as a flag counts as private."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object))  # blanks (NaN) are -1
+    """Private flags of a column; a cell that cannot be read as a flag counts as private
+    (read once per distinct cell; Arrow text hashed by Arrow)."""
+    text = arrow_text(values)
+    codes, uniques = distinct_values(text if text is not None else values.to_numpy(dtype=object))
     per_value = np.array([private_flag(u) is not False for u in uniques], dtype=bool)
-    out = np.zeros(len(values), dtype=bool)
-    out[codes >= 0] = per_value[codes[codes >= 0]]
-    return out
+    flags: np.ndarray = per_value[codes]
+    return flags
 
 
 def route_frame(
@@ -236,14 +237,16 @@ def route_frame_unmasked(
     out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
     renamed = input_names([str(c) for c in frame.columns])
+    # in lower case, each distinct text as one number (0: "", blank or missing)
+    vocab: dict[str, int] = {"": 0}
     unit_given = (
-        _lower_text(frame[cols.unit], present_only=True)
+        _lower_ids(frame[cols.unit], vocab, present_only=True)
         if cols.unit
-        else np.full(n, "", dtype=object)
+        else np.zeros(n, dtype=np.int64)
     )
-    new_unit = _lower_text(decided["unit_id"])
-    new_name = _lower_text(decided["unit_name"])
-    unit_changed = (unit_given != "") & (unit_given != new_unit) & (unit_given != new_name)
+    new_unit = _lower_ids(decided["unit_id"], vocab)
+    new_name = _lower_ids(decided["unit_name"], vocab)
+    unit_changed = (unit_given != 0) & (unit_given != new_unit) & (unit_given != new_name)
     loc_flags = located["flags"].to_numpy(dtype=object)
     fcodes, fsets = pd.factorize(loc_flags, use_na_sentinel=False)
     kel_changed = np.array(["claimed_mismatch" in f for f in fsets], dtype=bool)[fcodes]
@@ -511,9 +514,12 @@ def _mask_distinct(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lower_text(values: np.ndarray | pd.Series, present_only: bool = False) -> np.ndarray:
-    """Each cell stripped (when ``present_only``) and lower case, "" for a non-string (or, with
-    ``present_only``, for a blank or missing cell); computed once per distinct value."""
+def _lower_ids(
+    values: np.ndarray | pd.Series, vocab: dict[str, int], present_only: bool = False
+) -> np.ndarray:
+    """Each cell stripped (when ``present_only``) and lower case, "" for a non-string (or,
+    with ``present_only``, for a blank or missing cell), as its number in ``vocab`` (texts
+    not in it yet are added); computed once per distinct value."""
     text = arrow_text(values)
     if text is None and isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object)
@@ -522,7 +528,8 @@ def _lower_text(values: np.ndarray | pd.Series, present_only: bool = False) -> n
         done = [str(v).strip().lower() if is_present(v) else "" for v in uniques]
     else:
         done = [v.lower() if isinstance(v, str) else "" for v in uniques]
-    out: np.ndarray = np.array(done, dtype=object)[codes]
+    ids = np.array([vocab.setdefault(d, len(vocab)) for d in done], dtype=np.int64)
+    out: np.ndarray = ids[codes]
     return out
 
 
