@@ -234,9 +234,11 @@ def route_frame_unmasked(
         ),
         as_arrow=as_arrow,
     )
-    out = frame.rename(columns=input_names([str(c) for c in frame.columns]))
     private = _truthy(frame[cols.private]) if cols.private else np.zeros(n, dtype=bool)
     renamed = input_names([str(c) for c in frame.columns])
+    # the routed columns, gathered and made one frame (not added one by one) after the
+    # input's (renamed where a routed one has their name)
+    out_cols: dict[str, Any] = {}
     # in lower case, each distinct text as one number (0: "", blank or missing)
     vocab: dict[str, int] = {"": 0}
     unit_given = (
@@ -250,7 +252,9 @@ def route_frame_unmasked(
     loc_flags = located["flags"].to_numpy(dtype=object)
     fcodes, fsets = pd.factorize(loc_flags, use_na_sentinel=False)
     kel_changed = np.array(["claimed_mismatch" in f for f in fsets], dtype=bool)[fcodes]
-    out["row_id"] = np.asarray(row_ids if row_ids is not None else np.arange(n), dtype=np.int64)
+    out_cols["row_id"] = np.asarray(
+        row_ids if row_ids is not None else np.arange(n), dtype=np.int64
+    )
     for name, source in (
         ("kelurahan_kode", "kode"),
         ("kelurahan", "nama"),
@@ -259,22 +263,28 @@ def route_frame_unmasked(
         ("location_status", "status"),
         ("claimed_kode", "claimed_kode"),
     ):
-        out[name] = _location_column(located[source], as_arrow)
+        out_cols[name] = _location_column(located[source], as_arrow)
     for c in OUTPUT_COLUMNS[7:14]:  # unit_id … emergency, as decided
-        out[c] = decided[c]
-    out["flags"] = decided["flags"]
-    out["reroute"] = unit_changed.astype(bool) | kel_changed
+        out_cols[c] = decided[c]
+    out_cols["flags"] = decided["flags"]
+    out_cols["reroute"] = unit_changed.astype(bool) | kel_changed
     for c in _TEXT_COLUMNS:
-        out[c] = decided[c]
-    out["boundary_set"] = _location_column(located["boundary_set"], as_arrow)
+        out_cols[c] = decided[c]
+    out_cols["boundary_set"] = _location_column(located["boundary_set"], as_arrow)
     rule_set = gathered_text([router.rules.fingerprint], np.zeros(n, np.int64))
-    out["rule_set"] = text_series(rule_set, frame.index) if as_arrow else router.rules.fingerprint
-    out["receiver"] = decided["receiver"]
-    out["receiver_channel"] = decided["receiver_channel"]
+    out_cols["rule_set"] = (
+        text_series(rule_set, frame.index) if as_arrow else router.rules.fingerprint
+    )
+    out_cols["receiver"] = decided["receiver"]
+    out_cols["receiver_channel"] = decided["receiver_channel"]
     if near is not None:
         for key, column in near.columns().items():
-            out[key] = pd.Series(column, index=frame.index, dtype=object)
-        out["asset_layers"] = ";".join(router.asset_layers)
+            out_cols[key] = pd.Series(column, index=frame.index, dtype=object)
+        out_cols["asset_layers"] = ";".join(router.asset_layers)
+
+    out = pd.concat(
+        [frame.rename(columns=renamed), pd.DataFrame(out_cols, index=frame.index)], axis=1
+    )
 
     def mask(warn: bool = False) -> None:
         _mask_columns(frame, out, cols, renamed, private, geometry, warn)
