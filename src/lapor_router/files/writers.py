@@ -27,6 +27,7 @@ from ..errors import BatchError
 from ..normalize import Columns
 from ..normalize.memory import no_gc
 from ..normalize.strings import arrow_text, gathered_text, text_series, utf8_buffers
+from ..route import candidates_text
 from .formats import file_format
 
 REJECT_COLUMNS = ("row_id", "raw", "reject_reason")
@@ -118,12 +119,11 @@ def _flag_text(flags: pd.Series) -> pd.Series:
 
 
 def _candidate_text(candidates: pd.Series) -> pd.Series:
-    """Top category candidates as ``code:score;code:score`` (best first)."""
-    return _per_distinct(
-        candidates,
-        lambda c: ";".join(f"{k}:{v:g}" for k, v in c) if isinstance(c, tuple) else "",
-        as_arrow=True,
-    )
+    """Top category candidates as ``code:score;code:score`` (best first): a column of them
+    as text already (a batch run's) as it is."""
+    if arrow_text(candidates) is not None:
+        return candidates
+    return _per_distinct(candidates, candidates_text, as_arrow=True)
 
 
 def _to_text_columns(frame: pd.DataFrame, geometry: str | None, fmt: str) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from .decision import HandlerStep, Report, RoutingDecision
 from .graph import RuleGraph
 from .lifecycle import escalate, reopen, transfer
 from .lint import LintMessage, LintReport, lint
-from .many import decide_many
+from .many import candidates_text, decide_many
 from .rules import Category, Deadline, RuleSpec, Settings, default_rules_path, parse_rules
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "Settings",
     "WorkCalendar",
     "add_many",
+    "candidates_text",
     "deadlines",
     "deadlines_many",
     "decide",

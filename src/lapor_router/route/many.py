@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,26 @@ from .decide import (
 from .graph import RuleGraph
 
 _NONE = "\x00"
+
+
+def candidates_text(candidates: Any) -> str:
+    """Top category candidates as an output file writes them, ``code:score;code:score``
+    (best first); "" for none."""
+    if not isinstance(candidates, tuple):
+        return ""
+    return ";".join(f"{code}:{score:g}" for code, score in candidates)
+
+
+# kept from chunk to chunk: texts of one topic share their candidates
+_kept_candidates_text = functools.lru_cache(maxsize=1 << 16)(candidates_text)
+
+
+def _candidates_text_of(candidates: Any) -> str:
+    """:func:`candidates_text`, kept for hashable candidates."""
+    try:
+        return _kept_candidates_text(candidates)
+    except TypeError:  # unhashable (a list from another classifier): made each time
+        return candidates_text(candidates)
 
 
 def _key(*parts: Any) -> np.ndarray:
@@ -267,7 +288,9 @@ def decide_many(
     the features near each point, nearest first (:meth:`Router.asset_matches`);
     ``as_arrow``: the text columns (unit, category, rule, names...) as Arrow-backed text
     (pandas ``str``, missing cells NaN) gathered without a Python object per row, as a
-    batch run writes them; else object columns (missing cells None);
+    batch run writes them, and the category candidates as their text
+    (:func:`candidates_text`); else object columns (missing cells None, candidates as
+    tuples);
     ``at_sea``: booleans, outside points off the coast (:meth:`Router.at_sea`).
 
     Work is done once per distinct value: per (category, text) for classification, per
@@ -433,7 +456,11 @@ def decide_many(
         "category": column(list(cat_u), inv),
         "category_source": column([g.source for g in guesses], inv),
         "suggested_category": column([g.suggested for g in guesses], inv),
-        "category_candidates": objects([g.candidates for g in guesses])[inv],
+        "category_candidates": (
+            column([_candidates_text_of(g.candidates) for g in guesses], inv)
+            if as_arrow
+            else objects([g.candidates for g in guesses])[inv]
+        ),
         "classifier": column([g.classifier for g in guesses], inv),
         "named_kelurahan": named(lambda p: p.place.kelurahan),
         "named_kode": named(lambda p: p.kode),
