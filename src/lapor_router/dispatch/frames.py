@@ -326,21 +326,22 @@ def _mask_columns(
     taken = pa.array(rows)
     # each private row's own values, one array per reporter column (for the search)
     words = [_search_words(_rows_of(frame[c], rows, taken)) for c in reporter]
+    searched = _stacked(words) if words else None
     for c in frame.columns:
         if c == skip or c in reporter:
             continue
         text = arrow_text(frame[c])
         if text is not None:
             masked_text = _masked_text(text)
-            if len(rows) and words:
+            if len(rows) and searched is not None:
                 cells = masked_text.take(taken)
-                fixes = _identity_fixes(cells, rows, words, frame, reporter)
+                fixes = _identity_fixes(cells, rows, searched, frame, reporter)
                 masked_text = _patched(masked_text, *fixes)
             out[renamed[c]] = text_series(masked_text, frame.index)
             continue
         masked = _mask_values(frame[c].to_numpy(dtype=object))
-        if len(rows) and words:
-            _mask_identities(masked, rows, words, frame, reporter)
+        if len(rows) and searched is not None:
+            _mask_identities(masked, rows, searched, frame, reporter)
         out[renamed[c]] = pd.Series(masked, index=frame.index, dtype=object)
     for c in reporter:
         text = arrow_text(frame[c])
@@ -392,20 +393,18 @@ def _search_words(values: np.ndarray | pa.Array) -> pa.Array:
 def _identity_fixes(
     cells: pa.Array,
     rows: np.ndarray,
-    words: list[pa.Array],
+    words: tuple[np.ndarray, np.ndarray],
     frame: pd.DataFrame,
     reporter: list[str],
 ) -> tuple[np.ndarray, list[str]]:
     """Where (rows of the frame) and how each private row's reporter values are masked in
     its cell of one column (``cells``: the private rows' cells, nulls for cells that are
-    not text): a compiled search over all rows at once finds the cells that may hold one,
-    then each of those is decided and masked as :func:`mask_words` does."""
+    not text; ``words``: their reporter values, :func:`_stacked`): a compiled search over
+    all rows at once finds the cells that may hold one, then each of those is decided and
+    masked as :func:`mask_words` does."""
     from .kernels import may_contain
 
-    cell_off, cell_data = utf8_buffers(cells)
-    hit = np.zeros(len(rows), dtype=bool)
-    for w in words:
-        hit |= may_contain(cell_off, cell_data, *utf8_buffers(w))
+    hit = may_contain(*utf8_buffers(cells), *words)
     at: list[int] = []
     fixed: list[str] = []
     hits = np.flatnonzero(hit)
@@ -421,10 +420,20 @@ def _identity_fixes(
     return np.asarray(at, dtype=np.int64), fixed
 
 
+def _stacked(words: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """Several columns of words (of the same rows) as :func:`~.kernels.may_contain` takes
+    them: one row of offsets per column into their bytes, one after the other."""
+    buffers = [utf8_buffers(w) for w in words]
+    bases = np.cumsum([0, *(len(data) for _, data in buffers)])
+    offsets = np.stack([off + base for (off, _), base in zip(buffers, bases, strict=False)])
+    data = np.concatenate([data for _, data in buffers]) if buffers else np.empty(0, np.uint8)
+    return offsets, data
+
+
 def _mask_identities(
     masked: np.ndarray,
     rows: np.ndarray,
-    words: list[pa.Array],
+    words: tuple[np.ndarray, np.ndarray],
     frame: pd.DataFrame,
     reporter: list[str],
 ) -> None:

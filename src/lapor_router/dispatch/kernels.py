@@ -112,40 +112,56 @@ def components(
 def may_contain(
     cell_off: np.ndarray, cell_data: np.ndarray, word_off: np.ndarray, word_data: np.ndarray
 ) -> np.ndarray:
-    """For each row i, whether UTF-8 cell i may contain word i: True where the word occurs
-    with ASCII letters compared without case, and wherever either holds a non-ASCII byte
-    (those the caller decides exactly); False for an empty word."""
+    """For each row i, whether UTF-8 cell i may contain one of row i's words, word j of row
+    i being ``word_data[word_off[j, i]:word_off[j, i + 1]]``: True where one occurs with
+    ASCII letters compared without case, and wherever the cell or a non-empty word holds a
+    non-ASCII byte (those the caller decides exactly); empty words occur nowhere."""
     n = len(cell_off) - 1
     out = np.zeros(n, dtype=np.bool_)
     for i in range(n):
-        ws, we = word_off[i], word_off[i + 1]
         cs, ce = cell_off[i], cell_off[i + 1]
-        if we == ws or ce - cs < we - ws:
-            continue
-        wide = False
-        for k in range(ws, we):
-            if word_data[k] >= 128:
-                wide = True
-        for k in range(cs, ce):
-            if cell_data[k] >= 128:
-                wide = True
-        if wide:
-            out[i] = True
-            continue
-        m = we - ws
-        for start in range(cs, ce - m + 1):
-            found = True
-            for k in range(m):
-                a, b = cell_data[start + k], word_data[ws + k]
+        wide_cell = -1  # not looked at yet
+        for j in range(word_off.shape[0]):
+            ws, we = word_off[j, i], word_off[j, i + 1]
+            if we == ws or ce - cs < we - ws:
+                continue
+            wide = False
+            for k in range(ws, we):
+                if word_data[k] >= 128:
+                    wide = True
+            if wide_cell < 0:
+                wide_cell = 0
+                for k in range(cs, ce):
+                    if cell_data[k] >= 128:
+                        wide_cell = 1
+                        break
+            if wide or wide_cell == 1:
+                out[i] = True
+                break
+            m = we - ws
+            first = word_data[ws]
+            if 65 <= first <= 90:
+                first += 32
+            for start in range(cs, ce - m + 1):
+                a = cell_data[start]
                 if 65 <= a <= 90:
                     a += 32
-                if 65 <= b <= 90:
-                    b += 32
-                if a != b:
-                    found = False
+                if a != first:  # most starts: one byte looked at
+                    continue
+                found = True
+                for k in range(1, m):
+                    a, b = cell_data[start + k], word_data[ws + k]
+                    if 65 <= a <= 90:
+                        a += 32
+                    if 65 <= b <= 90:
+                        b += 32
+                    if a != b:
+                        found = False
+                        break
+                if found:
+                    out[i] = True
                     break
-            if found:
-                out[i] = True
+            if out[i]:
                 break
     return out
 
