@@ -184,3 +184,11 @@ def test_digits_that_are_not_ascii(client):
     """'²' and '٣' are digits to str.isdigit but not to int(): a 400, not a 500."""
     for v in ("²", "٣"):
         assert "limit" in spec_error(client.get("/requests.json", params={"limit": v}), 400)
+
+
+@pytest.mark.parametrize("key", ["service_code", "kelurahan", "unit_id", "status"])
+def test_a_nul_in_a_query_parameter_is_a_400_not_a_database_error(client, key):
+    # PostgreSQL refuses text with a NUL byte: the store must never be sent one
+    r = client.get("/requests.json", params={key: "sampah\x00"})
+    assert r.status_code == 400, r.text
+    assert "NUL" in r.json()[0]["description"]

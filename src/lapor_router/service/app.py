@@ -120,6 +120,8 @@ def _q(request: Request, key: str) -> str | None:
     values = request.query_params.getlist(key)
     if len(values) > 1:
         raise RequestError(400, f"{key} given {len(values)} times")
+    if values and "\x00" in values[0]:  # PostgreSQL holds no text with one: refused for both
+        raise RequestError(400, f"{key} holds a NUL character")
     return values[0] if values else None
 
 
