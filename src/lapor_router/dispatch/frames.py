@@ -424,10 +424,9 @@ def _stacked(words: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
     """Several columns of words (of the same rows) as :func:`~.kernels.may_contain` takes
     them: one row of offsets per column into their bytes, one after the other."""
     buffers = [utf8_buffers(w) for w in words]
-    bases = np.cumsum([0, *(len(data) for _, data in buffers)])
-    offsets = np.stack([off + base for (off, _), base in zip(buffers, bases, strict=False)])
-    data = np.concatenate([data for _, data in buffers]) if buffers else np.empty(0, np.uint8)
-    return offsets, data
+    bases = np.cumsum([0, *(len(data) for _, data in buffers[:-1])])
+    offsets = np.stack([off + base for (off, _), base in zip(buffers, bases, strict=True)])
+    return offsets, np.concatenate([data for _, data in buffers])
 
 
 def _mask_identities(

@@ -160,9 +160,7 @@ def _csv_cells(col: pd.Series) -> pa.Array:
         # reports near no feature): only the present cells made text, the others ""
         present = np.flatnonzero(~missing)
         done = _csv_cells(pd.Series(cells[present], dtype=object)).cast(pa.large_string())
-        at = np.full(len(cells), len(present), dtype=np.int64)
-        at[present] = np.arange(len(present))
-        return pa.concat_arrays([done, pa.array([""], pa.large_string())]).take(pa.array(at))
+        return _merged(len(cells), [(present, done)], pa.array([""], pa.large_string()))
     kind = pd.api.types.infer_dtype(cells, skipna=True)
     if kind in ("string", "empty"):
         return _csv_text(pa.array(cells, pa.large_string(), from_pandas=True))
@@ -176,7 +174,7 @@ def _csv_cells(col: pd.Series) -> pa.Array:
         done = _per_distinct(col, as_text).to_numpy(dtype=object)
     else:  # mixed types (to pandas 0 == 0.0 == False): each present cell on its own
         done = np.full(len(cells), "", dtype=object)
-        present = np.flatnonzero(~pd.isna(cells))
+        present = np.flatnonzero(~missing)
         float_cells = _float_text(cells, present) if kind == "floating" else None
         done[present] = (
             float_cells
@@ -310,12 +308,10 @@ def write_part(
         arrow = pa.Table.from_pandas(table, preserve_index=False)
         if geometry and geometry in frame:
             wkb = _wkb(frame[geometry].to_numpy())
-        elif sys.byteorder == "little":  # points of the located lon/lat, never shapely's
+        else:  # the located lon/lat, as points
             lon = lonlat["lon"].to_numpy(dtype=float)
             lat = lonlat["lat"].to_numpy(dtype=float)
             wkb = _wkb_points(lon, lat, np.isfinite(lon) & np.isfinite(lat))
-        else:
-            wkb = _wkb(_point_geometry(frame, geometry, lonlat))
         if "geometry" in arrow.column_names:  # a column of that name, not the geometry
             arrow = arrow.set_column(arrow.column_names.index("geometry"), "geometry", wkb)
         else:
@@ -345,8 +341,6 @@ def _wkb(geoms: np.ndarray) -> pa.Array:
     """``shapely.to_wkb`` of the geometries (None: null) as an Arrow binary array: the 2-D
     points with finite coordinates (nearly all of a report file's) written by numpy
     (:func:`_wkb_points`), without a bytes object per row; any other geometry by shapely."""
-    if sys.byteorder != "little":
-        return pa.array(shapely.to_wkb(geoms), pa.binary())
     present = np.flatnonzero(~shapely.is_missing(geoms))
     shapes = geoms[present]
     xy = np.full((len(shapes), 2), np.nan)
@@ -362,18 +356,18 @@ def _wkb(geoms: np.ndarray) -> pa.Array:
     if len(points) == len(geoms):
         return points
     others = pa.array(shapely.to_wkb(shapes[~plain]), pa.binary())
-    # each row's place in [points, others, null]
-    at = np.full(len(geoms), len(points) + len(others), dtype=np.int64)
-    at[present[plain]] = np.arange(len(points))
-    at[present[~plain]] = len(points) + np.arange(len(others))
-    whole = pa.concat_arrays([points, others, pa.nulls(1, pa.binary())])
-    return whole.take(pa.array(at))
+    pieces = [(present[plain], points), (present[~plain], others)]
+    return _merged(len(geoms), pieces, pa.nulls(1, pa.binary()))
 
 
 def _wkb_points(x: np.ndarray, y: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    """2-D points (degrees) as the WKB GEOS writes on a little-endian machine, 21 bytes
-    each, as an Arrow binary array; rows not ``valid`` are null."""
+    """2-D points (degrees) as the WKB GEOS writes, as an Arrow binary array: 21 bytes each
+    written by numpy (by shapely on a big-endian machine); rows not ``valid`` are null."""
     ok = np.ones(len(x), dtype=bool) if valid is None else valid
+    if sys.byteorder != "little":  # GEOS writes the machine's byte order
+        geoms = np.full(len(x), None, dtype=object)
+        geoms[ok] = shapely.points(x[ok], y[ok])
+        return pa.array(shapely.to_wkb(geoms), pa.binary())
     cells = np.empty(int(ok.sum()), _WKB_POINT)
     cells["order"], cells["type"] = 1, 1
     cells["x"], cells["y"] = x[ok], y[ok]
@@ -382,6 +376,17 @@ def _wkb_points(x: np.ndarray, y: np.ndarray, valid: np.ndarray | None = None) -
     nulls = None if ok.all() else pa.py_buffer(np.packbits(ok, bitorder="little"))
     data = [nulls, pa.py_buffer(offsets), pa.py_buffer(cells.view(np.uint8))]
     return pa.Array.from_buffers(pa.binary(), len(x), data)
+
+
+def _merged(n: int, pieces: list[tuple[np.ndarray, pa.Array]], filler: pa.Array) -> pa.Array:
+    """An ``n``-row array whose rows ``rows`` hold ``values``, piece by piece, and whose
+    other rows hold ``filler`` (an array of one value)."""
+    at = np.full(n, sum(len(values) for _, values in pieces), dtype=np.int64)
+    base = 0
+    for rows, values in pieces:
+        at[rows] = base + np.arange(len(values))
+        base += len(values)
+    return pa.concat_arrays([*(values for _, values in pieces), filler]).take(pa.array(at))
 
 
 PART_SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "geojson": ".geojson", "parquet": ".arrow"}
