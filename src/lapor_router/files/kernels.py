@@ -15,12 +15,12 @@ _QUOTE, _COMMA, _NEWLINE = 34, 44, 10
 
 
 @_jit
-def csv_rows(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The bytes of CSV rows: cell (row i, column j) is ``data[starts[i, j]:ends[i, j]]``
+def csv_rows(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The bytes of CSV rows: cell (row i, column j) is ``data[offsets[i, j]:offsets[i + 1, j]]``
     (UTF-8), cells joined by commas, rows ended by ``\\n``. A cell is quoted when it holds a
     comma, a quote or a newline (quotes doubled), or when it is the empty only cell of a
     row: the csv module's ``QUOTE_MINIMAL`` with ``lineterminator="\\n"``, as pandas writes."""
-    n, ncol = starts.shape
+    n, ncol = offsets.shape[0] - 1, offsets.shape[1]
     # room for the worst case: every cell quoted, every byte a doubled quote
     out = np.empty(2 * len(data) + 3 * n * ncol + n, dtype=np.uint8)
     p = 0
@@ -29,7 +29,7 @@ def csv_rows(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
             if j:
                 out[p] = _COMMA
                 p += 1
-            s, e = starts[i, j], ends[i, j]
+            s, e = offsets[i, j], offsets[i + 1, j]
             begin = p
             special = ncol == 1 and e == s
             for k in range(s, e):  # copied as it is until a byte asks for quotes
@@ -59,12 +59,12 @@ def csv_rows(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
 
 @_jit
 def joined_rows(
-    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, glue: np.ndarray, at: np.ndarray
+    data: np.ndarray, offsets: np.ndarray, glue: np.ndarray, at: np.ndarray
 ) -> np.ndarray:
     """Rows of cells copied as they are between fixed pieces: row i is piece 0, cell
     (i, 0), piece 1, ..., cell (i, ncol - 1), piece ncol, where cell (i, j) is
-    ``data[starts[i, j]:ends[i, j]]`` and piece k is ``glue[at[k]:at[k + 1]]``."""
-    n, ncol = starts.shape
+    ``data[offsets[i, j]:offsets[i + 1, j]]`` and piece k is ``glue[at[k]:at[k + 1]]``."""
+    n, ncol = offsets.shape[0] - 1, offsets.shape[1]
     out = np.empty(len(data) + n * len(glue), dtype=np.uint8)
     p = 0
     for i in range(n):
@@ -73,7 +73,7 @@ def joined_rows(
                 out[p] = glue[k]
                 p += 1
             if j < ncol:
-                for k in range(starts[i, j], ends[i, j]):
+                for k in range(offsets[i, j], offsets[i + 1, j]):
                     out[p] = data[k]
                     p += 1
     return out[:p]

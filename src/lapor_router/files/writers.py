@@ -230,17 +230,22 @@ def _csv_rows(cells: list[pa.Array], n: int) -> np.ndarray:
     kernel."""
     from .kernels import csv_rows
 
-    chunks, starts, base = [], np.empty((n, len(cells)), np.int64), 0
-    ends = np.empty_like(starts)
+    out: np.ndarray = csv_rows(*_cell_offsets(cells, n))
+    return out
+
+
+def _cell_offsets(cells: list[pa.Array], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of ``n`` rows of cells (one text array per column) in one buffer, and
+    where each cell starts in it: ``offsets[i, j]`` (shape ``(n + 1, ncol)``, row-major, so
+    that a row's cells are read side by side); cell (i, j) ends at ``offsets[i + 1, j]``."""
+    chunks, by_column, base = [], np.empty((len(cells), n + 1), np.int64), 0
     for j, text in enumerate(cells):
         offsets, data = utf8_buffers(text)
         chunks.append(data)
-        starts[:, j] = offsets[:-1] + base
-        ends[:, j] = offsets[1:] + base
+        np.add(offsets, base, out=by_column[j])  # a contiguous row: no strided writes
         base += len(data)
     data = np.concatenate(chunks) if chunks else np.empty(0, np.uint8)
-    out: np.ndarray = csv_rows(data, starts, ends)
-    return out
+    return data, np.ascontiguousarray(by_column.T)
 
 
 def _point_geometry(
@@ -673,20 +678,11 @@ def _joined(cells: list[pa.Array], pieces: list[str], n: int) -> bytes:
     """Rows of text cells between fixed pieces (:func:`.kernels.joined_rows`)."""
     from .kernels import joined_rows
 
-    starts = np.empty((n, len(cells)), np.int64)
-    ends = np.empty_like(starts)
-    chunks, base = [], 0
-    for j, text in enumerate(cells):
-        offsets, data = utf8_buffers(text)
-        chunks.append(data)
-        starts[:, j] = offsets[:-1] + base
-        ends[:, j] = offsets[1:] + base
-        base += len(data)
+    data, offsets = _cell_offsets(cells, n)
     glue = [p.encode("utf-8") for p in pieces]
     at = np.cumsum([0, *(len(g) for g in glue)], dtype=np.int64)
-    data = np.concatenate(chunks) if chunks else np.empty(0, np.uint8)
     glue_bytes = np.frombuffer(b"".join(glue), np.uint8)
-    out: np.ndarray = joined_rows(data, starts, ends, glue_bytes, at)
+    out: np.ndarray = joined_rows(data, offsets, glue_bytes, at)
     return out.tobytes()
 
 
