@@ -6,7 +6,7 @@ sampled every 50 ms with psutil, and cross-checked with the child's own ru_maxrs
 the Arrow memory pool that `lapor-router route` takes (jemalloc), once with pyarrow's default
 (what a library caller's process has unless it chooses).
 
-    python benchmarks/bench_batch_memory.py [--rows 5000000] [--chunk-rows 50000]
+    python benchmarks/bench_batch_memory.py [--rows 5000000] [--chunk-rows N]  (default: CHUNK_ROWS)
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from lapor_router.batch import CHUNK_ROWS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "kelurahan_boundaries"
@@ -49,7 +51,7 @@ print(json.dumps(out))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--chunk-rows", type=int, default=50_000)
+    parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS)
     parser.add_argument("--keep", type=Path, help="directory to keep the files in")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="lapor-bench-"))

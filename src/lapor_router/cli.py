@@ -454,7 +454,10 @@ def route_cmd(
     ] = None,
     created_col: Annotated[str | None, typer.Option(help="Creation-time column.")] = None,
     accuracy_col: Annotated[str | None, typer.Option(help="GPS accuracy column.")] = None,
-    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 50_000,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(help="Rows per chunk (default 40,000; a resumed run keeps its own)."),
+    ] = None,
     encoding: Annotated[
         str | None, typer.Option(help="Text encoding of the input (default utf-8; e.g. cp1252).")
     ] = None,

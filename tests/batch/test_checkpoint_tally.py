@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lapor_router.batch import Columns, route_file
+from lapor_router.batch import CHUNK_ROWS, BatchError, Columns, route_file
 from lapor_router.batch import engine as batch_engine
+from lapor_router.batch import run as batch_run
 
 from conftest import ROOT
 
@@ -88,3 +89,40 @@ def test_a_checkpoint_with_counts_per_chunk_resumes_to_the_same_summary(
     _route(router, out, resume=True)
     assert _summary(out) == _summary(clean)
     assert out.read_bytes() == clean.read_bytes()
+
+
+def test_a_resumed_run_keeps_the_chunk_size_it_was_started_with(router, tmp_path, monkeypatch):
+    """A run started with 60-row chunks and resumed without a chunk size goes on in 60-row
+    chunks (not the default's), to the bytes of an uninterrupted run; a resume that names
+    another size is refused, saying which."""
+    clean = tmp_path / "clean.csv"
+    _route(router, clean)
+    out = tmp_path / "o.csv"
+    state = _stopped_at(router, out, monkeypatch, fail_at=4)
+    assert state["settings"]["chunk_rows"] == 60
+    with pytest.raises(BatchError, match=r"chunk rows: 60 → 70"):
+        route_file(SRC, out, router=router, now=NOW, progress=False, chunk_rows=70,
+                   columns=COLUMNS, resume=True)  # fmt: skip
+    route_file(SRC, out, router=router, now=NOW, progress=False, columns=COLUMNS, resume=True)
+    assert _summary(out) == _summary(clean)
+    assert out.read_bytes() == clean.read_bytes()
+
+
+def test_a_new_run_without_a_chunk_size_takes_the_default(router, tmp_path, monkeypatch):
+    sizes: list[int] = []
+    read = batch_run.READERS["csv"]
+
+    def reader(path, chunk_rows, *a, **k):
+        sizes.append(chunk_rows)
+        return read(path, chunk_rows, *a, **k)
+
+    monkeypatch.setitem(batch_run.READERS, "csv", reader)
+    route_file(SRC, tmp_path / "o.csv", router=router, now=NOW, progress=False)
+    assert sizes == [CHUNK_ROWS]
+
+
+@pytest.mark.parametrize("rows", [0, -3])
+def test_a_chunk_size_below_one_is_refused(router, tmp_path, rows):
+    with pytest.raises(BatchError, match=f"chunk_rows must be at least 1, not {rows}"):
+        route_file(SRC, tmp_path / "o.csv", router=router, progress=False, chunk_rows=rows)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -178,3 +178,14 @@ def test_cli_boundaries_check_json():
         479,
         896,
     )
+
+
+def test_cli_chunk_rows_below_one_exits_2_at_once(data_home: Path, tmp_path: Path):
+    install(BOUNDARIES, ["jakarta"])
+    src = tmp_path / "in.csv"
+    src.write_text("lon,lat,text\n106.8272,-6.1754,sampah numpuk\n", encoding="utf-8")
+    result = runner.invoke(app, ["route", str(src), "-o", str(tmp_path / "o.csv"),
+                                 "--chunk-rows", "0"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "chunk_rows must be at least 1, not 0" in " ".join(result.output.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "in.csv"]

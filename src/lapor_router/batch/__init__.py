@@ -14,10 +14,11 @@ from ..files import Chunk, file_format
 from ..normalize import Columns
 from .cluster import cluster_file
 from .engine import route_chunk
-from .run import route_file
+from .run import CHUNK_ROWS, route_file
 from .stats import stats_file
 
 __all__ = [
+    "CHUNK_ROWS",
     "OUTPUT_COLUMNS",
     "BatchError",
     "Chunk",
