@@ -130,3 +130,26 @@ def test_a_mostly_empty_column_is_written_as_a_full_one(cells):
     # an object column of mostly missing cells (a run's asset columns) takes a path of its own
     frame = pd.DataFrame({"sparse": pd.Series(cells, dtype=object), "n": range(len(cells))})
     assert _csv_bytes(frame).tobytes() == _reference(frame)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(st.none(), TEXT), TEXT), min_size=1, max_size=30),
+    st.integers(0, 5),
+)
+def test_null_text_cells_are_empty_whatever_their_slots_hold(cells, cut):
+    """A null cell of an Arrow text column is written empty, whether its slot is empty (as
+    Arrow's builders leave it) or holds bytes (as another producer may leave it), in a
+    sliced array too."""
+    values = [v for v, _ in cells]
+    under = [g if v is None else v for v, g in cells]  # the bytes in each null's slot
+    built = pa.array(under, pa.large_string())
+    validity = pa.array([v is not None for v in values]).buffers()[1]
+    _, offsets, data = built.buffers()
+    odd = pa.LargeStringArray.from_buffers(len(values), offsets, data, validity)
+    plain = pa.array(values, pa.large_string())
+    cut = min(cut, len(values) - 1)
+    expected = _reference(pd.DataFrame({"a": values[cut:]}, dtype=object))
+    for text in (odd, plain):
+        frame = pd.DataFrame({"a": text_series(text.slice(cut))})
+        assert _csv_bytes(frame).tobytes() == expected

@@ -188,7 +188,7 @@ def _csv_text(text: pa.Array) -> pa.Array:
     """Text cells as CSV cells: "" for nulls, cells that start like a formula neutralised
     (first bytes at numpy speed; the plain-number test only for the few that start like a
     formula)."""
-    text = pc.fill_null(text.cast(pa.large_string()), "")
+    text = _nulls_empty(text.cast(pa.large_string()))
     offsets, data = utf8_buffers(text)
     if not len(data):
         return text
@@ -207,13 +207,32 @@ def _csv_text(text: pa.Array) -> pa.Array:
     if len(other):
         found = pc.match_substring_regex(taken.take(other), _PLAIN_NUMBER_RE2)
         plain[other] = found.to_numpy(zero_copy_only=False)
-    formula = np.zeros(len(text), dtype=bool)
-    formula[rows[~plain]] = True
-    return pc.if_else(formula, pc.binary_join_element_wise(_QUOTE, text, _EMPTY), text)
+    formula = rows[~plain]
+    if not len(formula):
+        return text
+    # an apostrophe put before each formula's bytes: a copy of the column's buffers, where
+    # an element-wise if_else built every cell twice (~2.5 ms for a 50k-row text column)
+    shift = np.zeros(len(offsets), dtype=np.int64)
+    shift[formula + 1] = 1
+    data = np.insert(data, offsets[formula], ord("'"))
+    offsets = offsets + np.cumsum(shift)
+    return pa.LargeStringArray.from_buffers(len(text), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def _nulls_empty(text: pa.Array) -> pa.Array:
+    """Large-string ``text`` with its nulls as "": the validity bitmap dropped where every
+    null's slot is already empty (as Arrow's builders leave them), else filled."""
+    if not text.null_count:
+        return text
+    offsets, _ = utf8_buffers(text)
+    null = ~text.is_valid().to_numpy(zero_copy_only=False)
+    if (offsets[1:][null] != offsets[:-1][null]).any():
+        return pc.fill_null(text, "")
+    _, offsets_buf, data_buf = text.buffers()
+    return pa.LargeStringArray.from_buffers(len(text), offsets_buf, data_buf, offset=text.offset)
 
 
 _BOOL_TEXT = pa.array(["False", "True"], pa.string())
-_QUOTE, _EMPTY = pa.scalar("'", pa.large_string()), pa.scalar("", pa.large_string())
 
 # one type whose equal values write alike (not floats: to pandas 0.0 and -0.0 are one value)
 _ONE_TYPE = ("integer", "boolean", "bytes", "date", "time")
