@@ -5,6 +5,7 @@ with counts per chunk, still resumes to the same summary."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -121,8 +122,9 @@ def test_a_new_run_without_a_chunk_size_takes_the_default(router, tmp_path, monk
     assert sizes == [CHUNK_ROWS]
 
 
-@pytest.mark.parametrize("rows", [0, -3])
-def test_a_chunk_size_below_one_is_refused(router, tmp_path, rows):
-    with pytest.raises(BatchError, match=f"chunk_rows must be at least 1, not {rows}"):
+@pytest.mark.parametrize("rows", [0, -3, True, 2.5, "100"])
+def test_a_chunk_size_that_is_not_a_count_of_rows_is_refused(router, tmp_path, rows):
+    message = f"chunk_rows must be a whole number of at least 1, not {rows!r}"
+    with pytest.raises(BatchError, match=re.escape(message)):
         route_file(SRC, tmp_path / "o.csv", router=router, progress=False, chunk_rows=rows)
     assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -153,3 +153,12 @@ def test_null_text_cells_are_empty_whatever_their_slots_hold(cells, cut):
     for text in (odd, plain):
         frame = pd.DataFrame({"a": text_series(text.slice(cut))})
         assert _csv_bytes(frame).tobytes() == expected
+
+
+def test_no_rows_of_arrays_without_offsets_join_to_nothing():
+    """A zero-length Arrow array may have an empty offsets buffer: no rows, no bytes."""
+    from lapor_router.files.writers import _csv_rows, _joined
+
+    bare = pa.LargeStringArray.from_buffers(0, pa.py_buffer(b""), pa.py_buffer(b""))
+    assert _csv_rows([bare, bare], 0).tobytes() == b""
+    assert _joined([bare], ["{", "}"], 0) == b""

@@ -187,5 +187,16 @@ def test_cli_chunk_rows_below_one_exits_2_at_once(data_home: Path, tmp_path: Pat
     result = runner.invoke(app, ["route", str(src), "-o", str(tmp_path / "o.csv"),
                                  "--chunk-rows", "0"])  # fmt: skip
     assert result.exit_code == 2
-    assert "chunk_rows must be at least 1, not 0" in " ".join(result.output.split())
+    assert "chunk_rows must be a whole number of at least 1, not 0" in " ".join(
+        result.output.split()
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "in.csv"]
+
+
+def test_cli_route_help_names_the_default_chunk_size():
+    from lapor_router.batch import CHUNK_ROWS
+
+    result = runner.invoke(app, ["route", "--help"])
+    assert result.exit_code == 0
+    # the help as words, without the box rich draws around the options
+    assert f"default {CHUNK_ROWS:,};" in " ".join(result.output.replace("│", " ").split())

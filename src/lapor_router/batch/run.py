@@ -93,8 +93,10 @@ def route_file(
     src, dest = Path(input), Path(output)
     if workers is not None and workers < 1:
         raise BatchError(f"workers must be at least 1, not {workers}")
-    if chunk_rows is not None and chunk_rows < 1:
-        raise BatchError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    if chunk_rows is not None and (
+        isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1
+    ):
+        raise BatchError(f"chunk_rows must be a whole number of at least 1, not {chunk_rows!r}")
     if not src.is_file():
         raise BatchError(f"{src}: no such input file")
     in_fmt, out_fmt = file_format(src), file_format(dest)

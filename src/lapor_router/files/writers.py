@@ -261,7 +261,7 @@ def _cell_offsets(cells: list[pa.Array], n: int) -> tuple[np.ndarray, np.ndarray
     for j, text in enumerate(cells):
         offsets, data = utf8_buffers(text)
         chunks.append(data)
-        np.add(offsets, base, out=by_column[j])  # a contiguous row: no strided writes
+        by_column[j] = offsets + base if len(offsets) else base  # contiguous, not strided
         base += len(data)
     data = np.concatenate(chunks) if chunks else np.empty(0, np.uint8)
     return data, np.ascontiguousarray(by_column.T)
