@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, cast
 
 from ..errors import BatchError, NothingToResumeError
 from ..files import (
@@ -93,9 +93,7 @@ def route_file(
     src, dest = Path(input), Path(output)
     if workers is not None and workers < 1:
         raise BatchError(f"workers must be at least 1, not {workers}")
-    if chunk_rows is not None and (
-        isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1
-    ):
+    if chunk_rows is not None and not _is_row_count(chunk_rows):
         raise BatchError(f"chunk_rows must be a whole number of at least 1, not {chunk_rows!r}")
     if not src.is_file():
         raise BatchError(f"{src}: no such input file")
@@ -182,9 +180,12 @@ def _run(
     summary_path = dest.with_name(dest.name + ".summary.json")
     work = dest.with_name(dest.name + ".parts")
     progress_file = work / "progress.json"
+    # the interrupted run's checkpoint (read once)
+    state: dict[str, Any] | None = None
+    if resume and progress_file.is_file():
+        state = json.loads(progress_file.read_text(encoding="utf-8"))
     if chunk_rows is None:  # a resumed run goes on in the chunks it was started with
-        chunk_rows = _started_chunk_rows(progress_file) if resume else None
-        chunk_rows = chunk_rows or CHUNK_ROWS
+        chunk_rows = _started_chunk_rows(state)
     settings = {
         "input": fingerprint(src),
         "output_format": out_fmt,
@@ -198,10 +199,8 @@ def _run(
         "classifier": router.classifier.name,
         "asset_layers": list(router.asset_layers),
     }
-    state: dict[str, Any] | None = None
     renames = _renames(dest, rej, summary_path)
-    if resume and progress_file.is_file():
-        state = json.loads(progress_file.read_text(encoding="utf-8"))
+    if state is not None:
         if state.get("finished"):  # stopped while putting the finished outputs in place
             return _finish(state["summary"], renames, work, progress_file)
         was, now_settings = state["settings"], json.loads(json.dumps(settings))
@@ -387,13 +386,17 @@ def _run(
     return _finish(summary, renames, work, progress_file)
 
 
-def _started_chunk_rows(progress_file: Path) -> int | None:
-    """The chunk size an interrupted run checkpointed (None: no readable checkpoint)."""
-    try:
-        rows = json.loads(progress_file.read_text(encoding="utf-8"))["settings"]["chunk_rows"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # what the checkpoint lacks is said where it is read
-    return rows if isinstance(rows, int) and not isinstance(rows, bool) and rows > 0 else None
+def _is_row_count(rows: Any) -> TypeGuard[int]:
+    """A whole number of rows, at least 1 (not a bool)."""
+    return isinstance(rows, int) and not isinstance(rows, bool) and rows >= 1
+
+
+def _started_chunk_rows(state: Any) -> int:
+    """The chunk size an interrupted run's checkpoint names, else :data:`CHUNK_ROWS` (what
+    else the checkpoint lacks is said where its settings are compared)."""
+    settings = state.get("settings") if isinstance(state, dict) else None
+    rows = settings.get("chunk_rows") if isinstance(settings, dict) else None
+    return rows if _is_row_count(rows) else CHUNK_ROWS
 
 
 _NAMED = (
